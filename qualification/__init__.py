@@ -1,0 +1,1 @@
+"""The national qualification: schemes as data, applications, board review, qualifications, local lists."""

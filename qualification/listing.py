@@ -1,0 +1,63 @@
+"""The listing rule, in one place: which settings appear in the directory.
+
+A setting is listed while its organisation holds an active, in-date qualification for the lot that
+covers the setting's provision type, the setting is not suspended, and (for types Ofsted
+registers) its Ofsted registration is active.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Select, and_, case, exists, or_, select
+
+from qualification.models import LocalApplication, LocalApplicationStatus, Qualification, QualificationStatus
+from registry.extensions import db
+from registry.settings.models import Setting
+from registry.settings.taxonomy import PROVISION_TYPES, RegistrationStatus
+
+
+def _lot_of_setting():
+    """SQL expression: the lot that covers ``Setting.provision_type``."""
+    return case({ptype.value: info.lot.value for ptype, info in PROVISION_TYPES.items()},
+                value=Setting.provision_type)
+
+
+def _ofsted_registered_types() -> list[str]:
+    return [ptype.value for ptype, info in PROVISION_TYPES.items() if info.ofsted_registered]
+
+
+def listed_condition(today: date | None = None):
+    """A SQL condition on ``Setting`` that is true exactly for listed settings."""
+    today = today or date.today()
+    qualified = exists().where(
+        Qualification.organisation_id == Setting.organisation_id,
+        Qualification.lot == _lot_of_setting(),
+        Qualification.status == QualificationStatus.ACTIVE,
+        Qualification.valid_from <= today,
+        Qualification.valid_to >= today,
+    )
+    registered = or_(Setting.provision_type.not_in(_ofsted_registered_types()),
+                     Setting.registration_status == RegistrationStatus.ACTIVE)
+    return and_(qualified, Setting.suspended_at.is_(None), registered)
+
+
+def listed_settings_query(today: date | None = None) -> Select:
+    """``select(Setting)`` restricted to listed settings."""
+    return select(Setting).where(listed_condition(today))
+
+
+def is_listed(setting: Setting, today: date | None = None) -> bool:
+    """Whether one setting is listed right now."""
+    return db.session.scalar(select(Setting.id).where(Setting.id == setting.id, listed_condition(today))) is not None
+
+
+def accepted_authority_codes(organisation_id: int, lot=None) -> list[str]:
+    """Authorities that have accepted the organisation onto their local list (optionally for one lot)."""
+    query = select(LocalApplication.authority_code).where(
+        LocalApplication.organisation_id == organisation_id,
+        LocalApplication.status == LocalApplicationStatus.ACCEPTED,
+    )
+    if lot is not None:
+        query = query.where(LocalApplication.lot == lot)
+    return sorted(set(db.session.scalars(query)))

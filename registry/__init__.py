@@ -1,0 +1,1 @@
+"""The registry core: app shell, accounts, organisations, settings, geography, audit and notifications."""

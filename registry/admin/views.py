@@ -1,0 +1,6 @@
+"""PLACEHOLDER: being written."""
+from registry.admin import bp
+
+@bp.route('/users')
+def list_users():
+    return 'x'

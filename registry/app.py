@@ -1,0 +1,143 @@
+"""The application factory: the one place that wires extensions, blueprints and CLI together."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+
+from flask import Flask, g, send_from_directory
+from govuk_frontend_wtf.main import WTFormsHelpers
+from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+
+from registry.config import INSTANCE_DIR, Config, check_production, load_env_overrides
+from registry.extensions import csrf, db, login_manager, migrate
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / 'migrations'
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """Build the registry app from the defaults, the environment and ``overrides`` (tests pass a dict)."""
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR))
+    app.config.from_object(Config)
+    load_env_overrides(app.config)
+    if overrides:
+        app.config.update(overrides)
+    check_production(app.config)
+    logging.basicConfig(level=logging.INFO, format='%(asctime)s %(levelname)s %(name)s: %(message)s')
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    app.jinja_loader = ChoiceLoader([
+        FileSystemLoader(str(Path(__file__).parent / 'templates')),
+        PrefixLoader({
+            'govuk_frontend_jinja': PackageLoader('govuk_frontend_jinja'),
+            'govuk_frontend_wtf': PackageLoader('govuk_frontend_wtf'),
+        }),
+    ])
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    WTFormsHelpers(app)
+    _register_models()
+    _register_sqlite_pragmas(app)
+    _register_blueprints(app)
+    _register_assets(app)
+    _register_security_headers(app)
+    _register_template_helpers(app)
+
+    from registry.errors import register_error_handlers
+    register_error_handlers(app)
+    from registry.cli import register_cli
+    register_cli(app)
+    return app
+
+
+def _register_models() -> None:
+    """Import every model module so that metadata (and Alembic autogenerate) sees all tables."""
+    import registry.accounts.models  # noqa: F401
+    import registry.audit.models  # noqa: F401
+    import registry.geography.models  # noqa: F401
+    import registry.notifications.models  # noqa: F401
+    import registry.organisations.models  # noqa: F401
+    import registry.indexing  # noqa: F401
+    import registry.settings.models  # noqa: F401
+    import qualification.models  # noqa: F401
+
+
+def _register_sqlite_pragmas(app: Flask) -> None:
+    """Enforce foreign keys and allow concurrent readers on SQLite."""
+    if not app.config['SQLALCHEMY_DATABASE_URI'].startswith('sqlite'):
+        return
+    from sqlalchemy import event
+
+    with app.app_context():
+        engine = db.engine
+
+        @event.listens_for(engine, 'connect')
+        def _pragmas(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute('PRAGMA foreign_keys=ON')
+            cursor.execute('PRAGMA journal_mode=WAL')
+            cursor.execute('PRAGMA busy_timeout=5000')
+            cursor.close()
+
+
+def _register_blueprints(app: Flask) -> None:
+    from registry.accounts import bp as accounts_bp
+    from registry.admin import bp as admin_bp
+    from registry.main import bp as main_bp
+    from registry.organisations import bp as organisations_bp
+    from registry.settings.views import bp as settings_bp
+
+    for blueprint in (main_bp, accounts_bp, organisations_bp, settings_bp, admin_bp):
+        app.register_blueprint(blueprint)
+
+
+def _register_assets(app: Flask) -> None:
+    """Serve GOV.UK Frontend's compiled CSS, JS, fonts and images from the npm package."""
+
+    @app.route('/assets/<path:filename>')
+    def govuk_assets(filename: str):
+        root = Path(app.config['GOVUK_FRONTEND_DIR'])
+        if filename.startswith(('images/', 'fonts/', 'manifest.json')):
+            return send_from_directory(root / 'assets', filename, max_age=86400)
+        return send_from_directory(root, filename, max_age=3600)
+
+
+def _register_security_headers(app: Flask) -> None:
+    """Content security policy with a per-request nonce, and the usual hardening headers."""
+
+    @app.before_request
+    def _nonce():
+        g.csp_nonce = secrets.token_urlsafe(16)
+
+    @app.after_request
+    def _headers(response):
+        nonce = getattr(g, 'csp_nonce', '')
+        response.headers.setdefault(
+            'Content-Security-Policy',
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+            f"script-src 'self' 'nonce-{nonce}'; object-src 'none'; base-uri 'self'; "
+            "form-action 'self'; frame-ancestors 'none'",
+        )
+        response.headers['X-Content-Type-Options'] = 'nosniff'
+        response.headers['X-Frame-Options'] = 'DENY'
+        response.headers['Referrer-Policy'] = 'strict-origin-when-cross-origin'
+        response.headers['Permissions-Policy'] = 'camera=(), microphone=(), geolocation=()'
+        if app.config['SESSION_COOKIE_SECURE']:
+            response.headers['Strict-Transport-Security'] = 'max-age=31536000; includeSubDomains'
+        if response.mimetype == 'text/html':
+            response.headers.setdefault('Cache-Control', 'no-store')
+        return response
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from registry.geography.authorities import ATTRIBUTION
+    from registry.templating import register_template_helpers
+
+    app.jinja_env.globals['data_attribution'] = ATTRIBUTION
+    register_template_helpers(app)

@@ -1,0 +1,139 @@
+"""Configuration: every setting declared once with a typed default, overridden only from the environment.
+
+``REGISTRY_<KEY>`` overrides ``<KEY>``, coerced to the default's type. ``DATABASE_URL``,
+``ELASTICSEARCH_URL``, ``S3_BUCKET`` and ``S3_ENDPOINT_URL`` are also read without the prefix
+because hosting platforms set them under those names.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = PROJECT_ROOT / 'instance'
+
+
+class Config:
+    """Embedded defaults: SQLite, local documents, SQL search, email to the outbox table."""
+
+    #: ``development`` | ``production``; production refuses to start on development secrets.
+    ENV_NAME = 'development'
+    SECRET_KEY = 'dev-only'
+    SQLALCHEMY_DATABASE_URI = f'sqlite:///{INSTANCE_DIR / "registry.sqlite"}'
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    #: Where the service says it lives, for links in emails.
+    SERVER_BASE_URL = 'http://127.0.0.1:5000'
+    SERVICE_NAME = "Children's Social Care Provider Registry"
+
+    #: Cookies: secure by default; the development server on plain http turns this off.
+    SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = 'Lax'
+    REMEMBER_COOKIE_SECURE = True
+    REMEMBER_COOKIE_HTTPONLY = True
+    PERMANENT_SESSION_LIFETIME = 8 * 3600
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_TIME_LIMIT = 8 * 3600
+
+    #: Sign-in throttling: failures per account before it locks, lock length, failures per address.
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_LOCKOUT_MINUTES = 15
+    LOGIN_MAX_FAILURES_PER_ADDRESS = 30
+    #: argon2id cost: memory-hard hashing. Tests lower these to keep the suite fast.
+    PASSWORD_HASH_TIME_COST = 3
+    PASSWORD_HASH_MEMORY_KIB = 65536
+    PASSWORD_HASH_PARALLELISM = 2
+    #: Email verification and password reset links stay valid this long.
+    TOKEN_MAX_AGE_HOURS = 24
+
+    #: Email: ``outbox`` writes to the outbox table and the log; ``smtp`` also sends.
+    MAIL_BACKEND = 'outbox'
+    MAIL_FROM = 'registry@localhost'
+    SMTP_HOST = ''
+    SMTP_PORT = 587
+    SMTP_USERNAME = ''
+    SMTP_PASSWORD = ''
+    SMTP_USE_TLS = True
+
+    #: Documents: ``local`` (a folder) or ``s3``.
+    STORAGE_BACKEND = 'local'
+    STORAGE_LOCAL_DIR = str(INSTANCE_DIR / 'documents')
+    S3_BUCKET = ''
+    S3_ENDPOINT_URL = ''
+    S3_REGION = 'eu-west-2'
+    S3_PREFIX = ''
+    MAX_UPLOAD_MB = 20
+    SIGNED_URL_SECONDS = 300
+
+    #: Search: ``sql`` (embedded) or ``elasticsearch``.
+    SEARCH_ENGINE = 'sql'
+    ELASTICSEARCH_URL = ''
+    SEARCH_INDEX_ALIAS = 'registry-settings'
+    SEARCH_PAGE_SIZE = 20
+
+    #: Postcode letters kept decoded in memory at once (each is a few MB).
+    POSTCODE_CACHE_LETTERS = 12
+    #: Where the GOV.UK Frontend assets were installed by npm.
+    GOVUK_FRONTEND_DIR = str(PROJECT_ROOT / 'node_modules' / 'govuk-frontend' / 'dist' / 'govuk')
+
+
+#: Unprefixed variables that platforms commonly set.
+_UNPREFIXED = {
+    'DATABASE_URL': 'SQLALCHEMY_DATABASE_URI',
+    'ELASTICSEARCH_URL': 'ELASTICSEARCH_URL',
+    'S3_BUCKET': 'S3_BUCKET',
+    'S3_ENDPOINT_URL': 'S3_ENDPOINT_URL',
+}
+
+
+def _coerce(raw: str, default: object) -> object:
+    """Turn an environment string into the type of the default it replaces."""
+    if isinstance(default, bool):
+        if raw.lower() in {'1', 'true', 'yes', 'on'}:
+            return True
+        if raw.lower() in {'0', 'false', 'no', 'off', ''}:
+            return False
+        raise ValueError(f'expected a boolean, got {raw!r}')
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    return raw
+
+
+def normalise_database_url(url: str) -> str:
+    """Use the psycopg 3 driver for PostgreSQL URLs written the usual way."""
+    for prefix in ('postgres://', 'postgresql://'):
+        if url.startswith(prefix):
+            return 'postgresql+psycopg://' + url[len(prefix):]
+    return url
+
+
+def load_env_overrides(config: dict, environ: dict | None = None) -> None:
+    """Apply ``REGISTRY_*`` (and a few well-known unprefixed) environment variables to ``config``."""
+    environ = os.environ if environ is None else environ
+    for env_key, key in _UNPREFIXED.items():
+        if environ.get(env_key):
+            config[key] = environ[env_key]
+    for env_key, raw in environ.items():
+        if not env_key.startswith('REGISTRY_'):
+            continue
+        key = env_key[len('REGISTRY_'):]
+        if key not in config:
+            continue
+        try:
+            config[key] = _coerce(raw, config[key])
+        except ValueError as exc:
+            raise RuntimeError(f'{env_key}: {exc}') from None
+    config['SQLALCHEMY_DATABASE_URI'] = normalise_database_url(config['SQLALCHEMY_DATABASE_URI'])
+
+
+def check_production(config: dict) -> None:
+    """Refuse to run in production on development secrets or insecure cookies."""
+    if config['ENV_NAME'] != 'production':
+        return
+    if config['SECRET_KEY'] in {'', 'dev-only'}:
+        raise RuntimeError('REGISTRY_SECRET_KEY must be set in production')
+    if not config['SESSION_COOKIE_SECURE']:
+        raise RuntimeError('REGISTRY_SESSION_COOKIE_SECURE must stay on in production')

@@ -1,0 +1,91 @@
+"""Database helpers: UTC time, timestamps, enum columns, the unit of work and loading by id."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from flask import abort
+from sqlalchemy import DateTime, Enum, TypeDecorator
+from sqlalchemy.orm import Mapped, mapped_column
+
+from registry.extensions import db
+
+
+def utcnow() -> datetime:
+    """Return the current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored as UTC and always read back timezone-aware (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None:
+            if value.tzinfo is None:
+                raise ValueError('naive datetimes are not accepted; use registry.db.utcnow()')
+            value = value.astimezone(UTC)
+            if dialect.name == 'sqlite':
+                value = value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+def enum_column(enum_cls: type[enum.Enum], name: str, **kwargs) -> Mapped:
+    """A string column holding an enum's values, with a CHECK constraint listing them.
+
+    Stored as plain strings (not a native ENUM type) so that adding a value is a small migration
+    on both SQLite and PostgreSQL.
+    """
+    length = max(len(member.value) for member in enum_cls)
+    column_type = Enum(enum_cls, name=name, native_enum=False, create_constraint=True, length=max(length, 20),
+                       values_callable=lambda members: [member.value for member in members],
+                       validate_strings=True)
+    return mapped_column(column_type, **kwargs)
+
+
+class TimestampMixin:
+    """``created_at`` and ``updated_at``, maintained by the ORM."""
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False)
+
+
+@contextmanager
+def unit_of_work() -> Iterator[None]:
+    """Commit once on success, roll back on any error: each service verb is one transaction.
+
+    Work registered with :func:`after_commit` (sending queued email, draining the search outbox)
+    runs only once the commit has succeeded, and is forgotten on rollback.
+    """
+    try:
+        yield
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        db.session.info.pop('after_commit', None)
+        raise
+    for callback in db.session.info.pop('after_commit', {}).values():
+        callback()
+
+
+def after_commit(key: str, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once after the current unit of work commits (deduplicated by ``key``)."""
+    db.session.info.setdefault('after_commit', {})[key] = callback
+
+
+def get_or_404(model, ident):
+    """Load a row by primary key or answer 404."""
+    obj = db.session.get(model, ident)
+    if obj is None:
+        abort(404)
+    return obj

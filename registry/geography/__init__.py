@@ -1,0 +1,1 @@
+"""Geography: the children's services authorities, offline postcode lookup and distances."""

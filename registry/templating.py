@@ -1,0 +1,53 @@
+"""Jinja filters and globals shared by every page."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask, g, request, url_for
+from flask_login import current_user
+
+LONDON = ZoneInfo('Europe/London')
+
+
+def format_date(value: date | datetime | None) -> str:
+    """GOV.UK style: 3 March 2026."""
+    if value is None:
+        return ''
+    if isinstance(value, datetime):
+        value = value.astimezone(LONDON)
+    return f'{value.day} {value:%B %Y}'
+
+
+def format_datetime(value: datetime | None) -> str:
+    """GOV.UK style: 3 March 2026 at 4:05pm (UK time)."""
+    if value is None:
+        return ''
+    local = value.astimezone(LONDON)
+    hour = local.hour % 12 or 12
+    return f'{format_date(local)} at {hour}:{local:%M}{"am" if local.hour < 12 else "pm"}'
+
+
+def navigation() -> list[dict]:
+    """Service navigation items for the signed-in user's role."""
+    items = [{'href': url_for('main.index'), 'text': 'Home'}]
+    if current_user.is_authenticated:
+        from registry.permissions import navigation_for
+        items += navigation_for(current_user)
+        items.append({'href': url_for('accounts.account'), 'text': 'Your account'})
+        items.append({'href': url_for('accounts.sign_out'), 'text': 'Sign out'})
+    else:
+        items.append({'href': url_for('accounts.sign_in'), 'text': 'Sign in'})
+        items.append({'href': url_for('accounts.register'), 'text': 'Create an account'})
+    for item in items:
+        item['active'] = request.path == item['href'] or (
+            item['href'] != '/' and request.path.startswith(item['href']))
+    return items
+
+
+def register_template_helpers(app: Flask) -> None:
+    app.add_template_filter(format_date, 'date')
+    app.add_template_filter(format_datetime, 'datetime')
+    app.jinja_env.globals['navigation'] = navigation
+    app.jinja_env.globals['csp_nonce'] = lambda: getattr(g, 'csp_nonce', '')
