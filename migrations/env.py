@@ -46,6 +46,21 @@ def get_metadata():
     return target_db.metadata
 
 
+def include_object(object, name, type_, reflected, compare_to):
+    """Keep autogenerate away from search objects the models cannot describe.
+
+    SQLite: the FTS5 table ``search_fts`` and R*Tree ``search_rtree`` (and their shadow tables);
+    PostgreSQL: the generated ``search_vector`` column on ``search_entries`` and its GIN index.
+    """
+    if type_ == 'table' and (name.startswith('search_fts') or name.startswith('search_rtree')):
+        return False
+    if type_ == 'column' and name == 'search_vector':
+        return False
+    if type_ == 'index' and name == 'ix_search_entries_search_vector':
+        return False
+    return True
+
+
 def run_migrations_offline():
     """Run migrations in 'offline' mode.
 
@@ -60,7 +75,7 @@ def run_migrations_offline():
     """
     url = config.get_main_option("sqlalchemy.url")
     context.configure(
-        url=url, target_metadata=get_metadata(), literal_binds=True
+        url=url, target_metadata=get_metadata(), literal_binds=True, include_object=include_object
     )
 
     with context.begin_transaction():
@@ -86,6 +101,7 @@ def run_migrations_online():
                 logger.info('No changes in schema detected.')
 
     conf_args = current_app.extensions['migrate'].configure_args
+    conf_args.setdefault('include_object', include_object)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

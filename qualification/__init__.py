@@ -1,1 +1,16 @@
 """The national qualification: schemes as data, applications, board review, qualifications, local lists."""
+
+from flask import Blueprint
+
+bp = Blueprint('qualification', __name__, template_folder='templates', url_prefix='/qualification')
+
+
+@bp.record_once
+def _upload_limit(state) -> None:
+    """Refuse request bodies much larger than the evidence size limit before they are read (413)."""
+    config = state.app.config
+    if config.get('MAX_CONTENT_LENGTH') is None:
+        config['MAX_CONTENT_LENGTH'] = (int(config.get('MAX_UPLOAD_MB', 20)) + 1) * 1024 * 1024
+
+
+from qualification import views  # noqa: E402,F401

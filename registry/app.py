@@ -53,6 +53,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_error_handlers(app)
     from registry.cli import register_cli
     register_cli(app)
+    import search
+    search.init_app(app)
     return app
 
 
@@ -62,10 +64,12 @@ def _register_models() -> None:
     import registry.audit.models  # noqa: F401
     import registry.geography.models  # noqa: F401
     import registry.notifications.models  # noqa: F401
+    import registry.ofsted.models  # noqa: F401
     import registry.organisations.models  # noqa: F401
     import registry.indexing  # noqa: F401
     import registry.settings.models  # noqa: F401
     import qualification.models  # noqa: F401
+    import qualification.applications  # noqa: F401
 
 
 def _register_sqlite_pragmas(app: Flask) -> None:
@@ -90,10 +94,14 @@ def _register_blueprints(app: Flask) -> None:
     from registry.accounts import bp as accounts_bp
     from registry.admin import bp as admin_bp
     from registry.main import bp as main_bp
+    from registry.ofsted import bp as ofsted_bp
     from registry.organisations import bp as organisations_bp
     from registry.settings.views import bp as settings_bp
+    from registry.storage import bp as storage_bp
+    from qualification import bp as qualification_bp
 
-    for blueprint in (main_bp, accounts_bp, organisations_bp, settings_bp, admin_bp):
+    for blueprint in (main_bp, accounts_bp, organisations_bp, settings_bp, admin_bp, storage_bp, qualification_bp,
+                      ofsted_bp):
         app.register_blueprint(blueprint)
 
 

@@ -73,4 +73,8 @@ def send_emails():
 
 
 def register_cli(app: Flask) -> None:
+    from registry.ofsted.cli import import_ofsted, seed_from_register
+
+    registry_cli.add_command(import_ofsted)
+    registry_cli.add_command(seed_from_register)
     app.cli.add_command(registry_cli)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import flask_migrate
 import pytest
+from flask import g, has_app_context
 from sqlalchemy import text
 
 from registry.app import create_app
@@ -104,6 +105,9 @@ def login_as(client):
     """Sign a user in on the test client without going through the form (the form has its own tests)."""
 
     def login(user, *, second_factor: bool = True):
+        # requests made inside an ``app_ctx`` share its ``g``, where Flask-Login caches the user
+        if has_app_context():
+            g.pop('_login_user', None)
         with client.session_transaction() as session:
             session['_user_id'] = user.get_id()
             session['_fresh'] = True

@@ -8,7 +8,10 @@ bp = Blueprint('accounts', __name__, template_folder='templates')
 
 login_manager.login_view = 'accounts.sign_in'
 login_manager.login_message = 'Sign in to see this page'
-login_manager.session_protection = 'strong'
+# 'basic' rather than 'strong': sign-in starts a brand-new session and sessions carry the password's
+# session_version, while pinning a session to IP and browser signs out people on mobile networks (and Flask-Login
+# treats permanent sessions as 'basic' anyway).
+login_manager.session_protection = 'basic'
 
 
 @login_manager.user_loader

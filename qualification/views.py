@@ -1,0 +1,313 @@
+"""Provider pages for the national qualification: choose lots, task list, sections, check answers, submit."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from qualification import answers as answer_rules
+from qualification import bp, permissions, rules, services
+from qualification.applications import Application, Evidence
+from qualification.forms import (
+    DeclarationForm,
+    LotsForm,
+    RemoveEvidenceForm,
+    WithdrawForm,
+    row_field_name,
+    section_form,
+)
+from qualification.schemes import current_version
+from qualification.states import ApplicationStatus
+from registry.db import get_or_404
+from registry.errors import DomainError, InvalidTransition
+from registry.extensions import db
+from registry.organisations.models import Membership, Organisation
+from registry.permissions import is_board, require
+from registry.storage import get_storage
+
+STATUS_TAGS = {
+    'not-started': {'text': 'Not started', 'classes': 'govuk-tag--blue'},
+    'in-progress': {'text': 'In progress', 'classes': 'govuk-tag--light-blue'},
+    'completed': {'text': 'Completed', 'classes': ''},
+    'cannot-start': {'text': 'Cannot start yet', 'classes': 'govuk-tag--grey'},
+}
+APPLICATION_TAGS = {
+    ApplicationStatus.DRAFT: 'govuk-tag--grey', ApplicationStatus.SUBMITTED: 'govuk-tag--blue',
+    ApplicationStatus.IN_REVIEW: 'govuk-tag--light-blue',
+    ApplicationStatus.CLARIFICATION_REQUESTED: 'govuk-tag--yellow',
+    ApplicationStatus.APPROVED: 'govuk-tag--green', ApplicationStatus.REJECTED: 'govuk-tag--red',
+    ApplicationStatus.WITHDRAWN: 'govuk-tag--grey',
+}
+
+
+@bp.context_processor
+def _helpers():
+    return {'application_tag_class': APPLICATION_TAGS, 'display_answer': answer_rules.display,
+            'answer_lines': _answer_lines, 'row_field_name': row_field_name, 'getter': _getter}
+
+
+def _answer_lines(question, value) -> list[str]:
+    """Rows as one line each; other answers as their display text split on new lines."""
+    if question.type == 'rows':
+        return [', '.join(str(row.get(column.id, '')) for column in question.columns) for row in value or []]
+    text = answer_rules.display(question, value)
+    return text.splitlines() if text else []
+
+
+def _getter(mapping):
+    """A function returning ``mapping[key]`` or an empty list (templates pass it as evidence_for)."""
+    return lambda key: mapping.get(key, [])
+
+
+def _follow_up_layout(scheme, questions):
+    """How to show follow-ups: revealed inside a radio or checkbox option, or always beneath their question."""
+    here = {question.id: question for question in questions}
+    reveal, always, children = {}, {}, set()
+    for question in questions:
+        for follow_up in question.follow_ups:
+            kids = [here[child] for child in follow_up.show if child in here]
+            children.update(kid.id for kid in kids)
+            op, value = follow_up.when.op, follow_up.when.value
+            if question.type in ('yes-no', 'choice') and op in ('equals', 'in', 'contains'):
+                values = tuple(value) if op == 'in' else (value,)
+                reveal.setdefault(question.id, []).extend((kid, values) for kid in kids)
+            else:
+                always.setdefault(question.id, []).extend(kids)
+    return reveal, always, children
+
+
+def _load_application(application_id: int, *, edit: bool = False) -> Application:
+    application = get_or_404(Application, application_id)
+    allowed = (permissions.can_edit_application if edit else permissions.can_view_application)(
+        current_user, application)
+    require(allowed)
+    return application
+
+
+def _locked(application: Application):
+    """Editing a submitted application: say so and answer 409 Conflict, changing nothing."""
+    flash(f'This application is {application.status.label.lower()}; you can no longer change it', 'error')
+    return render_template('qualification/snapshot.html', application=application,
+                           scheme=services.scheme_for(application), **_snapshot_context(application)), 409
+
+
+@bp.route('/')
+@login_required
+def index():
+    """Your organisations' applications (providers) or submitted applications (the board)."""
+    if is_board(current_user):
+        applications = db.session.scalars(select(Application).where(Application.status != ApplicationStatus.DRAFT)
+                                          .order_by(Application.submitted_at.desc())).all()
+        return render_template('qualification/board_index.html', applications=applications)
+    organisations = db.session.scalars(select(Organisation).join(Membership).where(
+        Membership.user_id == current_user.id).order_by(Organisation.legal_name)).all()
+    require(bool(organisations) or current_user.role.value == 'provider')
+    rows = []
+    for organisation in organisations:
+        history = db.session.scalars(select(Application).where(Application.organisation_id == organisation.id)
+                                     .order_by(Application.created_at.desc())).all()
+        rows.append((organisation, services.open_application(organisation.id), history))
+    return render_template('qualification/index.html', rows=rows)
+
+
+@bp.route('/organisations/<int:organisation_id>/apply', methods=['GET', 'POST'])
+@login_required
+def start_application(organisation_id: int):
+    """Choose lots and start an application."""
+    organisation = get_or_404(Organisation, organisation_id)
+    require(permissions.can_start_application(current_user, organisation))
+    existing = services.open_application(organisation.id)
+    if existing is not None:
+        return redirect(url_for('qualification.task_list', application_id=existing.id))
+    scheme = services.get_scheme(current_version(services.schemes_dir()))
+    form = LotsForm()
+    form.lots.choices = [(lot_id, label) for lot_id, label, _description in scheme.lots]
+    if form.validate_on_submit():
+        try:
+            application = services.start_application(organisation, form.lots.data, actor=current_user)
+        except DomainError as exc:
+            form.lots.errors = [str(exc)]
+        else:
+            flash('Application started. You can save your answers and come back at any time.', 'success')
+            return redirect(url_for('qualification.task_list', application_id=application.id))
+    return render_template('qualification/start.html', form=form, organisation=organisation, scheme=scheme)
+
+
+@bp.route('/applications/<int:application_id>')
+@login_required
+def task_list(application_id: int):
+    """The GOV.UK task list for a draft, or the read-only application once submitted."""
+    application = _load_application(application_id)
+    if not application.is_editable or not permissions.can_edit_application(current_user, application):
+        return redirect(url_for('qualification.view_snapshot', application_id=application.id))
+    scheme = services.scheme_for(application)
+    sections = scheme.sections_for(application.lots)
+    statuses = {section.id: services.section_status(application, scheme, section) for section in sections}
+    all_done = all(status == 'completed' for status in statuses.values())
+    items = [{'title': {'text': section.title}, 'hint': {'text': section.description} if section.description else None,
+              'href': url_for('qualification.edit_section', application_id=application.id, section_id=section.id),
+              'status': {'tag': STATUS_TAGS[statuses[section.id]]} if statuses[section.id] != 'completed'
+              else {'text': 'Completed'}}
+             for section in sections]
+    if all_done:
+        submit_item = {'title': {'text': 'Check and submit your application'},
+                       'href': url_for('qualification.submit_application', application_id=application.id),
+                       'status': {'tag': STATUS_TAGS['not-started']}}
+    else:
+        submit_item = {'title': {'text': 'Check and submit your application'},
+                       'status': {'text': 'Cannot start yet', 'classes': 'govuk-task-list__status--cannot-start-yet'}}
+    completed = sum(1 for status in statuses.values() if status == 'completed')
+    return render_template('qualification/task_list.html', application=application, scheme=scheme, items=items,
+                           submit_item=submit_item, completed=completed, total=len(sections),
+                           withdraw_form=WithdrawForm())
+
+
+@bp.route('/applications/<int:application_id>/sections/<section_id>', methods=['GET', 'POST'])
+@login_required
+def edit_section(application_id: int, section_id: str):
+    """One section's questions as a form; follow-ups appear when their trigger answer is given."""
+    application = _load_application(application_id, edit=True)
+    if not application.is_editable:
+        if request.method == 'POST':
+            return _locked(application)
+        return redirect(url_for('qualification.view_snapshot', application_id=application.id))
+    scheme = services.scheme_for(application)
+    section = scheme.section(section_id)
+    if section is None or not section.applies(application.lots):
+        abort(404)
+    values = application.answer_values()
+    counts = {question.id: len(application.evidence_for(question.id)) for question in section.questions}
+    form = section_form(scheme, section, application.lots, values, counts)
+    if request.method == 'POST' and form.validate():
+        try:
+            services.save_answers(application, section.id, form.cleaned, actor=current_user, uploads=form.uploads)
+        except DomainError as exc:
+            flash(str(exc), 'error')
+        else:
+            if form.save_and_return.data:
+                flash('Your answers have been saved. You can come back to this application at any time.', 'success')
+                return redirect(url_for('qualification.task_list', application_id=application.id))
+            return redirect(url_for('qualification.check_section', application_id=application.id,
+                                    section_id=section.id))
+    reveal, always, children = _follow_up_layout(scheme, form.questions)
+    status = 400 if request.method == 'POST' else 200
+    return render_template('qualification/section.html', application=application, scheme=scheme, section=section,
+                           form=form, reveal=reveal, always=always, follow_up_children=children), status
+
+
+@bp.route('/applications/<int:application_id>/sections/<section_id>/check')
+@login_required
+def check_section(application_id: int, section_id: str):
+    """Check your answers for one section."""
+    application = _load_application(application_id)
+    scheme = services.scheme_for(application)
+    section = scheme.section(section_id)
+    if section is None or not section.applies(application.lots):
+        abort(404)
+    values = application.answer_values()
+    questions = rules.visible_questions(scheme, section, application.lots, values)
+    missing = set(services.missing_answers(application, scheme).get(section.id, []))
+    return render_template('qualification/check_section.html', application=application, scheme=scheme,
+                           section=section, questions=questions, values=values, missing=missing,
+                           editable=application.is_editable
+                           and permissions.can_edit_application(current_user, application))
+
+
+@bp.route('/applications/<int:application_id>/submit', methods=['GET', 'POST'])
+@login_required
+def submit_application(application_id: int):
+    """Check everything, make the declaration and submit."""
+    application = _load_application(application_id, edit=True)
+    if not application.is_editable:
+        if request.method == 'POST':
+            return _locked(application)
+        return redirect(url_for('qualification.view_snapshot', application_id=application.id))
+    scheme = services.scheme_for(application)
+    missing = services.missing_answers(application, scheme)
+    form = DeclarationForm()
+    if form.validate_on_submit():
+        try:
+            services.submit(application, {'name': form.name.data, 'role': form.role.data}, actor=current_user)
+        except (DomainError, InvalidTransition) as exc:
+            flash(str(exc), 'error')
+        else:
+            return redirect(url_for('qualification.submitted', application_id=application.id))
+    values = application.answer_values()
+    sections = [(section, rules.visible_questions(scheme, section, application.lots, values))
+                for section in scheme.sections_for(application.lots)]
+    return render_template('qualification/submit.html', application=application, scheme=scheme, form=form,
+                           missing=missing, sections=sections, values=values), (400 if form.errors else 200)
+
+
+@bp.route('/applications/<int:application_id>/submitted')
+@login_required
+def submitted(application_id: int):
+    """Confirmation panel."""
+    application = _load_application(application_id)
+    return render_template('qualification/submitted.html', application=application)
+
+
+def _snapshot_context(application: Application) -> dict:
+    snapshot = application.snapshot
+    if snapshot:
+        values, evidence, outcomes = snapshot['answers'], snapshot['evidence'], snapshot.get('outcomes', {})
+    else:
+        values = application.answer_values()
+        evidence = [item.metadata_dict() for item in application.evidence]
+        outcomes = {}
+    return {'values': values, 'evidence_items': evidence, 'outcomes': outcomes,
+            'show_outcomes': is_board(current_user)}
+
+
+@bp.route('/applications/<int:application_id>/snapshot')
+@login_required
+def view_snapshot(application_id: int):
+    """The application as submitted (the frozen snapshot), read-only."""
+    application = _load_application(application_id)
+    return render_template('qualification/snapshot.html', application=application,
+                           scheme=services.scheme_for(application), **_snapshot_context(application))
+
+
+@bp.route('/applications/<int:application_id>/withdraw', methods=['GET', 'POST'])
+@login_required
+def withdraw_application(application_id: int):
+    """Confirm and withdraw an open application."""
+    application = _load_application(application_id, edit=True)
+    form = WithdrawForm()
+    if form.validate_on_submit():
+        try:
+            services.withdraw(application, actor=current_user, reason=form.reason.data or '')
+        except InvalidTransition as exc:
+            flash(str(exc), 'error')
+        else:
+            flash('The application has been withdrawn', 'success')
+            return redirect(url_for('qualification.index'))
+    return render_template('qualification/withdraw.html', application=application, form=form)
+
+
+@bp.route('/evidence/<int:evidence_id>')
+@login_required
+def download_evidence(evidence_id: int):
+    """Check who is asking, then send them to a short-lived signed link."""
+    evidence = get_or_404(Evidence, evidence_id)
+    require(permissions.can_read_evidence(current_user, evidence))
+    return redirect(get_storage().url(evidence.storage_key, evidence.filename))
+
+
+@bp.route('/evidence/<int:evidence_id>/remove', methods=['POST'])
+@login_required
+def remove_evidence(evidence_id: int):
+    """Remove a document from a draft application."""
+    evidence = get_or_404(Evidence, evidence_id)
+    application = evidence.application
+    require(permissions.can_edit_application(current_user, application))
+    if not application.is_editable:
+        return _locked(application)
+    section_id = services.scheme_for(application).questions[evidence.question_id].section_id
+    form = RemoveEvidenceForm()
+    if form.validate_on_submit():
+        filename = evidence.filename
+        services.remove_evidence(evidence, actor=current_user)
+        flash(f'{filename} has been removed', 'success')
+    return redirect(url_for('qualification.edit_section', application_id=application.id, section_id=section_id))

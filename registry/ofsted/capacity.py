@@ -1,0 +1,199 @@
+"""The capacity picture: registered places (Ofsted's register) against listed places and vacancies (the directory).
+
+Registered figures count active registrations of the provision types the directory covers, so
+they compare like with like; Ofsted does not publish places for fostering agencies.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+
+from qualification.listing import listed_condition
+from registry.extensions import db
+from registry.geography.models import LocalAuthority
+from registry.ofsted.models import OfstedRegisterEntry
+from registry.settings.models import Setting
+from registry.settings.taxonomy import ProvisionType, RegistrationStatus
+
+#: The breakdowns offered, with the heading of their first column.
+BREAKDOWNS = {'region': 'Region', 'authority': 'Local authority', 'provision-type': 'Provision type'}
+
+#: (attribute, legend, fill colour) for each bar in a group; GOV.UK palette colours.
+SERIES = (
+    ('registered_places', 'Registered places (Ofsted)', '#1d70b8'),
+    ('listed_places', 'Listed places (directory)', '#28a197'),
+    ('vacancies', 'Vacancies (directory)', '#f47738'),
+)
+
+CSV_COLUMNS = (
+    ('registered_settings', 'Registered settings (Ofsted)'),
+    ('registered_places', 'Registered places (Ofsted)'),
+    ('listed_settings', 'Listed settings'),
+    ('listed_places', 'Listed places'),
+    ('vacancies', 'Vacancies'),
+)
+
+
+@dataclass
+class CapacityRow:
+    """One line of a capacity table."""
+
+    key: str
+    label: str
+    registered_settings: int = 0
+    registered_places: int = 0
+    listed_settings: int = 0
+    listed_places: int = 0
+    vacancies: int = 0
+
+
+def _register_conditions() -> list:
+    return [OfstedRegisterEntry.provision_type.is_not(None),
+            OfstedRegisterEntry.registration_status == RegistrationStatus.ACTIVE]
+
+
+def _register_totals(group_column, *conditions) -> dict[str, tuple[int, int]]:
+    query = (select(group_column, func.count(OfstedRegisterEntry.urn),
+                    func.coalesce(func.sum(OfstedRegisterEntry.places), 0))
+             .select_from(OfstedRegisterEntry)
+             .join(LocalAuthority, LocalAuthority.code == OfstedRegisterEntry.authority_code)
+             .where(*_register_conditions(), *conditions).group_by(group_column))
+    return {_key(key): (count, int(places)) for key, count, places in db.session.execute(query)}
+
+
+def _listed_totals(group_column, *conditions, today: date | None = None) -> dict[str, tuple[int, int, int]]:
+    query = (select(group_column, func.count(Setting.id), func.coalesce(func.sum(Setting.places), 0),
+                    func.coalesce(func.sum(Setting.vacancies), 0))
+             .select_from(Setting).join(LocalAuthority, LocalAuthority.code == Setting.authority_code)
+             .where(listed_condition(today), *conditions).group_by(group_column))
+    return {_key(key): (count, int(places), int(vacancies)) for key, count, places, vacancies
+            in db.session.execute(query)}
+
+
+def _key(value) -> str:
+    return getattr(value, 'value', value)
+
+
+def _rows(keys_and_labels: list[tuple[str, str]], registered: dict, listed: dict) -> list[CapacityRow]:
+    rows = []
+    for key, label in keys_and_labels:
+        reg = registered.get(key, (0, 0))
+        lis = listed.get(key, (0, 0, 0))
+        rows.append(CapacityRow(key, label, reg[0], reg[1], lis[0], lis[1], lis[2]))
+    return rows
+
+
+def regions() -> list[str]:
+    """The nine English regions, as named on our local authorities."""
+    return list(db.session.scalars(select(LocalAuthority.region_name).distinct().order_by(LocalAuthority.region_name)))
+
+
+def by_region(today: date | None = None) -> list[CapacityRow]:
+    """Registered and listed capacity for each English region."""
+    names = regions()
+    return _rows([(name, name) for name in names], _register_totals(LocalAuthority.region_name),
+                 _listed_totals(LocalAuthority.region_name, today=today))
+
+
+def by_authority(region: str | None = None, today: date | None = None) -> list[CapacityRow]:
+    """Registered and listed capacity for each authority, optionally within one region."""
+    query = select(LocalAuthority.code, LocalAuthority.name).order_by(LocalAuthority.name)
+    conditions = []
+    if region:
+        query = query.where(LocalAuthority.region_name == region)
+        conditions.append(LocalAuthority.region_name == region)
+    authorities = [(code, name) for code, name in db.session.execute(query)]
+    return _rows(authorities, _register_totals(LocalAuthority.code, *conditions),
+                 _listed_totals(LocalAuthority.code, *conditions, today=today))
+
+
+def by_provision_type(today: date | None = None) -> list[CapacityRow]:
+    """Registered and listed capacity for each provision type the directory covers."""
+    return _rows([(ptype.value, ptype.label) for ptype in ProvisionType],
+                 _register_totals(OfstedRegisterEntry.provision_type),
+                 _listed_totals(Setting.provision_type, today=today))
+
+
+def total(rows: list[CapacityRow]) -> CapacityRow:
+    """The sum of a table's rows, for its footer."""
+    result = CapacityRow('total', 'Total')
+    for row in rows:
+        for name, _label in CSV_COLUMNS:
+            setattr(result, name, getattr(result, name) + getattr(row, name))
+    return result
+
+
+def to_csv(rows: list[CapacityRow], first_heading: str) -> str:
+    """A table as CSV text, with a totals line."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator='\n')
+    writer.writerow([first_heading, *(label for _name, label in CSV_COLUMNS)])
+    for row in [*rows, total(rows)]:
+        writer.writerow([row.label, *(getattr(row, name) for name, _label in CSV_COLUMNS)])
+    return out.getvalue()
+
+
+# --- charts -------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    fill: str
+    value: int
+    series: str
+
+
+@dataclass
+class Chart:
+    """Geometry for a horizontal grouped bar chart, drawn as inline SVG by ``ofsted/_chart.html``."""
+
+    title: str
+    width: int
+    height: int
+    label_width: int
+    plot_width: int
+    groups: list[tuple[str, float]]
+    bars: list[Bar]
+    ticks: list[tuple[float, int]]
+    legend: list[tuple[str, str]]
+    top: int
+
+
+def _nice_max(value: int) -> int:
+    if value <= 5:
+        return 5
+    magnitude = 10 ** (len(str(value)) - 1)
+    for step in (1, 2, 2.5, 5, 10):
+        if value <= step * magnitude:
+            return int(step * magnitude)
+    return value
+
+
+def bar_chart(rows: list[CapacityRow], title: str) -> Chart:
+    """Lay out one bar per series per row; scaled to the largest value, with five gridline ticks."""
+    bar_height, group_gap, label_width, plot_width, top = 9, 12, 230, 420, 40
+    group_height = bar_height * len(SERIES) + group_gap
+    largest = max([getattr(row, name) for row in rows for name, _label, _fill in SERIES] + [0])
+    scale_max = _nice_max(largest)
+    bars: list[Bar] = []
+    groups: list[tuple[str, float]] = []
+    for index, row in enumerate(rows):
+        y0 = top + index * group_height
+        groups.append((row.label, y0 + bar_height * len(SERIES) / 2))
+        for position, (name, legend, fill) in enumerate(SERIES):
+            value = getattr(row, name)
+            bars.append(Bar(label_width, y0 + position * bar_height, plot_width * value / scale_max,
+                            bar_height - 1, fill, value, legend))
+    ticks = [(label_width + plot_width * step / 5, round(scale_max * step / 5)) for step in range(6)]
+    return Chart(title=title, width=label_width + plot_width + 70, height=top + len(rows) * group_height + 10,
+                 label_width=label_width, plot_width=plot_width, groups=groups, bars=bars, ticks=ticks,
+                 legend=[(legend, fill) for _name, legend, fill in SERIES], top=top)

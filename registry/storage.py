@@ -1,0 +1,205 @@
+"""Document storage behind one interface: a local folder (the default) or S3 via boto3.
+
+Keys are chosen by the caller (random, never guessable). Downloads go through :meth:`Storage.url`:
+for S3 a presigned GET URL, for the local folder an app route carrying an itsdangerous-signed token
+that names the key and expires, so files are never served from a guessable path.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+import shutil
+import time
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from flask import Blueprint, Flask, abort, current_app, send_file, url_for
+from itsdangerous import BadSignature, URLSafeSerializer
+
+#: Keys are path-like but restricted, so a key can never climb out of the storage root.
+KEY_PATTERN = re.compile(r'^[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-.]+)*$')
+_TOKEN_SALT = 'registry.storage.download'
+
+bp = Blueprint('storage', __name__, url_prefix='/documents')
+
+
+class StorageError(Exception):
+    """A key is malformed or missing."""
+
+
+class Storage(Protocol):
+    """Where uploaded documents live."""
+
+    def save(self, key: str, fileobj: BinaryIO, content_type: str) -> str: ...
+
+    def open(self, key: str) -> BinaryIO: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def url(self, key: str, filename: str, expires: int | None = None) -> str: ...
+
+
+def check_key(key: str) -> str:
+    """Return ``key`` if it is a safe storage key, else raise :class:`StorageError`."""
+    if not isinstance(key, str) or not KEY_PATTERN.match(key) or '..' in key or len(key) > 200:
+        raise StorageError(f'invalid storage key {key!r}')
+    return key
+
+
+def _content_disposition_name(filename: str) -> str:
+    """A filename safe inside a quoted Content-Disposition header."""
+    cleaned = re.sub(r'[^A-Za-z0-9 ._()\-]', '_', filename or 'document')[:150].strip()
+    return cleaned or 'document'
+
+
+class LocalStorage:
+    """Files in a folder; the download URL is an app route with a signed, expiring token."""
+
+    def __init__(self, root: str | Path, secret_key: str, default_expires: int = 300):
+        self.root = Path(root)
+        self.secret_key = secret_key
+        self.default_expires = default_expires
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / check_key(key)).resolve()
+        if not path.is_relative_to(self.root.resolve()):
+            raise StorageError(f'invalid storage key {key!r}')
+        return path
+
+    def save(self, key: str, fileobj: BinaryIO, content_type: str) -> str:
+        """Write ``fileobj`` under ``key`` (atomically: a half-written file never appears)."""
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + '.partial')
+        with partial.open('wb') as out:
+            shutil.copyfileobj(fileobj, out)
+        partial.replace(path)
+        return key
+
+    def open(self, key: str) -> BinaryIO:
+        path = self._path(key)
+        if not path.is_file():
+            raise StorageError(f'no document stored under {key!r}')
+        return path.open('rb')
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def _serializer(self) -> URLSafeSerializer:
+        return URLSafeSerializer(self.secret_key, salt=_TOKEN_SALT)
+
+    def make_token(self, key: str, filename: str, expires: int | None = None) -> str:
+        expires_at = int(time.time()) + int(expires if expires is not None else self.default_expires)
+        return self._serializer().dumps({'k': check_key(key), 'f': filename, 'e': expires_at})
+
+    def read_token(self, token: str) -> tuple[str, str]:
+        """Return (key, filename) from a valid, unexpired token; raise :class:`StorageError` otherwise."""
+        try:
+            data = self._serializer().loads(token)
+        except BadSignature:
+            raise StorageError('bad download token') from None
+        if not isinstance(data, dict) or int(data.get('e', 0)) < time.time():
+            raise StorageError('download link has expired')
+        return check_key(data['k']), str(data.get('f') or 'document')
+
+    def url(self, key: str, filename: str, expires: int | None = None) -> str:
+        return url_for('storage.download', token=self.make_token(key, filename, expires), _external=False)
+
+
+class S3Storage:
+    """Objects in an S3 bucket (or an S3-compatible server); downloads by presigned GET URL."""
+
+    def __init__(self, bucket: str, *, prefix: str = '', endpoint_url: str = '', region: str = '',
+                 default_expires: int = 300, client=None):
+        if not bucket:
+            raise StorageError('S3_BUCKET must be set to use S3 storage')
+        self.bucket, self.prefix = bucket, prefix
+        self.endpoint_url, self.region = endpoint_url or None, region or None
+        self.default_expires = default_expires
+        self._client = client
+
+    @property
+    def client(self):
+        """The boto3 client, created on first use (never at import time)."""
+        if self._client is None:
+            import boto3
+            from botocore.config import Config as BotoConfig
+
+            self._client = boto3.client(
+                's3', endpoint_url=self.endpoint_url, region_name=self.region,
+                config=BotoConfig(signature_version='s3v4', s3={'addressing_style': 'path'}))
+        return self._client
+
+    def _key(self, key: str) -> str:
+        return self.prefix + check_key(key)
+
+    def save(self, key: str, fileobj: BinaryIO, content_type: str) -> str:
+        self.client.upload_fileobj(fileobj, self.bucket, self._key(key),
+                                   ExtraArgs={'ContentType': content_type or 'application/octet-stream'})
+        return key
+
+    def open(self, key: str) -> BinaryIO:
+        from botocore.exceptions import ClientError
+
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=self._key(key))['Body']
+        except ClientError as exc:
+            raise StorageError(f'no document stored under {key!r}: {exc}') from None
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+
+    def url(self, key: str, filename: str, expires: int | None = None) -> str:
+        name = _content_disposition_name(filename)
+        return self.client.generate_presigned_url(
+            'get_object',
+            Params={'Bucket': self.bucket, 'Key': self._key(key),
+                    'ResponseContentDisposition': f'attachment; filename="{name}"'},
+            ExpiresIn=int(expires if expires is not None else self.default_expires))
+
+
+def build_storage(config) -> Storage:
+    """Make the storage backend that ``config['STORAGE_BACKEND']`` names."""
+    backend = config.get('STORAGE_BACKEND', 'local')
+    expires = int(config.get('SIGNED_URL_SECONDS', 300))
+    if backend == 'local':
+        return LocalStorage(config['STORAGE_LOCAL_DIR'], config['SECRET_KEY'], expires)
+    if backend == 's3':
+        return S3Storage(config.get('S3_BUCKET', ''), prefix=config.get('S3_PREFIX', ''),
+                         endpoint_url=config.get('S3_ENDPOINT_URL', ''), region=config.get('S3_REGION', ''),
+                         default_expires=expires)
+    raise StorageError(f'unknown STORAGE_BACKEND {backend!r}; expected local or s3')
+
+
+def get_storage(app: Flask | None = None) -> Storage:
+    """The app's storage backend, built once from config and kept on ``app.extensions``."""
+    app = app or current_app
+    signature = tuple(app.config.get(key) for key in ('STORAGE_BACKEND', 'STORAGE_LOCAL_DIR', 'S3_BUCKET',
+                                                      'S3_ENDPOINT_URL', 'S3_PREFIX', 'SIGNED_URL_SECONDS'))
+    cached = app.extensions.get('registry.storage')
+    if cached is None or cached[0] != signature:
+        cached = (signature, build_storage(app.config))
+        app.extensions['registry.storage'] = cached
+    return cached[1]
+
+
+@bp.route('/<token>')
+def download(token: str):
+    """Serve a locally stored document to whoever holds a valid, unexpired signed link."""
+    storage = get_storage()
+    if not isinstance(storage, LocalStorage):
+        abort(404)
+    try:
+        key, filename = storage.read_token(token)
+        fileobj = storage.open(key)
+    except StorageError:
+        abort(404)
+    mimetype = mimetypes.guess_type(filename)[0] or 'application/octet-stream'
+    response = send_file(fileobj, mimetype=mimetype, as_attachment=True,
+                         download_name=_content_disposition_name(filename), max_age=0)
+    response.headers['Cache-Control'] = 'private, no-store'
+    return response

@@ -1,0 +1,183 @@
+"""DirectoryEntry: the searchable view of a listed setting, built by one function from registry and qualification."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from qualification.listing import accepted_authority_codes, listed_condition
+from registry.extensions import db
+from registry.geography.models import LocalAuthority
+from registry.settings.models import Setting
+from registry.settings.taxonomy import NEEDS
+
+
+@dataclass(frozen=True)
+class DirectoryEntry:
+    """What the directory knows about one listed setting. Engines index it and return it with each hit."""
+
+    id: int
+    organisation_id: int
+    name: str
+    organisation_name: str
+    provision_type: str
+    provision_type_label: str
+    lot: str
+    description: str
+    needs: tuple[str, ...]
+    age_min: int
+    age_max: int
+    sex: str
+    places: int
+    vacancies: int
+    vacancies_confirmed_at: datetime | None
+    judgement: str | None
+    #: 4 outstanding .. 1 inadequate; 0 when not yet judged.
+    judgement_rank: int
+    judgement_date: date | None
+    urn: str | None
+    authority_code: str
+    authority_name: str
+    region_code: str
+    region_name: str
+    district_name: str
+    #: Ofsted redacts children's home addresses: public pages show district and authority only.
+    confidential_address: bool
+    #: Exact British National Grid metres, for distances; never shown publicly for confidential types.
+    easting: float
+    northing: float
+    #: Street address; empty for confidential types so it cannot leak through the index.
+    address: str
+    postcode: str
+    accepted_by: tuple[str, ...] = field(default_factory=tuple)
+    updated_at: datetime | None = None
+
+    @property
+    def has_vacancy(self) -> bool:
+        return self.vacancies > 0
+
+    @property
+    def needs_labels(self) -> list[str]:
+        return [NEEDS.get(need, need) for need in self.needs]
+
+    def search_text(self) -> str:
+        """Everything matched besides the two names: description, type, needs, places."""
+        parts = [self.description, self.provision_type_label, *self.needs_labels, self.district_name,
+                 self.authority_name]
+        return '\n'.join(part for part in parts if part)
+
+    def to_json(self) -> str:
+        """Serialise for the index (dates as ISO strings)."""
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready dict of every field (internal: includes exact coordinates)."""
+        data = asdict(self)
+        for key in ('vacancies_confirmed_at', 'updated_at', 'judgement_date'):
+            if data[key] is not None:
+                data[key] = data[key].isoformat()
+        data['needs'] = list(self.needs)
+        data['accepted_by'] = list(self.accepted_by)
+        return data
+
+    def public_dict(self) -> dict:
+        """The fields anyone may see: no address or exact location for confidential types."""
+        data = self.to_dict()
+        if self.confidential_address:
+            for key in ('easting', 'northing', 'address', 'postcode'):
+                data.pop(key, None)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> DirectoryEntry:
+        """Rebuild an entry from :meth:`to_dict` output (as stored in an index)."""
+        values = dict(data)
+        for key in ('vacancies_confirmed_at', 'updated_at'):
+            if values.get(key):
+                values[key] = datetime.fromisoformat(values[key])
+        if values.get('judgement_date'):
+            values['judgement_date'] = date.fromisoformat(values['judgement_date'])
+        values['needs'] = tuple(values.get('needs') or ())
+        values['accepted_by'] = tuple(values.get('accepted_by') or ())
+        known = cls.__dataclass_fields__
+        return cls(**{key: value for key, value in values.items() if key in known})
+
+    @classmethod
+    def from_json(cls, text: str) -> DirectoryEntry:
+        return cls.from_dict(json.loads(text))
+
+
+def _entry(setting: Setting, authority: LocalAuthority | None, accepted_by: Iterable[str]) -> DirectoryEntry:
+    info = setting.provision_type.info
+    confidential = info.confidential_address
+    address = ', '.join(part for part in (setting.address_line_1, setting.address_line_2, setting.town) if part)
+    return DirectoryEntry(
+        id=setting.id,
+        organisation_id=setting.organisation_id,
+        name=setting.name,
+        organisation_name=setting.organisation.display_name,
+        provision_type=setting.provision_type.value,
+        provision_type_label=info.label,
+        lot=info.lot.value,
+        description=setting.description or '',
+        needs=tuple(sorted(set(setting.needs or ()))),
+        age_min=setting.age_min,
+        age_max=setting.age_max,
+        sex=setting.sex_accepted.value,
+        places=setting.places,
+        vacancies=setting.vacancies,
+        vacancies_confirmed_at=setting.vacancies_confirmed_at,
+        judgement=setting.judgement.value if setting.judgement else None,
+        judgement_rank=setting.judgement.rank if setting.judgement else 0,
+        judgement_date=setting.judgement_date,
+        urn=setting.urn,
+        authority_code=setting.authority_code,
+        authority_name=authority.name if authority else '',
+        region_code=authority.region_code if authority else '',
+        region_name=authority.region_name if authority else '',
+        district_name=setting.district_name,
+        confidential_address=confidential,
+        easting=float(setting.easting),
+        northing=float(setting.northing),
+        address='' if confidential else address,
+        postcode='' if confidential else setting.postcode,
+        accepted_by=tuple(sorted(set(accepted_by))),
+        updated_at=setting.updated_at,
+    )
+
+
+def build_entry(setting: Setting, today: date | None = None) -> DirectoryEntry | None:
+    """The one function that turns a setting into its directory entry; None when it is not listed."""
+    listed = db.session.scalar(select(Setting.id).where(Setting.id == setting.id, listed_condition(today)))
+    if listed is None:
+        return None
+    return _entry(setting, setting.authority,
+                  accepted_authority_codes(setting.organisation_id, lot=setting.provision_type.lot))
+
+
+def build_entries(setting_ids: Iterable[int] | None = None, today: date | None = None,
+                  batch_size: int = 500) -> Iterator[DirectoryEntry]:
+    """Entries for every listed setting (or the listed ones among ``setting_ids``), loaded in batches."""
+    ids = sorted(listed_setting_ids(today) if setting_ids is None else set(setting_ids))
+    query = (select(Setting).where(listed_condition(today))
+             .options(selectinload(Setting.organisation), selectinload(Setting.authority))
+             .order_by(Setting.id))
+    accepted_cache: dict[tuple[int, str], list[str]] = {}
+    for start in range(0, len(ids), batch_size):
+        settings = db.session.scalars(query.where(Setting.id.in_(ids[start:start + batch_size]))).all()
+        for setting in settings:
+            key = (setting.organisation_id, setting.provision_type.lot.value)
+            if key not in accepted_cache:
+                accepted_cache[key] = accepted_authority_codes(setting.organisation_id,
+                                                               lot=setting.provision_type.lot)
+            yield _entry(setting, setting.authority, accepted_cache[key])
+
+
+def listed_setting_ids(today: date | None = None) -> set[int]:
+    """Ids of every listed setting, for ``flask search check``."""
+    return set(db.session.scalars(select(Setting.id).where(listed_condition(today))))

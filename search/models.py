@@ -1,0 +1,77 @@
+"""The SQL engine's own index tables: one row per listed setting, with the columns filters and facets need.
+
+The full-text and spatial indexes are dialect-specific and live outside the ORM (created by the
+migration): on SQLite the FTS5 table ``search_fts`` and the R*Tree ``search_rtree``, kept in step
+with ``search_entries`` by triggers; on PostgreSQL the generated ``search_vector`` column and its GIN index.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from registry.db import UTCDateTime
+from registry.extensions import db
+
+
+class SearchEntry(db.Model):
+    """One listed setting as the SQL engine indexes it."""
+
+    __tablename__ = 'search_entries'
+    __table_args__ = (Index('ix_search_entries_easting_northing', 'easting', 'northing'),)
+
+    #: The setting's id.
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    organisation_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    #: Everything else worth matching: description, type, needs, places.
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    provision_type: Mapped[str] = mapped_column(String(40), nullable=False, index=True)
+    lot: Mapped[str] = mapped_column(String(40), nullable=False, index=True)
+    judgement: Mapped[str | None] = mapped_column(String(40))
+    #: 0 when there is no judgement, so "at least good" is ``judgement_rank >= 3``.
+    judgement_rank: Mapped[int] = mapped_column(Integer, nullable=False)
+    authority_code: Mapped[str] = mapped_column(String(9), nullable=False, index=True)
+    region_code: Mapped[str] = mapped_column(String(9), nullable=False, index=True)
+    age_min: Mapped[int] = mapped_column(Integer, nullable=False)
+    age_max: Mapped[int] = mapped_column(Integer, nullable=False)
+    sex: Mapped[str] = mapped_column(String(10), nullable=False)
+    has_vacancy: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    easting: Mapped[float] = mapped_column(Float, nullable=False)
+    northing: Mapped[float] = mapped_column(Float, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    #: The whole :class:`search.entries.DirectoryEntry`, as JSON, returned with each hit.
+    doc: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class SearchEntryNeed(db.Model):
+    """A need an indexed setting meets (one row each, for "all of these needs" and the needs facet)."""
+
+    __tablename__ = 'search_entry_needs'
+
+    entry_id: Mapped[int] = mapped_column(ForeignKey('search_entries.id', ondelete='CASCADE'), primary_key=True)
+    need: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
+
+
+class SearchEntryAuthority(db.Model):
+    """An authority that has accepted the setting's organisation onto its local list for the setting's lot."""
+
+    __tablename__ = 'search_entry_authorities'
+
+    entry_id: Mapped[int] = mapped_column(ForeignKey('search_entries.id', ondelete='CASCADE'), primary_key=True)
+    authority_code: Mapped[str] = mapped_column(String(9), primary_key=True, index=True)
+
+
+class SearchTerm(db.Model):
+    """An unstemmed word an indexed setting contains: the vocabulary for "did you mean" suggestions."""
+
+    __tablename__ = 'search_terms'
+    __table_args__ = (Index('ix_search_terms_term', 'term'),)
+
+    entry_id: Mapped[int] = mapped_column(ForeignKey('search_entries.id', ondelete='CASCADE'), primary_key=True)
+    term: Mapped[str] = mapped_column(String(60), primary_key=True)
+    #: Cached for cheap filtering by length before computing edit distances.
+    length: Mapped[int] = mapped_column(Integer, nullable=False)
+

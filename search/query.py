@@ -1,0 +1,375 @@
+"""The search request and its results, shared by every engine, and the parser that turns URL arguments into a Query."""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from functools import cache
+from pathlib import Path
+
+from markupsafe import Markup, escape
+
+from registry.geography import postcodes
+from registry.settings.taxonomy import NEEDS, Judgement, Lot, ProvisionType, SexAccepted
+
+from .entries import DirectoryEntry
+
+SORTS = ('relevance', 'distance', 'judgement', 'updated')
+FACETS = ('provision_type', 'lot', 'judgement', 'region', 'authority', 'needs', 'has_vacancy')
+MIN_RADIUS_MILES, MAX_RADIUS_MILES = 1, 300
+MAX_PAGE_SIZE = 100
+MAX_WORDS_LENGTH = 200
+#: Marks the start and end of a matched word in engine highlights, before HTML escaping.
+MARK_START, MARK_END = '\x02', '\x03'
+
+_AUTHORITY_CODE = re.compile(r'^E\d{8}$')
+_REGION_CODE = re.compile(r'^E\d{8}$')
+#: Tokens are runs of letters and digits only, so no engine's query syntax can be smuggled in.
+_TOKEN = re.compile(r'[^\W_]+')
+
+
+class QueryError(ValueError):
+    """Search parameters that cannot be used. ``errors`` maps each parameter to a message for the person."""
+
+    def __init__(self, errors: Mapping[str, str] | str):
+        self.errors = dict(errors) if isinstance(errors, Mapping) else {'query': errors}
+        super().__init__('; '.join(self.errors.values()))
+
+
+class PageOutOfRangeError(QueryError):
+    """The requested page is past the last page of results."""
+
+    def __init__(self, page: int, last_page: int):
+        self.page, self.last_page = page, last_page
+        super().__init__({'page': f'Page {page} is past the end of the results: there '
+                                  f'{"is only 1 page" if last_page == 1 else f"are only {last_page} pages"}'})
+
+
+@dataclass(frozen=True)
+class Words:
+    """Free text split into what engines need: plain terms, quoted phrases and an unfinished last word."""
+
+    terms: tuple[str, ...] = ()
+    phrases: tuple[tuple[str, ...], ...] = ()
+    #: The last term, matched as a prefix too when the text did not end with a space or a quote.
+    prefix: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not self.terms and not self.phrases
+
+    def all_terms(self) -> list[str]:
+        return [*self.terms, *(term for phrase in self.phrases for term in phrase)]
+
+
+def split_words(text: str) -> Words:
+    """Split free text into lower-case tokens and quoted phrases. Never fails, whatever the input."""
+    text = (text or '')[:MAX_WORDS_LENGTH]
+    phrases, terms = [], []
+    parts = text.split('"')
+    for index, part in enumerate(parts):
+        tokens = [token.lower() for token in _TOKEN.findall(part)]
+        # Odd parts sit between quotes; an unclosed quote still makes a phrase.
+        if index % 2 == 1 and len(tokens) > 1:
+            phrases.append(tuple(tokens))
+        else:
+            terms.extend(tokens)
+    prefix = None
+    if terms and parts[-1] and not text[-1:].isspace() and len(parts) % 2 == 1 and _TOKEN.findall(parts[-1]):
+        prefix = terms[-1]
+    return Words(tuple(terms), tuple(phrases), prefix)
+
+
+@dataclass(frozen=True)
+class Query:
+    """One search: words, filters, an origin and radius, a sort, facets wanted and a page."""
+
+    words: str = ''
+    provision_types: tuple[str, ...] = ()
+    lots: tuple[str, ...] = ()
+    #: At least this judgement (``good`` means good or outstanding).
+    min_judgement: str | None = None
+    authority_codes: tuple[str, ...] = ()
+    region_codes: tuple[str, ...] = ()
+    #: Every one of these needs must be met.
+    needs: tuple[str, ...] = ()
+    #: The child's age, which must be within the setting's range.
+    age: int | None = None
+    #: ``female`` or ``male``: settings for that sex or for any.
+    sex: str | None = None
+    has_vacancy: bool | None = None
+    #: On this authority's local list.
+    accepted_by: str | None = None
+    #: (easting, northing) in British National Grid metres.
+    origin: tuple[float, float] | None = None
+    #: How the origin was given, for showing back ("LS1 4DY").
+    origin_label: str = ''
+    radius_miles: float | None = None
+    sort: str = 'relevance'
+    facets: tuple[str, ...] = FACETS
+    page: int = 1
+    page_size: int = 20
+
+    @property
+    def parsed_words(self) -> Words:
+        return split_words(self.words)
+
+    @property
+    def radius_m(self) -> float | None:
+        return None if self.radius_miles is None else self.radius_miles * 1609.344
+
+    @property
+    def judgement_rank(self) -> int | None:
+        return Judgement(self.min_judgement).rank if self.min_judgement else None
+
+    def with_page(self, page: int) -> Query:
+        return replace(self, page=page)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One result: the entry, the engine's score, the distance from the origin and highlighted fields."""
+
+    entry: DirectoryEntry
+    score: float = 0.0
+    distance_m: float | None = None
+    #: Field name to HTML-safe text with ``<mark>`` around matched words.
+    highlights: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Results:
+    """A page of hits, the total, facet counts and "did you mean" suggestions."""
+
+    hits: list[Hit]
+    total: int
+    page: int
+    page_size: int
+    #: Facet name to {value: count}, each counted with that facet's own filter removed.
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: Misspelt word to the closest indexed word, for words that found nothing.
+    suggestions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.page_size))
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def ids(self) -> list[int]:
+        return [hit.entry.id for hit in self.hits]
+
+def render_highlight(marked: str) -> Markup:
+    """HTML-escape engine output, then turn the start/end markers into ``<mark>`` tags."""
+    return Markup(str(escape(marked)).replace(MARK_START, '<mark>').replace(MARK_END, '</mark>'))
+
+
+def edit_distance(a: str, b: str, limit: int = 3) -> int:
+    """Levenshtein distance, giving up (returning ``limit``) once it must be at least ``limit``."""
+    if abs(len(a) - len(b)) >= limit:
+        return limit
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, 1):
+        current = [i]
+        for j, char_b in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b)))
+        if min(current) >= limit:
+            return limit
+        previous = current
+    return min(previous[-1], limit)
+
+
+def closest_term(word: str, candidates: Mapping[str, int]) -> str | None:
+    """The candidate nearest ``word`` by edit distance (1 for short words, 2 otherwise), commonest first."""
+    limit = 2 if len(word) <= 5 else 3
+    best = None
+    for term, frequency in candidates.items():
+        if term == word:
+            return None
+        distance = edit_distance(word, term, limit)
+        if distance < limit:
+            key = (distance, -frequency, term)
+            if best is None or key < best[0]:
+                best = (key, term)
+    return best[1] if best else None
+
+
+@cache
+def authority_centroids() -> dict[str, tuple[float, float]]:
+    """The mean grid reference of each authority's postcodes (``data/authority_centroids.csv``)."""
+    path = Path(__file__).parent / 'data' / 'authority_centroids.csv'
+    with open(path, encoding='utf-8', newline='') as handle:
+        return {row['authority_code']: (float(row['easting']), float(row['northing']))
+                for row in csv.DictReader(handle)}
+
+
+def _values(args: Mapping, name: str) -> list[str]:
+    """Every value given for ``name``: repeated parameters and comma-separated lists both work."""
+    raw = args.getlist(name) if hasattr(args, 'getlist') else args.get(name)
+    if raw is None:
+        return []
+    if isinstance(raw, str):
+        raw = [raw]
+    values = []
+    for item in raw:
+        values.extend(part.strip() for part in str(item).split(','))
+    return [value for value in values if value]
+
+
+def _one(args: Mapping, name: str) -> str:
+    values = _values(args, name)
+    return values[0] if values else ''
+
+
+def _number(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _int(text: str) -> int | None:
+    return int(text) if re.fullmatch(r'\d{1,6}', text) else None
+
+
+def _choices(args, name, allowed, errors, what) -> tuple[str, ...]:
+    values = _values(args, name)
+    unknown = [value for value in values if value not in allowed]
+    if unknown:
+        errors[name] = f'Unknown {what}: {", ".join(sorted(set(unknown)))[:100]}'
+    return tuple(dict.fromkeys(value for value in values if value in allowed))
+
+
+def parse_query(args: Mapping, page_size: int = 20) -> Query:
+    """Turn URL arguments (a dict or a MultiDict) into a Query, or raise :class:`QueryError` naming each bad one.
+
+    Parameters: ``q``, ``provision_type``, ``lot``, ``min_judgement``, ``authority``, ``region``, ``need``,
+    ``age``, ``sex``, ``has_vacancy``, ``accepted_by``, ``postcode`` | ``near_authority`` | ``easting`` and
+    ``northing``, ``radius`` (miles), ``sort``, ``facets``, ``page``, ``page_size``.
+    """
+    errors: dict[str, str] = {}
+    words = ' '.join(_values(args, 'q')) if hasattr(args, 'getlist') else str(args.get('q') or '')
+    if len(words) > MAX_WORDS_LENGTH:
+        errors['q'] = f'Search words must be {MAX_WORDS_LENGTH} characters or fewer'
+
+    provision_types = _choices(args, 'provision_type', {p.value for p in ProvisionType}, errors, 'provision type')
+    lots = _choices(args, 'lot', {lot.value for lot in Lot}, errors, 'lot')
+    needs = _choices(args, 'need', set(NEEDS), errors, 'need')
+
+    min_judgement = _one(args, 'min_judgement') or None
+    if min_judgement and min_judgement not in {j.value for j in Judgement}:
+        errors['min_judgement'] = 'Choose a judgement: outstanding, good, requires-improvement or inadequate'
+        min_judgement = None
+
+    authority_codes = tuple(dict.fromkeys(code.upper() for code in _values(args, 'authority')))
+    if any(not _AUTHORITY_CODE.match(code) for code in authority_codes):
+        errors['authority'] = 'Authority codes look like E09000033'
+    region_codes = tuple(dict.fromkeys(code.upper() for code in _values(args, 'region')))
+    if any(not _REGION_CODE.match(code) for code in region_codes):
+        errors['region'] = 'Region codes look like E12000003'
+    accepted_by = _one(args, 'accepted_by').upper() or None
+    if accepted_by and not _AUTHORITY_CODE.match(accepted_by):
+        errors['accepted_by'] = 'Authority codes look like E09000033'
+
+    age = None
+    if raw_age := _one(args, 'age'):
+        age = _int(raw_age)
+        if age is None or not 0 <= age <= 25:
+            errors['age'] = "Enter the child's age as a whole number from 0 to 25"
+            age = None
+
+    sex = _one(args, 'sex') or None
+    if sex == SexAccepted.ANY.value:
+        sex = None
+    if sex and sex not in {SexAccepted.FEMALE.value, SexAccepted.MALE.value}:
+        errors['sex'] = 'Sex must be female or male'
+        sex = None
+
+    has_vacancy = None
+    if raw_vacancy := _one(args, 'has_vacancy').lower():
+        if raw_vacancy in {'1', 'true', 'yes', 'on', 'y'}:
+            has_vacancy = True
+        elif raw_vacancy in {'0', 'false', 'no', 'off', 'n'}:
+            has_vacancy = False
+        else:
+            errors['has_vacancy'] = 'has_vacancy must be yes or no'
+
+    origin, origin_label = _parse_origin(args, errors)
+
+    radius_miles = None
+    if raw_radius := _one(args, 'radius'):
+        radius_miles = _number(raw_radius)
+        if radius_miles is None:
+            errors['radius'] = 'Enter the distance as a number of miles, like 10'
+        elif not MIN_RADIUS_MILES <= radius_miles <= MAX_RADIUS_MILES:
+            errors['radius'] = f'Distance must be between {MIN_RADIUS_MILES} and {MAX_RADIUS_MILES} miles'
+            radius_miles = None
+        elif origin is None and 'postcode' not in errors and 'origin' not in errors:
+            errors['radius'] = 'Enter a postcode to search within a distance'
+
+    sort = _one(args, 'sort') or ('distance' if origin and not words.strip() else 'relevance')
+    if sort not in SORTS:
+        errors['sort'] = f'Sort must be one of: {", ".join(SORTS)}'
+        sort = 'relevance'
+    elif sort == 'distance' and origin is None and 'postcode' not in errors and 'origin' not in errors:
+        errors['sort'] = 'Enter a postcode to sort by distance'
+
+    facets = FACETS
+    if 'facets' in args:
+        facets = _choices(args, 'facets', set(FACETS), errors, 'facet')
+
+    page = 1
+    if raw_page := _one(args, 'page'):
+        page = _int(raw_page) or 0
+        if page < 1:
+            errors['page'] = 'Page must be a whole number, 1 or more'
+            page = 1
+    if raw_size := _one(args, 'page_size'):
+        size = _int(raw_size) or 0
+        if not 1 <= size <= MAX_PAGE_SIZE:
+            errors['page_size'] = f'Page size must be a whole number from 1 to {MAX_PAGE_SIZE}'
+        else:
+            page_size = size
+
+    if errors:
+        raise QueryError(errors)
+    return Query(words=words.strip(), provision_types=provision_types, lots=lots, min_judgement=min_judgement,
+                 authority_codes=authority_codes, region_codes=region_codes, needs=needs, age=age, sex=sex,
+                 has_vacancy=has_vacancy, accepted_by=accepted_by, origin=origin, origin_label=origin_label,
+                 radius_miles=radius_miles, sort=sort, facets=facets, page=page, page_size=page_size)
+
+
+def _parse_origin(args: Mapping, errors: dict[str, str]) -> tuple[tuple[float, float] | None, str]:
+    """The point distances are measured from: a postcode, an authority's centre or a grid reference."""
+    if raw_postcode := _one(args, 'postcode'):
+        try:
+            location = postcodes.lookup(raw_postcode)
+        except postcodes.PostcodeError as exc:
+            errors['postcode'] = str(exc)
+            return None, ''
+        return (location.easting, location.northing), location.postcode
+    if raw_authority := _one(args, 'near_authority').upper():
+        centre = authority_centroids().get(raw_authority)
+        if centre is None:
+            errors['near_authority'] = 'Choose a local authority in England'
+            return None, ''
+        return centre, raw_authority
+    raw_easting, raw_northing = _one(args, 'easting'), _one(args, 'northing')
+    if raw_easting or raw_northing:
+        easting, northing = _number(raw_easting), _number(raw_northing)
+        if easting is None or northing is None or not (0 <= easting <= 700_000 and 0 <= northing <= 1_300_000):
+            errors['origin'] = 'Give both easting and northing as British National Grid metres'
+            return None, ''
+        return (easting, northing), f'{easting:.0f}, {northing:.0f}'
+    return None, ''

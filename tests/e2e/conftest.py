@@ -1,0 +1,135 @@
+"""Browser tests: a real server process on loopback, driven by Debian's chromium through Playwright.
+
+The server runs ``gunicorn`` on its own SQLite file with CSRF on and real (argon2) hashing at low
+cost, so the browser exercises exactly what a user gets. Emails are read from the outbox table.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = shutil.which('chromium') or '/usr/bin/chromium'
+CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+                 '--disable-background-networking', '--disable-component-update', '--disable-sync']
+
+pytestmark = pytest.mark.e2e
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    """A running registry and a handle on its database."""
+
+    def __init__(self, base_url: str, db_path: Path, env: dict):
+        self.base_url = base_url
+        self.db_path = db_path
+        self.env = env
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        with sqlite3.connect(self.db_path) as connection:
+            return connection.execute(sql, params).fetchall()
+
+    def latest_email(self, to_address: str, template: str) -> str:
+        rows = self.query('SELECT body FROM outbox_emails WHERE to_address = ? AND template = ? ORDER BY id DESC',
+                          (to_address, template))
+        assert rows, f'no {template} email to {to_address}'
+        return rows[0][0]
+
+    def flask(self, *args: str) -> str:
+        """Run a ``flask --app wsgi`` command against the server's database."""
+        result = subprocess.run([sys.executable, '-m', 'flask', '--app', 'wsgi', *args], cwd=ROOT, env=self.env,
+                                capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr + result.stdout
+        return result.stdout
+
+
+@pytest.fixture(scope='session')
+def live_server(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.skip('Debian chromium is not installed (apt-get install chromium); .ci/run installs it')
+    if not (ROOT / 'node_modules' / 'govuk-frontend').exists():
+        pytest.skip('GOV.UK Frontend assets are not installed (npm ci); make test installs them')
+    tmp = tmp_path_factory.mktemp('e2e')
+    db_path = tmp / 'e2e.sqlite'
+    port = _free_port()
+    env = {
+        **os.environ,
+        'DATABASE_URL': f'sqlite:///{db_path}',
+        'REGISTRY_SECRET_KEY': 'e2e-secret',
+        'REGISTRY_SESSION_COOKIE_SECURE': 'false',
+        'REGISTRY_REMEMBER_COOKIE_SECURE': 'false',
+        'REGISTRY_STORAGE_LOCAL_DIR': str(tmp / 'documents'),
+        'REGISTRY_SERVER_BASE_URL': f'http://127.0.0.1:{port}',
+        'REGISTRY_PASSWORD_HASH_TIME_COST': '1',
+        'REGISTRY_PASSWORD_HASH_MEMORY_KIB': '8192',
+        'REGISTRY_PASSWORD_HASH_PARALLELISM': '1',
+    }
+    env.pop('TEST_DATABASE_URL', None)
+    server = LiveServer(f'http://127.0.0.1:{port}', db_path, env)
+    server.flask('db', 'upgrade', 'heads')
+    process = subprocess.Popen(
+        [sys.executable, '-m', 'gunicorn', '--bind', f'127.0.0.1:{port}', '--workers', '2', '--threads', '4',
+         '--access-logfile', str(tmp / 'access.log'), '--error-logfile', str(tmp / 'error.log'), 'wsgi:app'],
+        cwd=ROOT, env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(server.url('/healthcheck'), timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError('the registry did not start: ' + (tmp / 'error.log').read_text()) from None
+                time.sleep(0.2)
+        yield server
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope='session')
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(base_url=live_server.base_url)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+def assert_accessible(page) -> None:
+    """Run axe-core on the current page; fail on serious or critical violations."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    bad = [v for v in results.response['violations'] if v.get('impact') in {'serious', 'critical'}]
+    assert not bad, f'{page.url}: ' + '; '.join(
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}" for v in bad)

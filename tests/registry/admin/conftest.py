@@ -1,0 +1,3 @@
+"""Admin tests share the account tests' per-request login fixture."""
+
+from tests.registry.accounts.conftest import _fresh_login_per_request  # noqa: F401

@@ -1,0 +1,176 @@
+"""One contract for every search engine: the same known data, the same answers (SQL always; Elasticsearch if given)."""
+
+from __future__ import annotations
+
+import pytest
+
+from search.entries import build_entries
+from search.query import PageOutOfRangeError, Query, parse_query
+from tests.search.conftest import BRADFORD, LEEDS, LONDON, NORTH_EAST, NORTH_WEST, WESTMINSTER, YORKSHIRE
+
+
+@pytest.fixture
+def loaded(engine, directory):
+    """The engine holding the known directory."""
+    engine.reindex(build_entries())
+    return engine
+
+
+def names(results) -> list[str]:
+    return [hit.entry.name for hit in results.hits]
+
+
+def found(engine, **args) -> set[str]:
+    return set(names(engine.query(parse_query({'page_size': '100', **args}))))
+
+
+def test_searcher_can_find_only_listed_settings(loaded, directory):
+    results = loaded.query(Query(page_size=100))
+    assert {hit.entry.id for hit in results.hits} == directory.listed_ids
+    assert results.total == 5
+    assert loaded.count() == 5
+    assert loaded.ids() == directory.listed_ids
+
+
+def test_searcher_cannot_find_suspended_or_unqualified_settings_by_name(loaded):
+    assert found(loaded, q='Suspended') == set()
+    assert found(loaded, q='Pennine') == set()
+
+
+def test_searcher_can_find_settings_by_stemmed_word(loaded):
+    expected = {'Leeds Fostering Service', 'Oak House', 'Capital Fostering Westminster'}
+    assert found(loaded, q='fostering ') == expected
+    assert found(loaded, q='fosters ') == expected
+
+
+def test_searcher_can_find_a_quoted_phrase_only_in_order(loaded):
+    assert found(loaded, q='"family care"') == {'Oak House'}
+    assert found(loaded, q='"care family"') == set()
+
+
+def test_name_match_outranks_description_only_match(loaded):
+    ranked = names(loaded.query(parse_query({'q': 'fostering '})))
+    assert ranked[-1] == 'Oak House'
+    assert set(ranked[:2]) == {'Leeds Fostering Service', 'Capital Fostering Westminster'}
+
+
+def test_searcher_can_find_by_prefix_of_the_last_word(loaded):
+    assert found(loaded, q='Willo') == {'Willow Lodge'}
+    assert found(loaded, q='therap') == {'Willow Lodge'}
+    assert found(loaded, q='oak hou') == {'Oak House'}
+
+
+def test_searcher_gets_a_suggestion_for_a_typo(loaded):
+    results = loaded.query(parse_query({'q': 'fostring '}))
+    assert results.total == 0
+    assert results.suggestions == {'fostring': 'fostering'}
+
+
+def test_matched_words_are_highlighted_and_escaped(loaded):
+    results = loaded.query(parse_query({'q': 'leeds fostering '}))
+    hit = results.hits[0]
+    assert hit.entry.name == 'Leeds Fostering Service'
+    assert '<mark>Leeds</mark>' in hit.highlights['name']
+    assert '<mark>Fostering</mark>' in hit.highlights['name']
+    careful = loaded.query(parse_query({'q': 'short breaks'})).hits[0]
+    assert '&amp;' in careful.highlights['description']
+    assert '<mark>breaks</mark>' in careful.highlights['description']
+
+
+@pytest.mark.parametrize(('args', 'expected'), [
+    ({'provision_type': 'childrens-home'}, {'Oak House', 'Willow Lodge', 'Riverside Home'}),
+    ({'lot': 'fostering'}, {'Leeds Fostering Service', 'Capital Fostering Westminster'}),
+    ({'min_judgement': 'good'}, {'Leeds Fostering Service', 'Oak House', 'Capital Fostering Westminster'}),
+    ({'min_judgement': 'outstanding'}, {'Leeds Fostering Service'}),
+    ({'authority': LEEDS}, {'Leeds Fostering Service'}),
+    ({'authority': f'{LEEDS},{BRADFORD}'}, {'Leeds Fostering Service', 'Oak House'}),
+    ({'region': YORKSHIRE}, {'Leeds Fostering Service', 'Oak House'}),
+    ({'need': 'emotional-behavioural'}, {'Oak House', 'Willow Lodge', 'Riverside Home'}),
+    ({'need': ['emotional-behavioural', 'mental-health']}, {'Willow Lodge'}),
+    ({'age': '5'}, {'Leeds Fostering Service', 'Capital Fostering Westminster'}),
+    ({'age': '18'}, {'Leeds Fostering Service', 'Capital Fostering Westminster'}),
+    ({'sex': 'male'}, {'Leeds Fostering Service', 'Willow Lodge', 'Riverside Home', 'Capital Fostering Westminster'}),
+    ({'sex': 'female'}, {'Leeds Fostering Service', 'Oak House', 'Willow Lodge', 'Capital Fostering Westminster'}),
+    ({'has_vacancy': 'yes'}, {'Leeds Fostering Service', 'Oak House', 'Riverside Home',
+                              'Capital Fostering Westminster'}),
+    ({'has_vacancy': 'no'}, {'Willow Lodge'}),
+    ({'accepted_by': WESTMINSTER}, {'Capital Fostering Westminster'}),
+    ({'q': 'care', 'provision_type': 'childrens-home', 'has_vacancy': 'yes'}, {'Oak House', 'Riverside Home'}),
+])
+def test_commissioner_can_filter_the_directory(loaded, args, expected):
+    assert found(loaded, **args) == expected
+
+
+def test_commissioner_can_search_within_a_radius_of_a_postcode(loaded):
+    near = loaded.query(parse_query({'postcode': 'LS1 4DY', 'radius': '10'}))
+    assert set(names(near)) == {'Leeds Fostering Service', 'Oak House'}
+    assert 'Willow Lodge' not in names(near)
+    wider = loaded.query(parse_query({'postcode': 'ls14dy', 'radius': '40'}))
+    assert set(names(wider)) == {'Leeds Fostering Service', 'Oak House', 'Willow Lodge'}
+    assert all(hit.distance_m <= 40 * 1609.344 for hit in wider.hits)
+
+
+def test_commissioner_can_sort_by_distance_ascending(loaded):
+    results = loaded.query(parse_query({'postcode': 'LS1 4DY', 'sort': 'distance'}))
+    assert names(results) == ['Leeds Fostering Service', 'Oak House', 'Willow Lodge', 'Riverside Home',
+                              'Capital Fostering Westminster']
+    distances = [hit.distance_m for hit in results.hits]
+    assert distances == sorted(distances)
+    assert distances[0] < 100
+    assert 13_000 < distances[1] < 14_500  # Bradford is about 8.5 miles away
+
+
+def test_commissioner_can_sort_by_judgement_and_by_update(loaded):
+    by_judgement = names(loaded.query(parse_query({'sort': 'judgement'})))
+    assert by_judgement == ['Leeds Fostering Service', 'Capital Fostering Westminster', 'Oak House', 'Willow Lodge',
+                            'Riverside Home']
+    recent = loaded.query(parse_query({'sort': 'updated'}))
+    stamps = [hit.entry.updated_at for hit in recent.hits]
+    assert stamps == sorted(stamps, reverse=True)
+
+
+def test_facets_count_with_their_own_filter_removed(loaded):
+    results = loaded.query(parse_query({'provision_type': 'childrens-home', 'min_judgement': 'good'}))
+    assert names(results) == ['Oak House']
+    # Choosing another type (own filter removed), judgement filter still applied.
+    assert results.facets['provision_type'] == {'independent-fostering-agency': 2, 'childrens-home': 1}
+    # Judgement counts ignore the judgement filter, keep the type filter.
+    assert results.facets['judgement'] == {'good': 1, 'inadequate': 1, 'requires-improvement': 1}
+    assert results.facets['lot'] == {'childrens-homes': 1}
+    assert results.facets['region'] == {YORKSHIRE: 1}
+    assert results.facets['needs'] == {'autism': 1, 'emotional-behavioural': 1}
+    assert results.facets['has_vacancy'] == {'true': 1}
+
+    everything = loaded.query(Query())
+    assert everything.facets['region'] == {YORKSHIRE: 2, LONDON: 1, NORTH_EAST: 1, NORTH_WEST: 1}
+    assert everything.facets['has_vacancy'] == {'true': 4, 'false': 1}
+    assert everything.facets['needs']['emotional-behavioural'] == 3
+    assert everything.facets['needs']['sibling-groups'] == 2
+    needs = loaded.query(parse_query({'need': 'mental-health'}))
+    assert needs.facets['needs']['emotional-behavioural'] == 3
+
+
+def test_searcher_can_page_through_results(loaded):
+    pages = [names(loaded.query(parse_query({'page_size': '2', 'page': str(page)}))) for page in (1, 2, 3)]
+    assert pages == [['Capital Fostering Westminster', 'Leeds Fostering Service'], ['Oak House', 'Riverside Home'],
+                     ['Willow Lodge']]
+    first = loaded.query(parse_query({'page_size': '2'}))
+    assert (first.total, first.pages, first.has_next, first.has_previous) == (5, 3, True, False)
+
+
+def test_searcher_gets_a_clear_message_for_a_page_past_the_end(loaded):
+    with pytest.raises(PageOutOfRangeError) as error:
+        loaded.query(parse_query({'page_size': '2', 'page': '4'}))
+    assert 'only 3 pages' in str(error.value)
+    assert error.value.errors == {'page': 'Page 4 is past the end of the results: there are only 3 pages'}
+
+
+@pytest.mark.parametrize('words', [
+    '"', '""', '*', 'NEAR(', 'foster NEAR(a b)', "'; DROP TABLE search_entries; --", 'a OR b NOT c', '^fost',
+    'fost*', 'name:oak', '(', ')', '-', 'AND', 'foster & | ! :*', '\\', '%_%', 'Ōak Hoüse', '寄养', '🙂',
+    'x' * 150, '"unclosed phrase', '  ', '<script>alert(1)</script>',
+])
+def test_searcher_cannot_break_search_with_odd_input(loaded, words):
+    results = loaded.query(parse_query({'q': words}))
+    assert results.total >= 0
+    assert loaded.count() == 5
