@@ -13,4 +13,4 @@ def _upload_limit(state) -> None:
         config['MAX_CONTENT_LENGTH'] = (int(config.get('MAX_UPLOAD_MB', 20)) + 1) * 1024 * 1024
 
 
-from qualification import views  # noqa: E402,F401
+from qualification import board_views, cli, local_views, views  # noqa: E402,F401

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from registry.db import TimestampMixin, UTCDateTime, enum_column
+from qualification.states import LocalApplicationStatus, QualificationStatus
+from registry.db import TimestampMixin, UTCDateTime, enum_column, utcnow
 from registry.extensions import db
 from registry.settings.taxonomy import Lot
 
-
-class QualificationStatus(enum.StrEnum):
-    ACTIVE = 'active'
-    SUSPENDED = 'suspended'
-    REVOKED = 'revoked'
-    EXPIRED = 'expired'
+__all__ = ['LocalApplication', 'LocalApplicationStatus', 'LocalRequirements', 'Qualification',
+           'QualificationReminder', 'QualificationStatus']
 
 
 class Qualification(TimestampMixin, db.Model):
@@ -37,16 +34,64 @@ class Qualification(TimestampMixin, db.Model):
     next_review_due: Mapped[date] = mapped_column(Date, nullable=False)
     status_reason: Mapped[str] = mapped_column(Text, default='', nullable=False)
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The approved application that granted it (None for qualifications loaded by other means).
+    application_id: Mapped[int | None] = mapped_column(ForeignKey('applications.id', ondelete='SET NULL'),
+                                                       index=True)
 
     organisation = relationship('Organisation')
+    application = relationship('Application')
+
+    @property
+    def lot_label(self) -> str:
+        return Lot(self.lot).label
+
+    def __repr__(self) -> str:
+        return f'<Qualification {self.id} org={self.organisation_id} {self.lot} {self.status}>'
 
 
-class LocalApplicationStatus(enum.StrEnum):
-    DRAFT = 'draft'
-    SUBMITTED = 'submitted'
-    ACCEPTED = 'accepted'
-    DECLINED = 'declined'
-    WITHDRAWN = 'withdrawn'
+class QualificationReminder(db.Model):
+    """An annual-review reminder already sent, so the expiry job never sends the same one twice."""
+
+    __tablename__ = 'qualification_reminders'
+    __table_args__ = (UniqueConstraint('qualification_id', 'valid_to', 'days_before',
+                                       name='uq_qualification_reminders_once'),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    qualification_id: Mapped[int] = mapped_column(ForeignKey('qualifications.id', ondelete='CASCADE'),
+                                                  nullable=False)
+    #: The expiry date the reminder was about: a renewal moves it, and the reminders start again.
+    valid_to: Mapped[date] = mapped_column(Date, nullable=False)
+    days_before: Mapped[int] = mapped_column(Integer, nullable=False)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class LocalRequirements(db.Model):
+    """One published version of an authority's local requirements for a lot; never changed once published."""
+
+    __tablename__ = 'local_requirements'
+    __table_args__ = (UniqueConstraint('authority_code', 'lot', 'version', name='uq_local_requirements_version'),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    authority_code: Mapped[str] = mapped_column(ForeignKey('local_authorities.code'), nullable=False, index=True)
+    lot: Mapped[Lot] = enum_column(Lot, 'local_requirements_lot', nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    #: ``[{'id': 'q1', 'text': ..., 'type': 'text' | 'yes-no'}]``
+    questions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, nullable=False)
+    #: Document names the authority accepts, one string each.
+    documents: Mapped[list[str]] = mapped_column(JSON, default=list, nullable=False)
+    #: ``[{'placement_type': ..., 'weekly_price_pence': int}]``
+    price_schedule: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, nullable=False)
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey('users.id', ondelete='SET NULL'))
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    #: Closed requirements take no new applications (a newer version supersedes an older one automatically).
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    authority = relationship('LocalAuthority')
+    published_by = relationship('User')
+
+    @property
+    def lot_label(self) -> str:
+        return Lot(self.lot).label
 
 
 class LocalApplication(TimestampMixin, db.Model):
@@ -64,6 +109,23 @@ class LocalApplication(TimestampMixin, db.Model):
                                                          nullable=False, default=LocalApplicationStatus.DRAFT)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decision_reason: Mapped[str] = mapped_column(Text, default='', nullable=False)
+    requirements_id: Mapped[int | None] = mapped_column(ForeignKey('local_requirements.id', ondelete='SET NULL'))
+    #: question id -> answer (text, or ``yes``/``no``), for the requirements version applied to.
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, nullable=False)
+    #: The provider's confirmation that it accepts the price schedule and holds the documents listed.
+    accepts_terms: Mapped[str] = mapped_column(String(3), default='', nullable=False)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey('users.id', ondelete='SET NULL'))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     organisation = relationship('Organisation')
     authority = relationship('LocalAuthority')
+    requirements = relationship('LocalRequirements')
+    decided_by = relationship('User')
+
+    @property
+    def lot_label(self) -> str:
+        return Lot(self.lot).label
+
+
+import qualification.review  # noqa: E402,F401  (board review tables: registered with the metadata here)

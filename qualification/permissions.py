@@ -51,3 +51,88 @@ def can_read_evidence(user, evidence: Evidence) -> bool:
         return True
     return (getattr(user, 'is_authenticated', False) and user.role == Role.COMMISSIONER
             and holds_active_qualification(organisation_id))
+
+
+# --- board review, qualifications and local lists -------------------------------------------------------------------
+
+_SENIOR = {Role.BOARD_MEMBER, Role.ADMIN}
+
+
+def _signed_in(user) -> bool:
+    return user is not None and getattr(user, 'is_authenticated', False)
+
+
+def can_use_board(user) -> bool:
+    """Assessors, board members and administrators reach the board workspace."""
+    return _signed_in(user) and is_board(user)
+
+
+def can_assign(user, review, assessor=None) -> bool:
+    """Board members and admins assign anyone; an assessor may take an unassigned application for themselves."""
+    if not can_use_board(user):
+        return False
+    if user.role in _SENIOR:
+        return True
+    unassigned = review is None or review.assessor_id is None
+    return unassigned and (assessor is None or assessor.id == user.id)
+
+
+def can_assess(user, review) -> bool:
+    """Mark questions, ask for clarification and propose a decision: the assigned assessor, or a board member."""
+    if not can_use_board(user):
+        return False
+    if user.role in _SENIOR:
+        return True
+    return review is not None and review.assessor_id == user.id
+
+
+def sign_off_refusal(user, review) -> str | None:
+    """Why ``user`` may not sign off the proposed decision, or None if they may."""
+    if not _signed_in(user) or user.role not in _SENIOR:
+        return 'Only a board member can sign off a decision'
+    if review is not None and review.proposed_by_id == user.id:
+        return 'You proposed this decision, so a second board member must sign it off'
+    if review is not None and review.assessor_id == user.id:
+        return 'You are the assessor of this application, so a second board member must sign off the decision'
+    return None
+
+
+def can_sign_off(user, review) -> bool:
+    return sign_off_refusal(user, review) is None
+
+
+def can_change_qualification(user) -> bool:
+    """Suspending, reinstating and revoking qualifications is for board members and admins."""
+    return _signed_in(user) and user.role in _SENIOR
+
+
+def can_view_organisation_qualifications(user, organisation_id: int) -> bool:
+    return is_member(user, organisation_id) or can_use_board(user)
+
+
+def is_commissioner_of(user, authority_code: str) -> bool:
+    """A commissioner of exactly this authority."""
+    return (_signed_in(user) and user.role == Role.COMMISSIONER and bool(user.authority_code)
+            and user.authority_code == authority_code)
+
+
+def holds_active_qualification_for(organisation_id: int, lot, today: date | None = None) -> bool:
+    today = today or date.today()
+    return db.session.scalar(select(Qualification.id).where(
+        Qualification.organisation_id == organisation_id, Qualification.lot == lot,
+        Qualification.status == QualificationStatus.ACTIVE,
+        Qualification.valid_from <= today, Qualification.valid_to >= today).limit(1)) is not None
+
+
+def can_apply_locally(user, organisation_id: int, lot) -> bool:
+    """A member of an organisation holding an active qualification for the lot."""
+    return is_member(user, organisation_id) and holds_active_qualification_for(organisation_id, lot)
+
+
+def can_view_local_application(user, local_application) -> bool:
+    return (is_member(user, local_application.organisation_id)
+            or is_commissioner_of(user, local_application.authority_code) or can_use_board(user))
+
+
+def can_decide_local_application(user, local_application) -> bool:
+    return is_commissioner_of(user, local_application.authority_code)

@@ -10,6 +10,7 @@ from flask import current_app
 from sqlalchemy import delete, func, select
 
 from qualification import answers as answer_rules
+from qualification import board
 from qualification import rules
 from qualification.applications import Answer, Application, Evidence, SchemeVersion
 from qualification.evidence import CheckedUpload
@@ -190,12 +191,16 @@ def _carry_forward(application: Application, scheme: Scheme, actor) -> list[str]
     return carried
 
 
-def _check_editable(application: Application, actor) -> None:
+def _check_editable(application: Application, actor, question_id: str | None = None) -> None:
     if not can_edit_application(actor, application):
         raise PermissionDenied('Only members of the organisation can change its application')
     if not application.is_editable:
         raise ApplicationLocked(f'This application is {application.status.label.lower()} and can no longer be '
                                 'changed')
+    if question_id is not None:
+        flagged = board.flagged_question_ids(application)
+        if flagged is not None and question_id not in flagged:
+            raise ApplicationLocked('Only the questions the national board asked about can be changed')
 
 
 def save_answers(application: Application, section_id: str, form_data: dict[str, Any], *, actor,
@@ -214,6 +219,13 @@ def save_answers(application: Application, section_id: str, form_data: dict[str,
     if section is None or not section.applies(application.lots):
         raise DomainError(f'There is no section {section_id!r} in this application')
     section_questions = {question.id: question for question in section.questions_for(application.lots)}
+    flagged = board.flagged_question_ids(application)
+    if flagged is not None:
+        # during clarification only the questions the board flagged may change
+        refused = sorted((set(form_data) | set(uploads or {})) - flagged)
+        if refused:
+            raise ApplicationLocked('Only the questions the national board asked about can be changed')
+        section_questions = {qid: question for qid, question in section_questions.items() if qid in flagged}
     for question_id, value in form_data.items():
         question = section_questions.get(question_id)
         if question is None:
@@ -296,7 +308,7 @@ def upload_evidence(application: Application, question_id: str, upload: CheckedU
 
     :raises ApplicationLocked: the application has been submitted or closed.
     """
-    _check_editable(application, actor)
+    _check_editable(application, actor, question_id)
     question = scheme_for(application).questions.get(question_id)
     if question is None or question.type != 'evidence' or not question.applies(application.lots):
         raise DomainError(f'Question {question_id!r} does not take uploads')
@@ -319,7 +331,7 @@ def remove_evidence(evidence: Evidence, *, actor) -> None:
     :raises ApplicationLocked: the application has been submitted or closed.
     """
     application = evidence.application
-    _check_editable(application, actor)
+    _check_editable(application, actor, evidence.question_id)
     key = evidence.storage_key
     with unit_of_work():
         record('evidence.remove', evidence, actor=actor, object_type='evidence',
@@ -381,6 +393,7 @@ def submit(application: Application, declaration: dict[str, str], *, actor) -> A
             answer.outcome = outcomes.get(answer.question_id)
         application.declaration_name, application.declaration_role = name[:120], role[:120]
         application.declared_at = utcnow()
+        board.mark_clarification_answered(application)
         apply_transition(application, ApplicationAction.SUBMIT, actor=actor)
         db.session.expire(application, ['answers'])
         application.snapshot = build_snapshot(application, scheme, outcomes)

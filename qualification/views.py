@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from qualification import answers as answer_rules
-from qualification import bp, permissions, rules, services
+from qualification import board, bp, permissions, rules, services
 from qualification.applications import Application, Evidence
 from qualification.forms import (
     DeclarationForm,
@@ -36,6 +38,7 @@ APPLICATION_TAGS = {
     ApplicationStatus.DRAFT: 'govuk-tag--grey', ApplicationStatus.SUBMITTED: 'govuk-tag--blue',
     ApplicationStatus.IN_REVIEW: 'govuk-tag--light-blue',
     ApplicationStatus.CLARIFICATION_REQUESTED: 'govuk-tag--yellow',
+    ApplicationStatus.DECISION_PROPOSED: 'govuk-tag--purple',
     ApplicationStatus.APPROVED: 'govuk-tag--green', ApplicationStatus.REJECTED: 'govuk-tag--red',
     ApplicationStatus.WITHDRAWN: 'govuk-tag--grey',
 }
@@ -143,6 +146,11 @@ def task_list(application_id: int):
         return redirect(url_for('qualification.view_snapshot', application_id=application.id))
     scheme = services.scheme_for(application)
     sections = scheme.sections_for(application.lots)
+    clarification = board.open_clarification(application)
+    if clarification is not None:
+        # only the sections holding questions the board asked about are open again
+        sections = [section for section in sections
+                    if any(question.id in clarification.questions for question in section.questions)]
     statuses = {section.id: services.section_status(application, scheme, section) for section in sections}
     all_done = all(status == 'completed' for status in statuses.values())
     items = [{'title': {'text': section.title}, 'hint': {'text': section.description} if section.description else None,
@@ -160,7 +168,10 @@ def task_list(application_id: int):
     completed = sum(1 for status in statuses.values() if status == 'completed')
     return render_template('qualification/task_list.html', application=application, scheme=scheme, items=items,
                            submit_item=submit_item, completed=completed, total=len(sections),
-                           withdraw_form=WithdrawForm())
+                           withdraw_form=WithdrawForm(), clarification=clarification,
+                           clarification_labels={qid: scheme.questions[qid].label
+                                                 for qid in (clarification.questions if clarification else {})
+                                                 if qid in scheme.questions})
 
 
 @bp.route('/applications/<int:application_id>/sections/<section_id>', methods=['GET', 'POST'])
@@ -176,6 +187,13 @@ def edit_section(application_id: int, section_id: str):
     section = scheme.section(section_id)
     if section is None or not section.applies(application.lots):
         abort(404)
+    clarification = board.open_clarification(application)
+    if clarification is not None:
+        # the provider answers only the flagged questions; the rest stay as submitted
+        section = dataclasses.replace(section, questions=tuple(
+            question for question in section.questions if question.id in clarification.questions))
+        if not section.questions_for(application.lots):
+            return redirect(url_for('qualification.task_list', application_id=application.id))
     values = application.answer_values()
     counts = {question.id: len(application.evidence_for(question.id)) for question in section.questions}
     form = section_form(scheme, section, application.lots, values, counts)
@@ -193,7 +211,8 @@ def edit_section(application_id: int, section_id: str):
     reveal, always, children = _follow_up_layout(scheme, form.questions)
     status = 400 if request.method == 'POST' else 200
     return render_template('qualification/section.html', application=application, scheme=scheme, section=section,
-                           form=form, reveal=reveal, always=always, follow_up_children=children), status
+                           form=form, reveal=reveal, always=always, follow_up_children=children,
+                           clarification=clarification), status
 
 
 @bp.route('/applications/<int:application_id>/sections/<section_id>/check')
@@ -256,8 +275,10 @@ def _snapshot_context(application: Application) -> dict:
         values = application.answer_values()
         evidence = [item.metadata_dict() for item in application.evidence]
         outcomes = {}
+    decided = application.status in {ApplicationStatus.APPROVED, ApplicationStatus.REJECTED}
     return {'values': values, 'evidence_items': evidence, 'outcomes': outcomes,
-            'show_outcomes': is_board(current_user)}
+            'show_outcomes': is_board(current_user),
+            'lot_decisions': board.lot_decisions(application) if decided or is_board(current_user) else []}
 
 
 @bp.route('/applications/<int:application_id>/snapshot')

@@ -60,16 +60,17 @@ def create_app(overrides: dict | None = None) -> Flask:
 
 def _register_models() -> None:
     """Import every model module so that metadata (and Alembic autogenerate) sees all tables."""
+    import qualification.applications  # noqa: F401
+    import qualification.models  # noqa: F401
     import registry.accounts.models  # noqa: F401
     import registry.audit.models  # noqa: F401
     import registry.geography.models  # noqa: F401
+    import registry.indexing  # noqa: F401
     import registry.notifications.models  # noqa: F401
     import registry.ofsted.models  # noqa: F401
     import registry.organisations.models  # noqa: F401
-    import registry.indexing  # noqa: F401
     import registry.settings.models  # noqa: F401
-    import qualification.models  # noqa: F401
-    import qualification.applications  # noqa: F401
+    import workspace.models  # noqa: F401
 
 
 def _register_sqlite_pragmas(app: Flask) -> None:
@@ -91,6 +92,7 @@ def _register_sqlite_pragmas(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from qualification import bp as qualification_bp
     from registry.accounts import bp as accounts_bp
     from registry.admin import bp as admin_bp
     from registry.main import bp as main_bp
@@ -98,10 +100,15 @@ def _register_blueprints(app: Flask) -> None:
     from registry.organisations import bp as organisations_bp
     from registry.settings.views import bp as settings_bp
     from registry.storage import bp as storage_bp
-    from qualification import bp as qualification_bp
+    from workspace import bp as workspace_bp
 
     for blueprint in (main_bp, accounts_bp, organisations_bp, settings_bp, admin_bp, storage_bp, qualification_bp,
-                      ofsted_bp):
+                      ofsted_bp, workspace_bp):
+        app.register_blueprint(blueprint)
+    from search import api_bp as search_api_bp
+    from search import bp as search_bp
+
+    for blueprint in (search_bp, search_api_bp):
         app.register_blueprint(blueprint)
 
 

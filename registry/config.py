@@ -72,6 +72,9 @@ class Config:
     SEARCH_INDEX_ALIAS = 'registry-settings'
     SEARCH_PAGE_SIZE = 20
 
+    #: Where qualification scheme YAML files live; empty means ``qualification/schemes`` in the project.
+    QUALIFICATION_SCHEMES_DIR = ''
+
     #: Postcode letters kept decoded in memory at once (each is a few MB).
     POSTCODE_CACHE_LETTERS = 12
     #: Where the GOV.UK Frontend assets were installed by npm.

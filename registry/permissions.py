@@ -44,6 +44,10 @@ def navigation_for(user) -> list[dict]:
     items: list[dict] = []
     if user.role == Role.PROVIDER:
         items.append({'href': url_for('organisations.list_organisations'), 'text': 'Your organisations'})
+    if user.role == Role.COMMISSIONER:
+        items.append({'href': url_for('workspace.finder'), 'text': 'Placement finder'})
+        items.append({'href': url_for('workspace.list_shortlists'), 'text': 'Shortlists'})
+        items.append({'href': url_for('workspace.authority_view'), 'text': 'Our authority'})
     if user.role == Role.ADMIN:
         items.append({'href': url_for('admin.list_users'), 'text': 'Users'})
     return items

@@ -178,3 +178,18 @@ def check() -> tuple[set[int], set[int]]:
     listed = listed_setting_ids()
     indexed = engine().ids()
     return listed - indexed, indexed - listed
+
+
+def _blueprints():
+    """The directory pages and the read-only JSON API (imported last: the views import this package)."""
+    from flask import Blueprint
+
+    pages = Blueprint('search', __name__, template_folder='templates')
+    api = Blueprint('api', __name__, url_prefix='/api/v1')
+    return pages, api
+
+
+#: Directory pages (``/directory``) and the JSON API (``/api/v1``), registered by the app factory.
+bp, api_bp = _blueprints()
+
+from . import api, views  # noqa: E402,F401

@@ -1,0 +1,204 @@
+"""Forms for the board workspace, qualification changes and local lists (some built per application)."""
+
+from __future__ import annotations
+
+import re
+
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import GovRadioInput, GovSelect, GovSubmitInput, GovTextArea
+from wtforms import BooleanField, RadioField, SelectField, SubmitField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
+
+from qualification.review import LOT_OUTCOMES, QUESTION_OUTCOMES
+from registry.settings.taxonomy import Lot
+
+LOT_CHOICES = [(lot.value, lot.label) for lot in Lot]
+
+
+class AssignForm(FlaskForm):
+    assessor_id = SelectField('Assessor', coerce=int, widget=GovSelect(),
+                              validators=[InputRequired('Select an assessor')])
+    submit = SubmitField('Assign', widget=GovSubmitInput())
+
+
+class StartReviewForm(FlaskForm):
+    submit = SubmitField('Start review', widget=GovSubmitInput())
+
+
+class ClarificationForm(FlaskForm):
+    message = TextAreaField('Message to the provider', widget=GovTextArea(), validators=[Optional(), Length(max=2000)],
+                            description='The questions marked "Ask for clarification" are sent with your comments.')
+    submit = SubmitField('Send request for clarification', widget=GovSubmitInput())
+
+
+class SignOffForm(FlaskForm):
+    decision = RadioField('What do you want to do?', widget=GovRadioInput(),
+                          choices=[('sign-off', 'Sign off the proposed decision'),
+                                   ('send-back', 'Send it back to the assessor')],
+                          validators=[InputRequired('Select whether to sign off or send back')])
+    comment = TextAreaField('Comment', widget=GovTextArea(), validators=[Optional(), Length(max=2000)],
+                            description='Required when you send the decision back.')
+    submit = SubmitField('Continue', widget=GovSubmitInput())
+
+    def validate_comment(self, field):
+        if self.decision.data == 'send-back' and not (field.data or '').strip():
+            raise ValidationError('Explain why you are sending the decision back')
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField('Reason', widget=GovTextArea(), description='The provider sees this reason.',
+                           validators=[InputRequired('Enter the reason'), Length(max=2000)])
+    submit = SubmitField('Confirm', widget=GovSubmitInput())
+
+
+def _field_key(value: str) -> str:
+    return re.sub(r'[^0-9A-Za-z_]', '_', value)
+
+
+def marks_form(questions, existing: dict, automatic: dict):
+    """One outcome and comment per question; the stored mark, else the automatic one, is pre-filled."""
+
+    class MarksForm(FlaskForm):
+        submit = SubmitField('Save marks', widget=GovSubmitInput())
+
+        def validate(self, extra_validators=None):
+            ok = super().validate(extra_validators)
+            for question in self.questions:
+                outcome, comment = self[f'outcome_{question.key}'], self[f'comment_{question.key}']
+                if outcome.data in {'fail', 'clarify'} and not (comment.data or '').strip():
+                    comment.errors = list(comment.errors) + [f'{question.label}: explain the outcome in a comment']
+                    ok = False
+            self._errors = None
+            return ok
+
+        def marks(self) -> dict[str, tuple[str, str]]:
+            return {question.id: (self[f'outcome_{question.key}'].data, self[f'comment_{question.key}'].data or '')
+                    for question in self.questions if self[f'outcome_{question.key}'].data}
+
+    rows = []
+    for question in questions:
+        key = _field_key(question.id)
+        rows.append(_Row(question.id, key, question.label))
+        setattr(MarksForm, f'outcome_{key}', RadioField(
+            f'Outcome for {question.label}', choices=list(QUESTION_OUTCOMES), widget=GovRadioInput(),
+            validators=[Optional()]))
+        setattr(MarksForm, f'comment_{key}', TextAreaField(f'Comment on {question.label}', widget=GovTextArea(),
+                                                           validators=[Optional(), Length(max=2000)]))
+    MarksForm.questions = rows
+    form = MarksForm()
+    if not form.is_submitted():
+        for row in rows:
+            stored = existing.get(row.id)
+            if stored is not None:
+                form[f'outcome_{row.key}'].data, form[f'comment_{row.key}'].data = stored.outcome, stored.comment
+            elif automatic.get(row.id) in {'pass', 'fail'}:
+                form[f'outcome_{row.key}'].data = automatic[row.id]
+    return form
+
+
+class _Row:
+    def __init__(self, id_: str, key: str, label: str):
+        self.id, self.key, self.label = id_, key, label
+
+
+def decision_form(lots: list[str]):
+    """Approve or reject, with reasons, for every lot applied for."""
+
+    class DecisionForm(FlaskForm):
+        submit = SubmitField('Propose decision', widget=GovSubmitInput())
+
+        def decisions(self) -> dict[str, tuple[str, str]]:
+            return {lot: (self[f'outcome_{_field_key(lot)}'].data, self[f'reasons_{_field_key(lot)}'].data or '')
+                    for lot in self.lots}
+
+    for lot in lots:
+        label = Lot(lot).label
+        setattr(DecisionForm, f'outcome_{_field_key(lot)}', RadioField(
+            f'Decision for {label}', choices=list(LOT_OUTCOMES), widget=GovRadioInput(),
+            validators=[InputRequired(f'Select approve or reject for {label}')]))
+        setattr(DecisionForm, f'reasons_{_field_key(lot)}', TextAreaField(
+            f'Reasons for {label}', widget=GovTextArea(), description='The provider sees these reasons.',
+            validators=[InputRequired(f'Enter the reasons for {label}'), Length(max=4000)]))
+    DecisionForm.lots = list(lots)
+    return DecisionForm()
+
+
+class LocalRequirementsForm(FlaskForm):
+    lot = RadioField('Lot', choices=LOT_CHOICES, widget=GovRadioInput(), validators=[InputRequired('Select a lot')])
+    questions = TextAreaField('Local questions', widget=GovTextArea(), validators=[Optional(), Length(max=8000)],
+                              description='One question a line. Start a line with "yes/no:" for a yes or no question.')
+    documents = TextAreaField('Documents you accept', widget=GovTextArea(), validators=[Optional(), Length(max=4000)],
+                              description='One document a line.')
+    prices = TextAreaField('Price schedule', widget=GovTextArea(), validators=[Optional(), Length(max=4000)],
+                           description='One placement type a line, then a bar and the weekly price in pounds, '
+                                       'for example "Solo placement | 5200.00".')
+    submit = SubmitField('Publish requirements', widget=GovSubmitInput())
+
+    def parsed_questions(self) -> list[dict[str, str]]:
+        rows = []
+        for line in (self.questions.data or '').splitlines():
+            line = line.strip()
+            if line.lower().startswith('yes/no:'):
+                rows.append({'text': line[7:].strip(), 'type': 'yes-no'})
+            elif line:
+                rows.append({'text': line, 'type': 'text'})
+        return rows
+
+    def parsed_documents(self) -> list[str]:
+        return [line.strip() for line in (self.documents.data or '').splitlines() if line.strip()]
+
+    def validate_prices(self, field):
+        self.price_rows = []
+        for number, line in enumerate((field.data or '').splitlines(), start=1):
+            if not line.strip():
+                continue
+            placement, _bar, price = line.partition('|')
+            try:
+                pence = round(float(price.strip().lstrip('£').replace(',', '')) * 100)
+            except ValueError:
+                raise ValidationError(f'Price schedule line {number}: enter a placement type, a bar and a weekly '
+                                      'price, for example "Solo placement | 5200.00"') from None
+            if not placement.strip() or pence <= 0:
+                raise ValidationError(f'Price schedule line {number}: enter a placement type and a price above £0')
+            self.price_rows.append({'placement_type': placement.strip(), 'weekly_price_pence': pence})
+
+    def validate_questions(self, field):
+        if not (self.parsed_questions() or self.parsed_documents() or (self.prices.data or '').strip()):
+            raise ValidationError('Add at least one local question, document or price')
+
+
+def local_apply_form(requirements):
+    """The authority's local questions, plus confirmation of its documents and price schedule."""
+
+    class LocalApplyForm(FlaskForm):
+        submit = SubmitField('Apply to join the list', widget=GovSubmitInput())
+
+        def answers(self) -> dict[str, str]:
+            return {question['id']: (self[f'answer_{question["id"]}'].data or '').strip()
+                    for question in requirements.questions}
+
+    for question in requirements.questions:
+        if question['type'] == 'yes-no':
+            field = RadioField(question['text'], choices=[('yes', 'Yes'), ('no', 'No')], widget=GovRadioInput(),
+                               validators=[InputRequired(f'Answer "{question["text"]}"')])
+        else:
+            field = TextAreaField(question['text'], widget=GovTextArea(),
+                                  validators=[InputRequired(f'Answer "{question["text"]}"'), Length(max=4000)])
+        setattr(LocalApplyForm, f'answer_{question["id"]}', field)
+    if requirements.documents or requirements.price_schedule:
+        LocalApplyForm.accepts_terms = BooleanField(
+            'We accept the price schedule and hold the documents listed',
+            validators=[InputRequired('Confirm that you accept the price schedule and hold the documents listed')])
+    return LocalApplyForm()
+
+
+class LocalDecisionForm(FlaskForm):
+    decision = RadioField('Decision', choices=[('accept', 'Accept onto our local list'), ('decline', 'Decline')],
+                          widget=GovRadioInput(), validators=[InputRequired('Select accept or decline')])
+    reason = TextAreaField('Reason', widget=GovTextArea(), description='The provider sees this reason.',
+                           validators=[Optional(), Length(max=2000)])
+    submit = SubmitField('Confirm decision', widget=GovSubmitInput())
+
+    def validate_reason(self, field):
+        if self.decision.data == 'decline' and not (field.data or '').strip():
+            raise ValidationError('Enter the reason you are declining')

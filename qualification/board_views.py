@@ -1,0 +1,236 @@
+"""Board workspace pages: queue, assignment, question-by-question review, clarification, decision and sign-off."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from qualification import board, bp, permissions, qualifications, services
+from qualification.applications import Application
+from qualification.board_forms import (
+    AssignForm,
+    ClarificationForm,
+    ReasonForm,
+    SignOffForm,
+    StartReviewForm,
+    decision_form,
+    marks_form,
+)
+from qualification.models import Qualification
+from qualification.states import ApplicationStatus, QualificationAction
+from registry.db import get_or_404
+from registry.errors import DomainError
+from registry.extensions import db
+from registry.permissions import require
+from registry.settings.taxonomy import Lot
+
+
+def _board_application(application_id: int) -> Application:
+    require(permissions.can_use_board(current_user))
+    return get_or_404(Application, application_id)
+
+
+@bp.route('/board/')
+@login_required
+def board_queue():
+    """The queue of submitted applications, with filters and age in days."""
+    require(permissions.can_use_board(current_user))
+    status, lot, assigned = request.args.get('status') or None, request.args.get('lot') or None, \
+        request.args.get('assigned') or None
+    if status not in {s.value for s in ApplicationStatus}:
+        status = None
+    if lot not in {item.value for item in Lot}:
+        lot = None
+    rows = board.queue_rows(status=status, lot=lot, assigned=assigned, user=current_user)
+    return render_template('qualification/board_queue.html', rows=rows, statuses=list(ApplicationStatus),
+                           lots=list(Lot), filters={'status': status, 'lot': lot, 'assigned': assigned})
+
+
+@bp.route('/board/applications/<int:application_id>')
+@login_required
+def board_application(application_id: int):
+    """One application for the board: sections to review, marks so far, and what can be done next."""
+    application = _board_application(application_id)
+    scheme = services.scheme_for(application)
+    review = board.review_of(application)
+    return render_template('qualification/board_application.html', application=application, scheme=scheme,
+                           review=review, marks=board.question_reviews(application),
+                           lot_decisions=board.lot_decisions(application),
+                           can_assess=permissions.can_assess(current_user, review),
+                           sign_off_refusal=permissions.sign_off_refusal(current_user, review),
+                           start_form=StartReviewForm(), sections=scheme.sections_for(application.lots))
+
+
+@bp.route('/board/applications/<int:application_id>/assign', methods=['GET', 'POST'])
+@login_required
+def board_assign(application_id: int):
+    """Assign the application to an assessor (starting the review if it was waiting)."""
+    application = _board_application(application_id)
+    review = board.review_of(application)
+    require(permissions.can_assign(current_user, review))
+    form = AssignForm()
+    candidates = board.assessors() if current_user.role.value != 'assessor' else [current_user]
+    form.assessor_id.choices = [(user.id, f'{user.full_name} ({user.role.label})') for user in candidates]
+    if form.validate_on_submit():
+        assessor = next(user for user in candidates if user.id == form.assessor_id.data)
+        try:
+            board.assign(application, assessor, actor=current_user)
+        except DomainError as exc:
+            flash(str(exc), 'error')
+        else:
+            flash(f'QA-{application.id} is assigned to {assessor.full_name}', 'success')
+        return redirect(url_for('qualification.board_application', application_id=application.id))
+    return render_template('qualification/board_assign.html', application=application, form=form), \
+        (400 if form.errors else 200)
+
+
+@bp.route('/board/applications/<int:application_id>/start-review', methods=['POST'])
+@login_required
+def board_start_review(application_id: int):
+    """Start reviewing a resubmitted application."""
+    application = _board_application(application_id)
+    require(permissions.can_assess(current_user, board.review_of(application)))
+    if StartReviewForm().validate_on_submit():
+        try:
+            board.start_review(application, actor=current_user)
+        except DomainError as exc:
+            flash(str(exc), 'error')
+    return redirect(url_for('qualification.board_application', application_id=application.id))
+
+
+@bp.route('/board/applications/<int:application_id>/sections/<section_id>', methods=['GET', 'POST'])
+@login_required
+def board_review_section(application_id: int, section_id: str):
+    """Each question's answer and evidence, the automatic mark pre-filled, and an outcome and comment per question."""
+    application = _board_application(application_id)
+    review = board.review_of(application)
+    scheme = services.scheme_for(application)
+    section = scheme.section(section_id)
+    if section is None or not section.applies(application.lots):
+        abort(404)
+    snapshot = application.snapshot or {}
+    values = snapshot.get('answers') or application.answer_values()
+    evidence = {}
+    for item in application.evidence:
+        evidence.setdefault(item.question_id, []).append(item)
+    questions = [question for question in section.questions_for(application.lots)
+                 if question.id in values or question.id in evidence]
+    automatic = board.automatic_marks(application)
+    form = marks_form(questions, board.question_reviews(application), automatic)
+    if request.method == 'POST':
+        require(permissions.can_assess(current_user, review))
+        if form.validate_on_submit():
+            try:
+                board.save_marks(application, form.marks(), actor=current_user)
+            except DomainError as exc:
+                flash(str(exc), 'error')
+            else:
+                flash(f'Marks for {section.title} saved', 'success')
+                return redirect(url_for('qualification.board_application', application_id=application.id))
+    by_id = {question.id: question for question in questions}
+    return render_template('qualification/board_section.html', application=application, scheme=scheme,
+                           section=section, form=form, by_id=by_id, values=values, evidence=evidence,
+                           automatic=automatic, can_assess=permissions.can_assess(current_user, review)), \
+        (400 if form.errors else 200)
+
+
+@bp.route('/board/applications/<int:application_id>/clarification', methods=['GET', 'POST'])
+@login_required
+def board_request_clarification(application_id: int):
+    """Send the questions marked "Ask for clarification" to the provider."""
+    application = _board_application(application_id)
+    require(permissions.can_assess(current_user, board.review_of(application)))
+    form = ClarificationForm()
+    flagged = {qid: row for qid, row in board.question_reviews(application).items() if row.outcome == 'clarify'}
+    if form.validate_on_submit():
+        try:
+            board.request_clarification(application, form.message.data or '', actor=current_user)
+        except DomainError as exc:
+            form.message.errors = [str(exc)]
+        else:
+            flash('The request for clarification has been sent to the provider', 'success')
+            return redirect(url_for('qualification.board_application', application_id=application.id))
+    scheme = services.scheme_for(application)
+    return render_template('qualification/board_clarification.html', application=application, form=form,
+                           flagged=flagged, scheme=scheme), (400 if form.errors else 200)
+
+
+@bp.route('/board/applications/<int:application_id>/decision', methods=['GET', 'POST'])
+@login_required
+def board_propose_decision(application_id: int):
+    """Propose approve or reject for each lot, with reasons the provider will see."""
+    application = _board_application(application_id)
+    require(permissions.can_assess(current_user, board.review_of(application)))
+    form = decision_form(list(application.lots))
+    if form.validate_on_submit():
+        try:
+            board.propose_decision(application, form.decisions(), actor=current_user)
+        except DomainError as exc:
+            flash(str(exc), 'error')
+            return render_template('qualification/board_decision.html', application=application, form=form), 409
+        flash('Decision proposed. A second board member must now sign it off.', 'success')
+        return redirect(url_for('qualification.board_application', application_id=application.id))
+    return render_template('qualification/board_decision.html', application=application, form=form), \
+        (400 if form.errors else 200)
+
+
+@bp.route('/board/applications/<int:application_id>/sign-off', methods=['GET', 'POST'])
+@login_required
+def board_sign_off(application_id: int):
+    """A second board member signs off the proposed decision, or sends it back."""
+    application = _board_application(application_id)
+    review = board.review_of(application)
+    refusal = permissions.sign_off_refusal(current_user, review)
+    form = SignOffForm()
+    context = {'application': application, 'form': form, 'refusal': refusal,
+               'lot_decisions': board.lot_decisions(application), 'scheme': services.scheme_for(application),
+               'review': review}
+    if refusal:
+        # a clear explanation rather than a bare 403: the proposer and the assessor are refused by design
+        return render_template('qualification/board_sign_off.html', **context), 403
+    if form.validate_on_submit():
+        try:
+            if form.decision.data == 'send-back':
+                board.send_back(application, actor=current_user, reason=form.comment.data)
+                flash('The decision has been sent back to the assessor', 'success')
+            else:
+                board.sign_off(application, actor=current_user, comment=form.comment.data or '')
+                flash(f'Decision signed off: QA-{application.id} is {application.status.label.lower()}', 'success')
+        except DomainError as exc:
+            flash(str(exc), 'error')
+            return render_template('qualification/board_sign_off.html', **context), 409
+        return redirect(url_for('qualification.board_application', application_id=application.id))
+    return render_template('qualification/board_sign_off.html', **context), (400 if form.errors else 200)
+
+
+# --- qualifications ------------------------------------------------------------------------------------------------
+
+@bp.route('/board/qualifications')
+@login_required
+def board_qualifications():
+    """Every qualification, newest first."""
+    require(permissions.can_use_board(current_user))
+    rows = db.session.scalars(db.select(Qualification).order_by(Qualification.valid_to)).all()
+    return render_template('qualification/board_qualifications.html', qualifications=rows)
+
+
+@bp.route('/board/qualifications/<int:qualification_id>/<any(suspend, reinstate, revoke):action>',
+          methods=['GET', 'POST'])
+@login_required
+def board_change_qualification(qualification_id: int, action: str):
+    """Suspend, reinstate or revoke a qualification, with a reason."""
+    require(permissions.can_change_qualification(current_user))
+    qualification = get_or_404(Qualification, qualification_id)
+    form = ReasonForm()
+    if form.validate_on_submit():
+        try:
+            qualifications.change_status(qualification, QualificationAction(action), actor=current_user,
+                                         reason=form.reason.data)
+        except DomainError as exc:
+            flash(str(exc), 'error')
+            return render_template('qualification/board_qualification_change.html', qualification=qualification,
+                                   form=form, action=action), 409
+        flash(f'The qualification is now {qualification.status.value}', 'success')
+        return redirect(url_for('qualification.board_qualifications'))
+    return render_template('qualification/board_qualification_change.html', qualification=qualification, form=form,
+                           action=action), (400 if form.errors else 200)

@@ -1,0 +1,91 @@
+"""Open Referral UK (HSDS) export: every listed setting as a service with its organisation, location and area.
+
+For confidential types (children's homes) the export carries no location at all — no address, postcode or
+latitude/longitude — only the local authority as the service area.
+"""
+
+from __future__ import annotations
+
+from registry.geography.distance import to_wgs84
+
+from . import profiles
+from .query import PageOutOfRangeError, Query
+
+__all__ = ['PageOutOfRangeError', 'parse_paging', 'service', 'services_page']
+
+DEFAULT_PER_PAGE, MAX_PER_PAGE = 50, 100
+
+
+def parse_paging(args) -> tuple[int, int]:
+    """``page`` and ``per_page`` from URL arguments; raises ValueError({param: message})."""
+    found, problems = {}, {}
+    for name, default, high in (('page', 1, 1_000_000), ('per_page', DEFAULT_PER_PAGE, MAX_PER_PAGE)):
+        raw = (args.get(name) or '').strip()
+        if not raw:
+            found[name] = default
+        elif raw.isdigit() and 1 <= int(raw) <= high:
+            found[name] = int(raw)
+        else:
+            problems[name] = f'{name} must be a whole number from 1 to {high}'
+    if problems:
+        raise ValueError(problems)
+    return found['page'], found['per_page']
+
+
+def _organization(organisation, fallback_name: str, organisation_id: int) -> dict:
+    return {
+        'id': f'organisation-{organisation_id}',
+        'name': organisation.display_name if organisation else fallback_name,
+        'description': organisation.legal_name if organisation else '',
+        'url': (organisation.website or None) if organisation else None,
+        'email': organisation.contact_email if organisation else None,
+        'legal_status': organisation.legal_form.label if organisation else None,
+    }
+
+
+def service(entry, organisation=None) -> dict:
+    """One directory entry as an Open Referral UK service record."""
+    service_id = f'setting-{entry.id}'
+    record = {
+        'id': service_id,
+        'name': entry.name,
+        'description': entry.description,
+        'status': 'active',
+        'url': None,
+        'email': organisation.contact_email if organisation else None,
+        'organization': _organization(organisation, entry.organisation_name, entry.organisation_id),
+        'service_areas': [{'id': f'{service_id}-area-{entry.authority_code}', 'service_area': entry.authority_name,
+                           'extent': entry.authority_code, 'uri': None}],
+        'eligibilitys': [{'id': f'{service_id}-eligibility', 'eligibility': 'age',
+                          'minimum_age': entry.age_min, 'maximum_age': entry.age_max}],
+        'contacts': [{'id': f'{service_id}-contact', 'name': 'Referrals', 'title': None,
+                      'phones': ([{'id': f'{service_id}-phone', 'number': organisation.contact_phone}]
+                                 if organisation and organisation.contact_phone else [])}],
+        'service_taxonomys': [{'id': f'{service_id}-taxonomy', 'taxonomy': {
+            'id': entry.provision_type, 'name': entry.provision_type_label, 'vocabulary': 'registry-provision-type'}}],
+        'service_at_locations': [],
+    }
+    if not entry.confidential_address:
+        latitude, longitude = to_wgs84(entry.easting, entry.northing)
+        record['service_at_locations'].append({'id': f'{service_id}-at-location', 'location': {
+            'id': f'location-{entry.id}', 'name': entry.name,
+            'latitude': round(latitude, 6), 'longitude': round(longitude, 6),
+            'physical_addresses': [{'id': f'location-{entry.id}-address', 'address_1': entry.address,
+                                    'city': entry.district_name, 'state_province': entry.authority_name,
+                                    'postal_code': entry.postcode, 'country': 'GB'}],
+        }})
+    return record
+
+
+def services_page(page: int, per_page: int) -> dict:
+    """One page of services in the Open Referral UK paged shape (raises PageOutOfRangeError past the end)."""
+    from . import search
+
+    results = search(Query(page=page, page_size=per_page, facets=()))
+    organisations = profiles.organisations({hit.entry.organisation_id for hit in results.hits})
+    return {
+        'total_items': results.total, 'total_pages': results.pages, 'page_number': results.page,
+        'size': results.page_size, 'first_page': results.page == 1, 'last_page': not results.has_next,
+        'empty': not results.hits,
+        'contents': [service(hit.entry, organisations.get(hit.entry.organisation_id)) for hit in results.hits],
+    }

@@ -1,0 +1,163 @@
+"""Directory pages: the public directory, the commissioner search and provider profiles."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from flask import abort, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.datastructures import MultiDict
+
+from registry.accounts.models import Role
+from registry.db import utcnow
+from registry.geography.distance import km, miles
+from registry.permissions import is_board, roles_required
+from registry.settings.taxonomy import NEEDS, Judgement, ProvisionType
+
+from . import bp, profiles
+from . import map as svg_map
+from .query import FACETS, MAX_RADIUS_MILES, MIN_RADIUS_MILES, SORTS, PageOutOfRangeError, QueryError, parse_query
+
+PAGE_SIZE = 20
+#: Vacancies confirmed longer ago than this are marked "stale".
+STALE_AFTER = timedelta(days=7)
+RADIUS_CHOICES = (5, 10, 25, 50, 100, 300)
+SORT_LABELS = {'relevance': 'Best match', 'distance': 'Distance', 'judgement': 'Ofsted judgement',
+               'updated': 'Recently updated'}
+#: Where each error's link in the error summary points.
+ERROR_TARGETS = {'q': 'q', 'postcode': 'postcode', 'radius': 'radius', 'sort': 'sort', 'age': 'age',
+                 'provision_type': 'provision_type', 'min_judgement': 'min_judgement', 'need': 'need',
+                 'authority': 'authority', 'region': 'region', 'sex': 'sex', 'has_vacancy': 'has_vacancy',
+                 'accepted_by': 'accepted_by', 'page': 'results', 'page_size': 'results'}
+COMMISSIONER_ROLES = (Role.COMMISSIONER, Role.ASSESSOR, Role.BOARD_MEMBER, Role.ADMIN)
+
+
+@dataclass
+class Outcome:
+    """What one search request came to: results, or errors to show, or a page past the end."""
+
+    query: object = None
+    results: object = None
+    errors: dict[str, str] = field(default_factory=dict)
+    last_page: int | None = None
+
+
+def public_radius_errors(args) -> dict[str, str]:
+    """Public searches take whole miles only, so a radius cannot be narrowed step by step onto a home."""
+    raw = (args.get('radius') or '').strip()
+    if raw and not re.fullmatch(r'\d{1,6}', raw):
+        return {'radius': f'Enter the distance as a whole number of miles from {MIN_RADIUS_MILES} '
+                          f'to {MAX_RADIUS_MILES}'}
+    return {}
+
+
+def run(args, *, public: bool, page_size: int = PAGE_SIZE) -> Outcome:
+    """Parse and run a search, turning every kind of bad input into messages instead of an error page."""
+    from . import search
+
+    errors = public_radius_errors(args) if public else {}
+    try:
+        query = parse_query(args, page_size=page_size)
+    except QueryError as exc:
+        return Outcome(errors={**exc.errors, **errors})
+    if errors:
+        return Outcome(query=query, errors=errors)
+    try:
+        return Outcome(query=query, results=search(query))
+    except PageOutOfRangeError as exc:
+        return Outcome(query=query, errors=exc.errors, last_page=exc.last_page)
+    except QueryError as exc:
+        return Outcome(query=query, errors=exc.errors)
+
+
+def page_url(endpoint: str, page: int) -> str:
+    """This search's URL with another page number."""
+    args = MultiDict(request.args)
+    args.setlist('page', [str(page)])
+    return url_for(endpoint, **args.to_dict(flat=False))
+
+
+def pagination(endpoint: str, results) -> dict | None:
+    """Parameters for the GOV.UK pagination component, or None for a single page."""
+    if results is None or results.pages <= 1:
+        return None
+    pages = sorted({1, results.pages, *range(max(1, results.page - 2), min(results.pages, results.page + 2) + 1)})
+    items, previous = [], 0
+    for number in pages:
+        if number - previous > 1:
+            items.append({'ellipsis': True})
+        items.append({'number': number, 'href': page_url(endpoint, number), 'current': number == results.page})
+        previous = number
+    params = {'items': items, 'landmarkLabel': 'Results pages'}
+    if results.has_previous:
+        params['previous'] = {'href': page_url(endpoint, results.page - 1)}
+    if results.has_next:
+        params['next'] = {'href': page_url(endpoint, results.page + 1)}
+    return params
+
+
+def _context(endpoint: str, outcome: Outcome, *, commissioner: bool) -> dict:
+    names = profiles.authority_names()
+    results = outcome.results
+    context = {
+        'outcome': outcome, 'results': results, 'query': outcome.query, 'args': request.args,
+        'endpoint': endpoint, 'commissioner': commissioner,
+        'error_list': [{'text': message, 'href': '#' + ERROR_TARGETS.get(param, 'q')}
+                       for param, message in outcome.errors.items()],
+        'last_page_url': page_url(endpoint, outcome.last_page) if outcome.last_page else None,
+        'pagination': pagination(endpoint, results),
+        'authority_names': names, 'region_names': profiles.region_names(),
+        'provision_types': [(ptype.value, ptype.label) for ptype in ProvisionType],
+        'judgements': [(judgement.value, judgement.label) for judgement in Judgement],
+        'needs': list(NEEDS.items()), 'radius_choices': RADIUS_CHOICES, 'sort_labels': SORT_LABELS,
+        'sorts': SORTS, 'facet_names': FACETS, 'facet_label': profiles.facet_label,
+        'miles': miles, 'km': km, 'stale_before': utcnow() - STALE_AFTER, 'locations': {}, 'map_svg': None,
+    }
+    if results is not None and results.hits:
+        if commissioner:
+            context['locations'] = profiles.exact_locations(results.ids)
+        context['map_svg'] = svg_map.results_map(results.hits, exact=commissioner,
+                                             title='Map of this page of results')
+    return context
+
+
+@bp.route('/directory')
+def directory():
+    """The public directory: public fields only, children's homes by district and authority."""
+    outcome = run(request.args, public=True)
+    context = _context('search.directory', outcome, commissioner=False)
+    return render_template('search/directory.html', **context), 400 if outcome.errors else 200
+
+
+@bp.route('/directory/commissioner')
+@roles_required(*COMMISSIONER_ROLES)
+def commissioner_search():
+    """The commissioner search: vacancies, local acceptance, exact locations and evidence links."""
+    outcome = run(request.args, public=False)
+    context = _context('search.commissioner_search', outcome, commissioner=True)
+    context['my_authority'] = current_user.authority_code
+    return render_template('search/directory.html', **context), 400 if outcome.errors else 200
+
+
+def sees_exact_locations(user) -> bool:
+    """Signed-in commissioners and the national board may see exact locations of every setting."""
+    return user.is_authenticated and (user.role == Role.COMMISSIONER or is_board(user))
+
+
+@bp.route('/directory/providers/<int:organisation_id>')
+def provider_profile(organisation_id: int):
+    """A provider's public details, qualifications, local lists and listed settings."""
+    privileged = sees_exact_locations(current_user)
+    profile = profiles.provider_profile(organisation_id, with_evidence_for=current_user if privileged else None)
+    if profile is None or (not privileged and not profile.entries):
+        abort(404)
+    locations = profiles.exact_locations([entry.id for entry in profile.entries]) if privileged else {}
+    markers = [marker for entry in profile.entries if (marker := svg_map.marker_for(entry, exact=privileged))]
+    map_svg = svg_map.render(markers, title=f'Map of {profile.organisation.display_name} settings',
+                         description=f'{len(markers)} settings shown as dots; the list of settings gives the '
+                                     'same information.') if markers else None
+    return render_template('search/provider_profile.html', profile=profile, privileged=privileged,
+                           locations=locations, map_svg=map_svg, stale_before=utcnow() - STALE_AFTER,
+                           my_authority=getattr(current_user, 'authority_code', None))

@@ -1,0 +1,174 @@
+"""Steps shared by the browser journeys: each drives the real pages the way a person would."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pyotp
+
+from qualification.schemes import load_scheme
+from tests.e2e.conftest import assert_accessible
+from tests.qualification.conftest import valid_value
+
+PASSWORD = 'a long and memorable passphrase'
+#: A minimal valid PDF (the evidence allow-list checks content, not just the name).
+PDF_BYTES = (b'%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj 2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n'
+             b'trailer<</Root 1 0 R>>\n%%EOF\n')
+
+
+def click_button(page, name: str) -> None:
+    page.get_by_role('button', name=name, exact=True).click()
+
+
+def register_provider(page, server, email: str, full_name: str) -> None:
+    """Create an account, follow the emailed verification link, and sign in."""
+    page.goto('/register')
+    assert_accessible(page)
+    page.get_by_label('Full name').fill(full_name)
+    page.get_by_label('Email address').fill(email)
+    page.locator('input[name="password"]').fill(PASSWORD)
+    page.locator('input[name="confirm_password"]').fill(PASSWORD)
+    click_button(page, 'Create account')
+    body = server.latest_email(email, 'verify-email')
+    link = re.search(r'https?://\S+/verify-email/\S+', body).group(0)
+    page.goto(link)
+    if page.locator('input[name="password"]').count():
+        sign_in(page, email)
+
+
+def sign_in(page, email: str, password: str = PASSWORD, totp_secret: str | None = None) -> None:
+    page.goto('/sign-in')
+    page.get_by_label('Email address').fill(email)
+    page.get_by_label('Password').fill(password)
+    click_button(page, 'Sign in')
+    if totp_secret:
+        page.get_by_label('Security code').fill(pyotp.TOTP(totp_secret).now())
+        click_button(page, 'Continue')
+
+
+def sign_out(page) -> None:
+    page.goto('/sign-out')
+    buttons = page.get_by_role('button', name=re.compile('Sign out'))
+    if buttons.count():
+        buttons.first.click()
+
+
+def create_organisation(page, legal_name: str) -> int:
+    page.goto('/organisations/new')
+    assert_accessible(page)
+    page.get_by_label('Legal name').fill(legal_name)
+    page.get_by_label('Private company limited by shares').check()
+    page.get_by_label('Companies House number').fill('01234567')
+    page.get_by_label('Private', exact=True).check()
+    page.get_by_label('Address line 1').fill('1 Park Row')
+    page.get_by_label('Town or city').fill('Leeds')
+    page.get_by_label('Postcode').fill('LS1 5AB')
+    page.get_by_label('Contact name').fill('Jo Provider')
+    page.get_by_label('Contact email address').fill('contact@example.org')
+    page.get_by_label('Contact telephone number').fill('0113 496 0000')
+    click_button(page, 'Save and continue')
+    match = re.search(r'/organisations/(\d+)', page.url)
+    assert match, page.url
+    return int(match.group(1))
+
+
+def add_childrens_home(page, organisation_id: int, name: str, urn: str, postcode: str) -> None:
+    page.goto(f'/organisations/{organisation_id}/settings/new')
+    assert_accessible(page)
+    page.get_by_label("Children's home", exact=True).check()
+    page.get_by_label('Name of the setting').fill(name)
+    page.get_by_label('Ofsted unique reference number (URN)').fill(urn)
+    page.get_by_label('Address line 1').fill('12 Confidential Road')
+    page.get_by_label('Town or city').fill('Leeds')
+    page.get_by_label('Postcode').fill(postcode)
+    page.get_by_label('Registered places').fill('4')
+    page.get_by_label('Youngest age').fill('11')
+    page.get_by_label('Oldest age').fill('17')
+    page.get_by_label('Any', exact=True).check()
+    page.get_by_label('Autism').check()
+    page.get_by_label('Therapeutic care').check()
+    page.get_by_label('Description').fill('A therapeutic home for four young people with autism, near good schools.')
+    click_button(page, 'Save setting')
+    page.get_by_text(name).first.wait_for()
+
+
+def _fill_question(page, question, tmp_pdf) -> None:
+    """Answer one question on a section page with a valid value, if it is shown."""
+    qid = question.id
+    if question.type == 'evidence':
+        field = page.locator(f'input[type="file"][name="{qid}"]')
+        if field.count() and field.is_visible():
+            field.set_input_files(str(tmp_pdf))
+        return
+    value = valid_value(question)
+    if question.type == 'date':
+        day = date.fromisoformat(value)
+        if not page.locator(f'#{qid}-day').is_visible():
+            return
+        page.locator(f'#{qid}-day').fill(str(day.day))
+        page.locator(f'#{qid}-month').fill(str(day.month))
+        page.locator(f'#{qid}-year').fill(str(day.year))
+        return
+    if question.type == 'rows':
+        from qualification.forms import row_field_name
+
+        for index, row in enumerate(value):
+            for column in question.columns:
+                field = page.locator(f'[name="{row_field_name(qid, index, column.id)}"]')
+                if field.evaluate('el => el.tagName') == 'SELECT':
+                    field.select_option(str(row[column.id]))
+                else:
+                    field.fill(str(row[column.id]))
+        return
+    if question.type in {'yes-no', 'choice'}:
+        for choice in (value if isinstance(value, list) else [value]):
+            option = page.locator(f'input[name="{qid}"][value="{choice}"]')
+            if option.is_visible():
+                option.check()
+        return
+    field = page.locator(f'[name="{qid}"]')
+    if not field.is_visible():
+        return
+    if question.type == 'money':
+        pounds, pence = divmod(value, 100)
+        field.fill(f'{pounds}.{pence:02d}')
+    else:
+        field.fill(str(value))
+
+
+def complete_application(page, tmp_pdf, lots=('childrens-homes',)) -> int:
+    """Start an application for ``lots``, answer every section, declare and submit. Returns its id."""
+    page.goto('/qualification/')
+    page.get_by_role('button', name='Start an application').click()
+    for lot in lots:
+        page.locator(f'input[value="{lot}"]').check()
+    click_button(page, 'Start application')
+    application_id = int(re.search(r'/applications/(\d+)', page.url).group(1))
+    assert_accessible(page)
+    scheme = load_scheme('2026.1')
+    for section in scheme.sections_for(list(lots)):
+        page.goto(f'/qualification/applications/{application_id}/sections/{section.id}')
+        for question in section.questions_for(list(lots)):
+            _fill_question(page, question, tmp_pdf)
+        click_button(page, 'Save and continue')
+        assert '/check' in page.url, f'section {section.id} was not accepted: ' + page.locator(
+            '.govuk-error-summary').all_inner_texts().__str__()
+    page.goto(f'/qualification/applications/{application_id}/submit')
+    assert_accessible(page)
+    page.get_by_label('Your full name').fill('Jo Provider')
+    page.get_by_label('Your role in the organisation').fill('Responsible individual')
+    page.locator('input[name="confirm"]').check()
+    click_button(page, 'Accept and submit')
+    page.locator('.govuk-panel').wait_for()
+    assert_accessible(page)
+    return application_id
+
+
+def set_up_second_factor(page) -> str:
+    """On the set-up page: read the secret shown as text, confirm with a code, return the secret."""
+    text = page.locator('main').inner_text()
+    secret = re.search(r'\b([A-Z2-7]{16,})\b', text.replace(' ', '')).group(1)
+    page.get_by_label(re.compile('code', re.I)).fill(pyotp.TOTP(secret).now())
+    page.get_by_role('button', name=re.compile('Continue|Confirm|Save')).first.click()
+    return secret

@@ -1,0 +1,20 @@
+"""A provider registers, adds a setting and applies for the national qualification with evidence."""
+
+from tests.e2e import journeys
+
+
+def test_provider_registers_adds_a_setting_and_applies_with_evidence(page, live_server, tmp_path):
+    pdf = tmp_path / 'safeguarding-policy.pdf'
+    pdf.write_bytes(journeys.PDF_BYTES)
+
+    journeys.register_provider(page, live_server, 'jo@oakfield.example', 'Jo Provider')
+    organisation_id = journeys.create_organisation(page, 'Oakfield Care Limited')
+    journeys.add_childrens_home(page, organisation_id, 'Oak Lodge', 'SC654321', 'LS6 2AB')
+    application_id = journeys.complete_application(page, pdf)
+
+    status, = live_server.query('SELECT status FROM applications WHERE id = ?', (application_id,))[0]
+    assert status == 'submitted'
+    evidence = live_server.query('SELECT filename, size FROM evidence_documents WHERE application_id = ?',
+                                 (application_id,))
+    assert evidence and all(size == len(journeys.PDF_BYTES) for _name, size in evidence)
+    assert live_server.query("SELECT count(*) FROM audit_events WHERE action LIKE 'application.submit%'")[0][0] == 1

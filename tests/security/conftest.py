@@ -1,0 +1,141 @@
+"""A two-sided world for the security tests: two provider organisations, two authorities' commissioners, the board.
+
+Everything is built through the real services, so the objects are exactly what users would create.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, field
+
+import pytest
+from flask import Flask
+
+from qualification import services as qualification_services
+from qualification.evidence import check_upload
+from registry.accounts.models import Role, User
+from registry.db import unit_of_work
+from registry.extensions import db
+from tests.factories import PASSWORD, make_user
+from tests.qualification.conftest import PDF_BYTES
+from tests.registry.organisations.helpers import make_organisation, make_setting
+
+#: Organisation A's home: a street address and full postcode that no public page may show.
+SECRET_STREET = '17 Confidential Close'
+SECRET_POSTCODE = 'LS1 4DY'
+EVIDENCE_QUESTION = ('policies', 'pol-complaints')
+AUTHORITY_X, AUTHORITY_Y = 'E09000033', 'E08000035'  # Westminster, Leeds
+
+
+@dataclass
+class Party:
+    """One side's users and the ids of the objects it owns (``ids`` maps an id kind to an id)."""
+
+    users: dict[str, int] = field(default_factory=dict)
+    ids: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class World:
+    a: Party
+    b: Party
+    assessor_id: int
+
+
+def _party(label: str, urn: str, postcode: str, street: str) -> Party:
+    owner = make_user(Role.PROVIDER, full_name=f'Owner {label}')
+    organisation = make_organisation(owner, legal_name=f'Organisation {label} Ltd', trading_name=f'Org {label}',
+                                     company_number=urn[2:] + '00')
+    setting = make_setting(organisation, owner, urn=urn, name=f'Home {label}', postcode=postcode,
+                           address_line_1=street)
+    application = qualification_services.start_application(organisation, ['childrens-homes'], actor=owner)
+    question = EVIDENCE_QUESTION[1]
+    upload = check_upload(io.BytesIO(PDF_BYTES), f'complaints-{label}.pdf', 1024 * 1024)
+    evidence = qualification_services.upload_evidence(application, question, upload, actor=owner)
+    return Party(users={'provider': owner.id},
+                 ids={'organisation': organisation.id, 'setting': setting.id, 'application': application.id,
+                      'evidence': evidence.id, 'membership': organisation.memberships[0].id, 'user': owner.id})
+
+
+def build_world(app: Flask) -> World:
+    """Organisation A (owner, home, draft application with one document) and B likewise; commissioners in X and Y."""
+    with app.test_request_context():
+        a = _party('A', 'SC100001', SECRET_POSTCODE, SECRET_STREET)
+        b = _party('B', 'SC100002', 'LS2 7EY', '3 Other Road')
+        a.users['commissioner'] = make_user(Role.COMMISSIONER, authority_code=AUTHORITY_X).id
+        b.users['commissioner'] = make_user(Role.COMMISSIONER, authority_code=AUTHORITY_Y).id
+        a.ids['authority'], b.ids['authority'] = AUTHORITY_X, AUTHORITY_Y
+        _qualify(a.ids['organisation'])
+        assessor = make_user(Role.ASSESSOR)
+        _add_workspace_objects(a, b)
+        world = World(a=a, b=b, assessor_id=assessor.id)
+        db.session.remove()
+    return world
+
+
+def _qualify(organisation_id: int) -> None:
+    """Organisation A holds an active qualification, so its home is in the public directory (minus the address)."""
+    from datetime import date, timedelta
+
+    from qualification.models import Qualification, QualificationStatus
+    from registry.indexing import enqueue_organisation
+    from registry.settings.taxonomy import Lot
+
+    today = date.today()
+    with unit_of_work():  # commits, then drains the reindex outbox into the search index
+        db.session.add(Qualification(
+            organisation_id=organisation_id, lot=Lot.CHILDRENS_HOMES, scheme_version='2026.1',
+            status=QualificationStatus.ACTIVE, valid_from=today - timedelta(days=30),
+            valid_to=today + timedelta(days=335), next_review_due=today + timedelta(days=300)))
+        enqueue_organisation(organisation_id, reason='security test world')
+
+
+def _add_workspace_objects(a: Party, b: Party) -> None:
+    """A shared shortlist per authority, once the commissioner workspace exists (it is being built alongside).
+
+    Shared, so that the only thing keeping authority X out of Y's shortlist is the authority check.
+    """
+    try:
+        from workspace.models import Shortlist
+    except ImportError:
+        return
+    for party in (a, b):
+        shortlist = Shortlist(authority_code=party.ids['authority'], owner_id=party.users['commissioner'],
+                              name=f'Shortlist {party.ids["authority"]}', criteria={}, is_shared=True)
+        db.session.add(shortlist)
+        db.session.commit()
+        party.ids['shortlist'] = shortlist.id
+
+
+@pytest.fixture
+def world(app) -> World:
+    return build_world(app)
+
+
+def sign_in(app: Flask, client, user_id: int | None, *, second_factor: bool = True) -> None:
+    """Put ``user_id`` in the client's session (``None`` signs out) as Flask-Login would."""
+    session_id = None
+    if user_id is not None:
+        with app.app_context():
+            session_id = db.session.get(User, user_id).get_id()
+            db.session.remove()
+    with client.session_transaction() as session:
+        session.clear()
+        if session_id is None:
+            return
+        session['_user_id'] = session_id
+        session['_fresh'] = True
+        if second_factor:
+            session['second_factor_verified'] = True
+
+
+def csrf_token(html: str) -> str:
+    """The CSRF token from a rendered form."""
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
+        r'value="([^"]+)"[^>]*name="csrf_token"', html)
+    assert match, 'no csrf_token field on the page'
+    return match.group(1)
+
+
+__all__ = ['PASSWORD', 'SECRET_POSTCODE', 'SECRET_STREET', 'World', 'build_world', 'csrf_token', 'sign_in']

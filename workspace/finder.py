@@ -1,0 +1,239 @@
+"""The placement finder's ranking: a pure function from candidates and a child's description to ranked matches.
+
+Nothing here touches the database or Flask, so the ranking is easy to test and to explain to an officer.
+
+**Hard requirements** (a match that meets them all is listed before any that misses one):
+
+- within the maximum distance of the child's home;
+- meets every need asked for (a sibling group also needs ``sibling-groups``);
+- has at least as many vacancies as children to place (however old the confirmation);
+- an Ofsted judgement at least the minimum asked for (not yet judged fails a minimum).
+
+**Score** (out of 100; orders matches within each group, higher first):
+
+- needs met: up to :data:`NEEDS_POINTS`, in proportion to the needs met (all of them when none are asked for);
+- vacancies: :data:`FRESH_VACANCY_POINTS` when enough are confirmed within :data:`STALE_AFTER_DAYS` days,
+  :data:`STALE_VACANCY_POINTS` when enough but stale (older or never confirmed), nothing when too few;
+  so a stale vacancy ranks below an otherwise identical fresh one;
+- accepted onto our authority's local list: :data:`ACCEPTED_POINTS`;
+- Ofsted judgement: :data:`JUDGEMENT_POINTS_EACH` per step (outstanding 4 … inadequate 1, not judged 0);
+- nearness: up to :data:`DISTANCE_POINTS`, falling linearly to 0 at the maximum distance.
+
+Ties are broken by distance, then name, then id, so the order is stable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from registry.geography.distance import metres_between, miles
+from registry.settings.taxonomy import NEEDS, Judgement
+
+STALE_AFTER_DAYS = 7
+NEEDS_POINTS = 35
+FRESH_VACANCY_POINTS = 20
+STALE_VACANCY_POINTS = 8
+ACCEPTED_POINTS = 15
+JUDGEMENT_POINTS_EACH = 3
+DISTANCE_POINTS = 18
+SIBLING_NEED = 'sibling-groups'
+
+#: Reason kinds, in the order they are shown.
+KINDS = ('distance', 'needs', 'siblings', 'vacancies', 'judgement', 'accepted')
+#: Kinds whose reason must be met for a match to meet every hard requirement.
+HARD_KINDS = frozenset({'distance', 'needs', 'siblings', 'judgement'})
+
+
+@dataclass(frozen=True)
+class Child:
+    """What the officer told us about the child (or sibling group) to place."""
+
+    age: int
+    sex: str | None = None
+    needs: tuple[str, ...] = ()
+    #: (easting, northing) of the child's home postcode or home authority's centre.
+    origin: tuple[float, float] | None = None
+    #: How the origin was given, for reasons ("LS1 4DY" or "Leeds").
+    origin_label: str = ''
+    max_distance_miles: float | None = None
+    start_date: date | None = None
+    #: 1 for a child placed alone, 2–6 for siblings placed together.
+    children: int = 1
+    min_judgement: str | None = None
+    provision_types: tuple[str, ...] = ()
+
+    @property
+    def with_siblings(self) -> bool:
+        return self.children > 1
+
+    @property
+    def min_judgement_rank(self) -> int:
+        return Judgement(self.min_judgement).rank if self.min_judgement else 0
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a match did or did not meet one thing the officer asked for."""
+
+    kind: str
+    met: bool
+    text: str
+
+
+@dataclass(frozen=True)
+class Match:
+    """One ranked candidate with its score and reasons."""
+
+    entry: object
+    rank: int
+    score: float
+    distance_m: float | None
+    meets_requirements: bool
+    vacancies_fresh: bool
+    reasons: list[Reason] = field(default_factory=list)
+
+    @property
+    def distance_miles(self) -> float | None:
+        return None if self.distance_m is None else miles(self.distance_m)
+
+
+def _plural(count: int, singular: str, plural: str | None = None) -> str:
+    return f'{count} {singular if count == 1 else (plural or singular + "s")}'
+
+
+def _days_ago(days: int) -> str:
+    if days <= 0:
+        return 'today'
+    return f'{_plural(days, "day")} ago'
+
+
+def _need_label(need: str) -> str:
+    label = NEEDS.get(need, need)
+    return label[:1].lower() + label[1:]
+
+
+def _distance_reason(distance_m: float | None, child: Child) -> Reason:
+    if distance_m is None:
+        return Reason('distance', True, 'Distance not measured (no home location given)')
+    where = f' from {child.origin_label}' if child.origin_label else ''
+    if child.max_distance_miles is None:
+        return Reason('distance', True, f'{miles(distance_m):.1f} miles{where}')
+    limit = f'{child.max_distance_miles:g}'
+    if miles(distance_m) <= child.max_distance_miles:
+        return Reason('distance', True, f'{miles(distance_m):.1f} miles{where} (within {limit})')
+    return Reason('distance', False, f'{miles(distance_m):.1f} miles{where} (more than {limit})')
+
+
+def _needs_reason(entry, child: Child) -> tuple[Reason, float]:
+    asked = [need for need in dict.fromkeys(child.needs) if need != SIBLING_NEED or not child.with_siblings]
+    if not asked:
+        return Reason('needs', True, 'No particular needs asked for'), 1.0
+    offered = set(entry.needs)
+    missing = [need for need in asked if need not in offered]
+    met = len(asked) - len(missing)
+    if not missing:
+        text = 'Meets the need asked for' if len(asked) == 1 else f'Meets all {len(asked)} needs asked for'
+        return Reason('needs', True, text), 1.0
+    text = f'Meets {met} of {len(asked)} needs: missing {", ".join(_need_label(need) for need in missing)}'
+    return Reason('needs', False, text), met / len(asked)
+
+
+def _siblings_reason(entry, child: Child) -> Reason:
+    if SIBLING_NEED in entry.needs:
+        return Reason('siblings', True, f'Takes sibling groups ({child.children} children together)')
+    return Reason('siblings', False, 'Does not say it takes sibling groups')
+
+
+def _vacancy_reason(entry, child: Child, now: datetime) -> tuple[Reason, bool, bool]:
+    """(reason, enough vacancies, confirmed within the freshness window)."""
+    confirmed = entry.vacancies_confirmed_at
+    age_days = None if confirmed is None else (now - confirmed).total_seconds() / 86400
+    fresh = age_days is not None and age_days <= STALE_AFTER_DAYS
+    enough = entry.vacancies >= child.children
+    if entry.vacancies <= 0:
+        when = '' if age_days is None else f' (confirmed {_days_ago(int(age_days))})'
+        return Reason('vacancies', False, f'No vacancies{when}'), False, fresh
+    count = _plural(entry.vacancies, 'vacancy', 'vacancies')
+    short = '' if enough else f'; {child.children} children need placing together'
+    if age_days is None:
+        return Reason('vacancies', False, f'{count}, never confirmed (stale){short}'), enough, False
+    if not fresh:
+        text = f'{count}, last confirmed {_days_ago(int(age_days))} (stale){short}'
+        return Reason('vacancies', False, text), enough, False
+    return Reason('vacancies', enough, f'{count} confirmed {_days_ago(int(age_days))}{short}'), enough, True
+
+
+def _judgement_reason(entry, child: Child) -> Reason:
+    minimum = Judgement(child.min_judgement) if child.min_judgement else None
+    if not entry.judgement:
+        if minimum is None:
+            return Reason('judgement', True, 'Ofsted: not yet judged')
+        return Reason('judgement', False, f'Ofsted: not yet judged (minimum {minimum.label})')
+    label = Judgement(entry.judgement).label
+    if minimum is None:
+        return Reason('judgement', True, f'Ofsted: {label}')
+    if entry.judgement_rank >= minimum.rank:
+        return Reason('judgement', True, f'Ofsted: {label} (meets minimum {minimum.label})')
+    return Reason('judgement', False, f'Ofsted: {label} (below minimum {minimum.label})')
+
+
+def _accepted_reason(entry, authority_code: str, authority_name: str) -> Reason:
+    name = authority_name or authority_code
+    if authority_code in entry.accepted_by:
+        return Reason('accepted', True, f'Accepted by {name}')
+    return Reason('accepted', False, f'Not yet accepted by {name}')
+
+
+def assess(entry, child: Child, authority_code: str | None, now: datetime, *,
+           authority_name: str = '') -> tuple[float, float | None, bool, bool, list[Reason]]:
+    """Score one candidate: (score, distance in metres, meets every hard requirement, fresh vacancies, reasons)."""
+    reasons: list[Reason] = []
+    distance_m = None
+    if child.origin is not None:
+        distance_m = metres_between(child.origin[0], child.origin[1], entry.easting, entry.northing)
+    reasons.append(_distance_reason(distance_m, child))
+    needs_reason, needs_fraction = _needs_reason(entry, child)
+    reasons.append(needs_reason)
+    if child.with_siblings:
+        reasons.append(_siblings_reason(entry, child))
+    vacancy_reason, enough, fresh = _vacancy_reason(entry, child, now)
+    reasons.append(vacancy_reason)
+    reasons.append(_judgement_reason(entry, child))
+    accepted = False
+    if authority_code:
+        accepted_reason = _accepted_reason(entry, authority_code, authority_name)
+        accepted = accepted_reason.met
+        reasons.append(accepted_reason)
+
+    meets = enough and all(reason.met for reason in reasons if reason.kind in HARD_KINDS)
+    score = NEEDS_POINTS * needs_fraction
+    if enough:
+        score += FRESH_VACANCY_POINTS if fresh else STALE_VACANCY_POINTS
+    score += ACCEPTED_POINTS if accepted else 0
+    score += JUDGEMENT_POINTS_EACH * max(0, min(4, entry.judgement_rank))
+    if distance_m is not None and child.max_distance_miles:
+        score += DISTANCE_POINTS * max(0.0, 1 - miles(distance_m) / child.max_distance_miles)
+    return round(score, 2), distance_m, meets, fresh, reasons
+
+
+def rank(candidates: Iterable, child: Child, authority_code: str | None, now: datetime, *,
+         authority_name: str = '') -> list[Match]:
+    """Rank candidate directory entries for ``child``: every hard requirement met first, then by score.
+
+    :param candidates: :class:`search.DirectoryEntry` objects (or search hits, whose ``entry`` is used).
+    :param authority_code: the commissioner's authority, for the "accepted by us" reason (None for the board).
+    :param now: the time vacancy freshness is measured from (timezone-aware).
+    """
+    assessed = []
+    for candidate in candidates:
+        entry = getattr(candidate, 'entry', candidate)
+        score, distance_m, meets, fresh, reasons = assess(entry, child, authority_code, now,
+                                                          authority_name=authority_name)
+        assessed.append((entry, score, distance_m, meets, fresh, reasons))
+    assessed.sort(key=lambda item: (not item[3], -item[1], item[2] if item[2] is not None else 0.0,
+                                    item[0].name.lower(), item[0].id))
+    return [Match(entry=entry, rank=position, score=score, distance_m=distance_m, meets_requirements=meets,
+                  vacancies_fresh=fresh, reasons=reasons)
+            for position, (entry, score, distance_m, meets, fresh, reasons) in enumerate(assessed, 1)]

@@ -1,0 +1,254 @@
+"""Workspace services: run the placement finder, save and annotate shortlists, and the authority's own view."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
+
+import search
+from qualification.models import LocalApplication, LocalApplicationStatus, Qualification
+from registry.audit.services import record
+from registry.db import unit_of_work, utcnow
+from registry.errors import DomainError, PermissionDenied
+from registry.extensions import db
+from registry.geography import postcodes
+from registry.geography.models import LocalAuthority
+from search.query import authority_centroids
+from workspace import permissions
+from workspace.finder import Child, Match, rank
+from workspace.models import Shortlist, ShortlistEntry, ShortlistNote
+
+#: Candidates fetched from search per page, and the most pages read (the finder shows near-misses too).
+PAGE_SIZE = 100
+MAX_PAGES = 5
+MAX_NOTE_LENGTH = 2000
+EXPIRY_WARNING_DAYS = 60
+
+
+class WorkspaceError(DomainError):
+    """A workspace rule was broken; ``field`` names the form field to show it against."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+def authority_name(code: str | None) -> str:
+    """The authority's name, or the code if it is unknown."""
+    if not code:
+        return ''
+    authority = db.session.get(LocalAuthority, code)
+    return authority.name if authority else code
+
+
+def child_from_criteria(criteria: dict) -> Child:
+    """Turn saved or submitted criteria into a :class:`Child`, locating the home postcode or authority.
+
+    :raises WorkspaceError: if the postcode cannot be found or the authority is unknown.
+    """
+    origin, label = None, ''
+    if criteria.get('postcode'):
+        try:
+            location = postcodes.lookup(criteria['postcode'])
+        except postcodes.PostcodeError as exc:
+            raise WorkspaceError(str(exc), 'postcode') from None
+        origin, label = (location.easting, location.northing), location.postcode
+    elif criteria.get('authority'):
+        centre = authority_centroids().get(criteria['authority'])
+        if centre is None:
+            raise WorkspaceError('Choose a local authority in England', 'authority')
+        origin, label = centre, authority_name(criteria['authority'])
+    start = criteria.get('start_date')
+    return Child(
+        age=int(criteria['age']), sex=criteria.get('sex') or None, needs=tuple(criteria.get('needs') or ()),
+        origin=origin, origin_label=label,
+        max_distance_miles=float(criteria['max_distance_miles']) if criteria.get('max_distance_miles') else None,
+        start_date=date.fromisoformat(start) if isinstance(start, str) and start else start,
+        children=int(criteria.get('children') or 1), min_judgement=criteria.get('min_judgement') or None,
+        provision_types=tuple(criteria.get('provision_types') or ()),
+    )
+
+
+def candidates_for(child: Child) -> list:
+    """Candidate hits from search: filtered by age, sex, provision type and distance only.
+
+    Needs, judgement and vacancies are deliberately not filtered, so the officer sees near-misses with reasons.
+    """
+    query = search.Query(age=child.age, sex=child.sex if child.sex in {'female', 'male'} else None,
+                         provision_types=child.provision_types, origin=child.origin,
+                         origin_label=child.origin_label,
+                         radius_miles=child.max_distance_miles if child.origin else None,
+                         sort='distance' if child.origin else 'relevance', facets=(), page_size=PAGE_SIZE)
+    hits = []
+    for page in range(1, MAX_PAGES + 1):
+        try:
+            results = search.search(query.with_page(page))
+        except search.PageOutOfRangeError:
+            break
+        hits.extend(results.hits)
+        if not results.has_next:
+            break
+    return hits
+
+
+def find_placements(child: Child, authority_code: str | None, now: datetime | None = None) -> list[Match]:
+    """Ranked matches for ``child``, with the reasons each matched or fell short (reads only)."""
+    return rank(candidates_for(child), child, authority_code, now or utcnow(),
+                authority_name=authority_name(authority_code))
+
+
+def snapshot(match: Match) -> dict:
+    """What a shortlist keeps of one match: enough to stand alone however the setting changes later."""
+    entry = match.entry
+    return {
+        'rank': match.rank,
+        'setting_id': entry.id,
+        'setting_name': entry.name,
+        'organisation_id': entry.organisation_id,
+        'provider_name': entry.organisation_name,
+        'provision_type': entry.provision_type,
+        'provision_type_label': entry.provision_type_label,
+        'authority_code': entry.authority_code,
+        'authority_name': entry.authority_name,
+        'district_name': entry.district_name,
+        'distance_miles': None if match.distance_miles is None else round(match.distance_miles, 1),
+        'vacancies': entry.vacancies,
+        'vacancies_confirmed_at': entry.vacancies_confirmed_at.isoformat() if entry.vacancies_confirmed_at else None,
+        'vacancies_fresh': match.vacancies_fresh,
+        'judgement': entry.judgement,
+        'judgement_label': entry.judgement and _judgement_label(entry.judgement),
+        'accepted_by_us': any(reason.kind == 'accepted' and reason.met for reason in match.reasons),
+        'meets_requirements': match.meets_requirements,
+        'score': match.score,
+        'reasons': [{'kind': reason.kind, 'met': reason.met, 'text': reason.text} for reason in match.reasons],
+    }
+
+
+def _judgement_label(value: str) -> str:
+    from registry.settings.taxonomy import Judgement
+
+    return Judgement(value).label
+
+
+def create_shortlist(name: str, criteria: dict, *, actor, now: datetime | None = None) -> Shortlist:
+    """Run the finder for ``criteria`` and save its exact ranked results and reasons as the actor's shortlist.
+
+    :param criteria: the finder's criteria (JSON-ready), stored as given.
+    :raises PermissionDenied: unless ``actor`` is a commissioner with an authority.
+    :raises WorkspaceError: if the criteria cannot be used or the name is blank.
+    """
+    if not permissions.can_create_shortlist(actor):
+        raise PermissionDenied('Only commissioners can save shortlists')
+    name = (name or '').strip()
+    if not name:
+        raise WorkspaceError('Enter a name for the shortlist', 'name')
+    if len(name) > 120:
+        raise WorkspaceError('Name must be 120 characters or fewer', 'name')
+    now = now or utcnow()
+    matches = find_placements(child_from_criteria(criteria), actor.authority_code, now)
+    with unit_of_work():
+        shortlist = Shortlist(authority_code=actor.authority_code, owner_id=actor.id, name=name,
+                              criteria=dict(criteria), is_shared=False, created_at=now, updated_at=now)
+        db.session.add(shortlist)
+        db.session.flush()
+        for match in matches:
+            db.session.add(ShortlistEntry(shortlist_id=shortlist.id, rank=match.rank, setting_id=match.entry.id,
+                                          snapshot=snapshot(match)))
+        record('shortlist.create', shortlist, actor=actor,
+               after={'name': name, 'criteria': dict(criteria), 'results': len(matches),
+                      'setting_ids': [match.entry.id for match in matches]})
+    return shortlist
+
+
+def add_note(shortlist: Shortlist, body: str, *, actor) -> ShortlistNote:
+    """Append a note to a shortlist (notes are never changed or removed).
+
+    :raises PermissionDenied: if ``actor`` cannot see the shortlist.
+    :raises WorkspaceError: if the note is blank or too long.
+    """
+    if not permissions.can_add_note(actor, shortlist):
+        raise PermissionDenied('You cannot add notes to this shortlist')
+    body = (body or '').strip()
+    if not body:
+        raise WorkspaceError('Enter a note', 'body')
+    if len(body) > MAX_NOTE_LENGTH:
+        raise WorkspaceError(f'Note must be {MAX_NOTE_LENGTH} characters or fewer', 'body')
+    with unit_of_work():
+        note = ShortlistNote(shortlist_id=shortlist.id, author_id=actor.id, body=body, created_at=utcnow())
+        db.session.add(note)
+        db.session.flush()
+        record('shortlist.note_add', shortlist, actor=actor, after={'note_id': note.id, 'body': body})
+    return note
+
+
+def set_shared(shortlist: Shortlist, shared: bool, *, actor) -> Shortlist:
+    """Share a shortlist with every commissioner of its authority, or make it private again.
+
+    :raises PermissionDenied: unless ``actor`` owns the shortlist.
+    """
+    if not permissions.can_share(actor, shortlist):
+        raise PermissionDenied('Only the owner can share this shortlist')
+    shared = bool(shared)
+    if shortlist.is_shared == shared:
+        return shortlist
+    with unit_of_work():
+        before = {'is_shared': shortlist.is_shared}
+        shortlist.is_shared = shared
+        record('shortlist.share' if shared else 'shortlist.unshare', shortlist, actor=actor, before=before,
+               after={'is_shared': shared})
+    return shortlist
+
+
+def visible_shortlists(user) -> tuple[list[Shortlist], list[Shortlist]]:
+    """(the user's own shortlists, those shared by colleagues in the same authority), newest first."""
+    if not permissions.can_create_shortlist(user):
+        return [], []
+    rows = db.session.scalars(
+        select(Shortlist).where(Shortlist.authority_code == user.authority_code,
+                                or_(Shortlist.owner_id == user.id, Shortlist.is_shared.is_(True)))
+        .options(selectinload(Shortlist.owner))
+        .order_by(Shortlist.created_at.desc(), Shortlist.id.desc())
+    ).all()
+    return [row for row in rows if row.owner_id == user.id], [row for row in rows if row.owner_id != user.id]
+
+
+@dataclass
+class AcceptedProvider:
+    """A provider on the authority's local list, with its national qualifications."""
+
+    application: LocalApplication
+    qualifications: list[Qualification]
+
+
+def authority_overview(authority_code: str, today: date | None = None) -> dict:
+    """The authority's local list: accepted providers with their qualifications, and pending applications."""
+    today = today or date.today()
+    accepted = db.session.scalars(
+        select(LocalApplication).where(LocalApplication.authority_code == authority_code,
+                                       LocalApplication.status == LocalApplicationStatus.ACCEPTED)
+        .options(selectinload(LocalApplication.organisation))
+        .order_by(LocalApplication.decided_at.desc(), LocalApplication.id)
+    ).all()
+    organisation_ids = {application.organisation_id for application in accepted}
+    qualifications: dict[int, list[Qualification]] = {}
+    if organisation_ids:
+        for qualification in db.session.scalars(
+                select(Qualification).where(Qualification.organisation_id.in_(organisation_ids))
+                .order_by(Qualification.valid_to)):
+            qualifications.setdefault(qualification.organisation_id, []).append(qualification)
+    providers = sorted(
+        (AcceptedProvider(application, [q for q in qualifications.get(application.organisation_id, [])
+                                        if q.lot == application.lot])
+         for application in accepted),
+        key=lambda item: (item.application.organisation.display_name.lower(), item.application.lot.value))
+    pending = db.session.scalars(
+        select(LocalApplication).where(LocalApplication.authority_code == authority_code,
+                                       LocalApplication.status == LocalApplicationStatus.SUBMITTED)
+        .options(selectinload(LocalApplication.organisation))
+        .order_by(LocalApplication.updated_at, LocalApplication.id)
+    ).all()
+    return {'providers': providers, 'pending': pending, 'today': today,
+            'warn_before': today + timedelta(days=EXPIRY_WARNING_DAYS)}
