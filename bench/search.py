@@ -15,7 +15,6 @@ import os
 import platform
 import random
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -118,7 +117,8 @@ def build_database(app, size: int, locations: list, rng: random.Random) -> None:
             'address_line_1': f'{n % 200 + 1} Example Road', 'town': location.district_name,
             'postcode': location.postcode,
             # real postcode positions, jittered by up to 300 m so that settings do not sit on one point
-            'easting': location.easting + rng.uniform(-300, 300), 'northing': location.northing + rng.uniform(-300, 300),
+            'easting': location.easting + rng.uniform(-300, 300),
+            'northing': location.northing + rng.uniform(-300, 300),
             'district_code': location.district_code, 'district_name': location.district_name,
             'authority_code': location.authority_code, 'places': rng.randint(1, 8), 'age_min': age_min,
             'age_max': rng.choice((17, 18)), 'sex_accepted': rng.choice(list(SexAccepted)),

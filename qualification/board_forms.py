@@ -36,7 +36,7 @@ class SignOffForm(FlaskForm):
                           choices=[('sign-off', 'Sign off the proposed decision'),
                                    ('send-back', 'Send it back to the assessor')],
                           validators=[InputRequired('Select whether to sign off or send back')])
-    comment = TextAreaField('Comment', widget=GovTextArea(), validators=[Optional(), Length(max=2000)],
+    comment = TextAreaField('Comment', widget=GovTextArea(), validators=[Length(max=2000)],
                             description='Required when you send the decision back.')
     submit = SubmitField('Continue', widget=GovSubmitInput())
 
@@ -195,8 +195,9 @@ def local_apply_form(requirements):
 class LocalDecisionForm(FlaskForm):
     decision = RadioField('Decision', choices=[('accept', 'Accept onto our local list'), ('decline', 'Decline')],
                           widget=GovRadioInput(), validators=[InputRequired('Select accept or decline')])
+    # no Optional(): it would stop the chain before validate_reason can require a reason for a decline
     reason = TextAreaField('Reason', widget=GovTextArea(), description='The provider sees this reason.',
-                           validators=[Optional(), Length(max=2000)])
+                           validators=[Length(max=2000)])
     submit = SubmitField('Confirm decision', widget=GovSubmitInput())
 
     def validate_reason(self, field):

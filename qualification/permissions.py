@@ -88,12 +88,15 @@ def can_assess(user, review) -> bool:
 
 def sign_off_refusal(user, review) -> str | None:
     """Why ``user`` may not sign off the proposed decision, or None if they may."""
-    if not _signed_in(user) or user.role not in _SENIOR:
+    if not _signed_in(user):
         return 'Only a board member can sign off a decision'
+    # the proposer and the assessor hear why, before the general role rule
     if review is not None and review.proposed_by_id == user.id:
         return 'You proposed this decision, so a second board member must sign it off'
     if review is not None and review.assessor_id == user.id:
         return 'You are the assessor of this application, so a second board member must sign off the decision'
+    if user.role not in _SENIOR:
+        return 'Only a board member can sign off a decision'
     return None
 
 

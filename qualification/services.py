@@ -10,8 +10,7 @@ from flask import current_app
 from sqlalchemy import delete, func, select
 
 from qualification import answers as answer_rules
-from qualification import board
-from qualification import rules
+from qualification import board, rules
 from qualification.applications import Answer, Application, Evidence, SchemeVersion
 from qualification.evidence import CheckedUpload
 from qualification.permissions import can_edit_application, can_start_application

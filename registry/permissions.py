@@ -39,15 +39,21 @@ def is_board(user) -> bool:
     return user.is_authenticated and user.role in {Role.ASSESSOR, Role.BOARD_MEMBER, Role.ADMIN}
 
 
+#: Navigation entries: (endpoint, text, roles that see it). Endpoints only, so the core imports no feature package.
+NAVIGATION: list[tuple[str, str, frozenset[Role]]] = [
+    ('organisations.list_organisations', 'Your organisations', frozenset({Role.PROVIDER})),
+    ('qualification.index', 'Qualification', frozenset({Role.PROVIDER})),
+    ('workspace.finder', 'Placement finder', frozenset({Role.COMMISSIONER})),
+    ('workspace.list_shortlists', 'Shortlists', frozenset({Role.COMMISSIONER})),
+    ('workspace.authority_view', 'Our authority', frozenset({Role.COMMISSIONER})),
+    ('search.commissioner_search', 'Search providers', frozenset({Role.COMMISSIONER, Role.ASSESSOR,
+                                                                  Role.BOARD_MEMBER, Role.ADMIN})),
+    ('ofsted.show_capacity', 'Capacity', frozenset({Role.COMMISSIONER, Role.ASSESSOR, Role.BOARD_MEMBER,
+                                                    Role.ADMIN})),
+    ('admin.list_users', 'Users', frozenset({Role.ADMIN})),
+]
+
+
 def navigation_for(user) -> list[dict]:
     """Top navigation entries for a signed-in user."""
-    items: list[dict] = []
-    if user.role == Role.PROVIDER:
-        items.append({'href': url_for('organisations.list_organisations'), 'text': 'Your organisations'})
-    if user.role == Role.COMMISSIONER:
-        items.append({'href': url_for('workspace.finder'), 'text': 'Placement finder'})
-        items.append({'href': url_for('workspace.list_shortlists'), 'text': 'Shortlists'})
-        items.append({'href': url_for('workspace.authority_view'), 'text': 'Our authority'})
-    if user.role == Role.ADMIN:
-        items.append({'href': url_for('admin.list_users'), 'text': 'Users'})
-    return items
+    return [{'href': url_for(endpoint), 'text': text} for endpoint, text, roles in NAVIGATION if user.role in roles]

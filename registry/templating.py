@@ -31,7 +31,8 @@ def format_datetime(value: datetime | None) -> str:
 
 def navigation() -> list[dict]:
     """Service navigation items for the signed-in user's role."""
-    items = [{'href': url_for('main.index'), 'text': 'Home'}]
+    items = [{'href': url_for('main.index'), 'text': 'Home'},
+             {'href': url_for('search.directory'), 'text': 'Find a provider'}]
     if current_user.is_authenticated:
         from registry.permissions import navigation_for
         items += navigation_for(current_user)

@@ -185,8 +185,8 @@ def _blueprints():
     from flask import Blueprint
 
     pages = Blueprint('search', __name__, template_folder='templates')
-    api = Blueprint('api', __name__, url_prefix='/api/v1')
-    return pages, api
+    json_api = Blueprint('api', __name__, url_prefix='/api/v1')
+    return pages, json_api
 
 
 #: Directory pages (``/directory``) and the JSON API (``/api/v1``), registered by the app factory.

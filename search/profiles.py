@@ -33,7 +33,8 @@ class Profile:
 
 def authority_names() -> dict[str, str]:
     """Every authority's name by ONS code."""
-    return dict(db.session.execute(select(LocalAuthority.code, LocalAuthority.name).order_by(LocalAuthority.name)).all())
+    rows = db.session.execute(select(LocalAuthority.code, LocalAuthority.name).order_by(LocalAuthority.name))
+    return dict(rows.all())
 
 
 def region_names() -> dict[str, str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from registry.accounts.models import Role
@@ -165,4 +165,8 @@ def authority_view():
     """Providers on our local list with their qualifications' expiry dates, and applications waiting for us."""
     require(permissions.can_use_authority_view(current_user))
     overview = services.authority_overview(current_user.authority_code)
-    return render_template('workspace/authority.html', authority=current_user.authority, **overview)
+    # Link to the local application pages when the qualification package provides them.
+    endpoint = 'qualification.local_application'
+    return render_template('workspace/authority.html', authority=current_user.authority,
+                           application_endpoint=endpoint if endpoint in current_app.view_functions else None,
+                           **overview)

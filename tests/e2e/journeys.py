@@ -98,7 +98,7 @@ def _fill_question(page, question, tmp_pdf) -> None:
     qid = question.id
     if question.type == 'evidence':
         field = page.locator(f'input[type="file"][name="{qid}"]')
-        if field.count() and field.is_visible():
+        if field.count():
             field.set_input_files(str(tmp_pdf))
         return
     value = valid_value(question)
@@ -137,15 +137,19 @@ def _fill_question(page, question, tmp_pdf) -> None:
         field.fill(str(value))
 
 
-def complete_application(page, tmp_pdf, lots=('childrens-homes',)) -> int:
-    """Start an application for ``lots``, answer every section, declare and submit. Returns its id."""
+def start_application(page, lots) -> int:
     page.goto('/qualification/')
     page.get_by_role('button', name='Start an application').click()
     for lot in lots:
         page.locator(f'input[value="{lot}"]').check()
     click_button(page, 'Start application')
-    application_id = int(re.search(r'/applications/(\d+)', page.url).group(1))
     assert_accessible(page)
+    return int(re.search(r'/applications/(\d+)', page.url).group(1))
+
+
+def complete_application(page, tmp_pdf, lots=('childrens-homes',)) -> int:
+    """Start an application for ``lots``, answer every section, declare and submit. Returns its id."""
+    application_id = start_application(page, lots)
     scheme = load_scheme('2026.1')
     for section in scheme.sections_for(list(lots)):
         page.goto(f'/qualification/applications/{application_id}/sections/{section.id}')
@@ -172,3 +176,94 @@ def set_up_second_factor(page) -> str:
     page.get_by_label(re.compile('code', re.I)).fill(pyotp.TOTP(secret).now())
     page.get_by_role('button', name=re.compile('Continue|Confirm|Save')).first.click()
     return secret
+
+
+# --- keyboard only -------------------------------------------------------------------------------------------------
+
+def tab_to(page, selector: str, limit: int = 400) -> None:
+    """Press Tab until the element matching ``selector`` has focus (as a keyboard user would)."""
+    target = page.locator(selector).first
+    for _ in range(limit):
+        if target.evaluate('el => el === document.activeElement'):
+            return
+        page.keyboard.press('Tab')
+    raise AssertionError(f'could not reach {selector} with the Tab key')
+
+
+def _key_answer(page, question, tmp_pdf) -> None:
+    """Answer one shown question using only the keyboard."""
+    qid = question.id
+    if question.type == 'evidence':
+        field = page.locator(f'input[type="file"][name="{qid}"]')
+        if not field.count():
+            return
+        # GOV.UK Frontend replaces the native input with a button that opens the file chooser
+        enhanced = f'.govuk-drop-zone:has(input[name="{qid}"]) button.govuk-file-upload-button'
+        target = enhanced if page.locator(enhanced).count() else f'input[type="file"][name="{qid}"]'
+        if not page.locator(target).is_visible():
+            return
+        tab_to(page, target)
+        with page.expect_file_chooser() as chooser:
+            page.keyboard.press('Space')
+        chooser.value.set_files(str(tmp_pdf))
+        return
+    value = valid_value(question)
+    if question.type in {'yes-no', 'choice'}:
+        for choice in (value if isinstance(value, list) else [value]):
+            selector = f'input[name="{qid}"][value="{choice}"]'
+            if not page.locator(selector).is_visible():
+                continue
+            if page.locator(selector).get_attribute('type') == 'radio':
+                # Tab lands on the group; arrow keys move the selection to the wanted option
+                group = f'input[name="{qid}"]'
+                tab_to(page, f'{group}:checked' if page.locator(f'{group}:checked').count() else group)
+                for _ in range(12):
+                    if page.locator(selector).is_checked():
+                        break
+                    page.keyboard.press('ArrowDown')
+                if not page.locator(selector).is_checked():
+                    page.keyboard.press('Space')
+            else:
+                tab_to(page, selector)
+                page.keyboard.press('Space')
+        return
+    if question.type == 'date':
+        day = date.fromisoformat(value)
+        if not page.locator(f'#{qid}-day').is_visible():
+            return
+        for part, text in (('day', day.day), ('month', day.month), ('year', day.year)):
+            tab_to(page, f'#{qid}-{part}')
+            page.keyboard.type(str(text))
+        return
+    if question.type == 'rows':
+        from qualification.forms import row_field_name
+
+        for index, row in enumerate(value):
+            for column in question.columns:
+                selector = f'[name="{row_field_name(qid, index, column.id)}"]'
+                tab_to(page, selector)
+                if page.locator(selector).evaluate('el => el.tagName') == 'SELECT':
+                    page.locator(selector).select_option(str(row[column.id]))  # native select: keyboard picks too
+                else:
+                    page.keyboard.type(str(row[column.id]))
+        return
+    selector = f'[name="{qid}"]'
+    if not page.locator(selector).is_visible():
+        return
+    tab_to(page, selector)
+    page.keyboard.press('Control+A')
+    if question.type == 'money':
+        pounds, pence = divmod(value, 100)
+        page.keyboard.type(f'{pounds}.{pence:02d}')
+    else:
+        page.keyboard.type(str(value))
+
+
+def complete_section_by_keyboard(page, application_id: int, section, lots, tmp_pdf) -> None:
+    """Fill one section and submit it with the Enter key on the button."""
+    page.goto(f'/qualification/applications/{application_id}/sections/{section.id}')
+    for question in section.questions_for(list(lots)):
+        _key_answer(page, question, tmp_pdf)
+    tab_to(page, 'button[name="save_and_continue"], input[name="save_and_continue"]')
+    page.keyboard.press('Enter')
+    page.wait_for_url('**/check')

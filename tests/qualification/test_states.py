@@ -27,10 +27,12 @@ def test_transition_table_matches_the_agreed_workflow():
     assert next_status(S.SUBMITTED, A.START_REVIEW) == S.IN_REVIEW
     assert next_status(S.IN_REVIEW, A.REQUEST_CLARIFICATION) == S.CLARIFICATION_REQUESTED
     assert next_status(S.CLARIFICATION_REQUESTED, A.SUBMIT) == S.SUBMITTED
-    assert next_status(S.IN_REVIEW, A.APPROVE) == S.APPROVED
-    assert next_status(S.IN_REVIEW, A.REJECT) == S.REJECTED
+    assert next_status(S.IN_REVIEW, A.PROPOSE_DECISION) == S.DECISION_PROPOSED
+    assert next_status(S.DECISION_PROPOSED, A.APPROVE) == S.APPROVED
+    assert next_status(S.DECISION_PROPOSED, A.REJECT) == S.REJECTED
+    assert next_status(S.DECISION_PROPOSED, A.SEND_BACK) == S.IN_REVIEW
     assert {status for (status, action) in TRANSITIONS if action == A.WITHDRAW} == {
-        S.DRAFT, S.SUBMITTED, S.IN_REVIEW, S.CLARIFICATION_REQUESTED}
+        S.DRAFT, S.SUBMITTED, S.IN_REVIEW, S.CLARIFICATION_REQUESTED, S.DECISION_PROPOSED}
 
 
 @pytest.mark.parametrize(('status', 'action'), [pair for pair in ALL_PAIRS if pair not in TRANSITIONS])
@@ -73,7 +75,11 @@ def test_apply_transition_follows_the_table_for_every_status_and_action(app_ctx,
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == f'application.{action.value}')).one()
     assert event.object_id == str(application.id) and event.actor_id == provider.id and event.reason == 'because'
     assert event.before == {'status': status.value} and event.after == {'status': application.status.value}
-    assert db.session.scalars(select(OutboxEmail.template)).all()[-1] == f'application-{action.value}'
+    templates = db.session.scalars(select(OutboxEmail.template)).all()
+    if action in {ApplicationAction.PROPOSE_DECISION, ApplicationAction.SEND_BACK}:
+        assert templates == []  # internal to the board: the provider hears only the signed-off decision
+        return
+    assert templates[-1] == f'application-{action.value}'
     stamp = {'submit': 'submitted_at', 'start-review': 'review_started_at',
              'request-clarification': 'clarification_requested_at', 'approve': 'decided_at',
              'reject': 'decided_at', 'withdraw': 'withdrawn_at'}[action.value]
@@ -90,7 +96,7 @@ def test_approval_queues_a_reindex_of_the_organisations_settings(app_ctx, organi
                       places=4, age_min=8, age_max=17)
     db.session.add(setting)
     db.session.commit()
-    application = _application_in(ApplicationStatus.IN_REVIEW, organisation, provider)
+    application = _application_in(ApplicationStatus.DECISION_PROPOSED, organisation, provider)
     services.transition(application, ApplicationAction.APPROVE, actor=provider)
     assert db.session.scalars(select(ReindexRequest.setting_id)).all() == [setting.id]
 

@@ -15,7 +15,7 @@ from flask import Flask
 from qualification import services as qualification_services
 from qualification.evidence import check_upload
 from registry.accounts.models import Role, User
-from registry.db import unit_of_work
+from registry.db import unit_of_work, utcnow
 from registry.extensions import db
 from tests.factories import PASSWORD, make_user
 from tests.qualification.conftest import PDF_BYTES
@@ -66,7 +66,8 @@ def build_world(app: Flask) -> World:
         a.users['commissioner'] = make_user(Role.COMMISSIONER, authority_code=AUTHORITY_X).id
         b.users['commissioner'] = make_user(Role.COMMISSIONER, authority_code=AUTHORITY_Y).id
         a.ids['authority'], b.ids['authority'] = AUTHORITY_X, AUTHORITY_Y
-        _qualify(a.ids['organisation'])
+        for party in (a, b):
+            _add_local_objects(party)
         assessor = make_user(Role.ASSESSOR)
         _add_workspace_objects(a, b)
         world = World(a=a, b=b, assessor_id=assessor.id)
@@ -74,8 +75,8 @@ def build_world(app: Flask) -> World:
     return world
 
 
-def _qualify(organisation_id: int) -> None:
-    """Organisation A holds an active qualification, so its home is in the public directory (minus the address)."""
+def _qualify(organisation_id: int) -> int:
+    """An active qualification for children's homes, so the organisation's home is listed in the directory."""
     from datetime import date, timedelta
 
     from qualification.models import Qualification, QualificationStatus
@@ -84,11 +85,36 @@ def _qualify(organisation_id: int) -> None:
 
     today = date.today()
     with unit_of_work():  # commits, then drains the reindex outbox into the search index
-        db.session.add(Qualification(
+        qualification = Qualification(
             organisation_id=organisation_id, lot=Lot.CHILDRENS_HOMES, scheme_version='2026.1',
             status=QualificationStatus.ACTIVE, valid_from=today - timedelta(days=30),
-            valid_to=today + timedelta(days=335), next_review_due=today + timedelta(days=300)))
+            valid_to=today + timedelta(days=335), next_review_due=today + timedelta(days=300))
+        db.session.add(qualification)
         enqueue_organisation(organisation_id, reason='security test world')
+    return qualification.id
+
+
+def _add_local_objects(party: Party) -> None:
+    """A national qualification, the party's authority's local requirements and the organisation's local application.
+
+    Organisation A is qualified (so its home is in the public directory, minus the address); B too, so that
+    each side has one object of every kind.
+    """
+    from qualification.models import LocalApplication, LocalApplicationStatus, LocalRequirements
+    from registry.settings.taxonomy import Lot
+
+    party.ids['qualification'] = _qualify(party.ids['organisation'])
+    requirements = LocalRequirements(authority_code=party.ids['authority'], lot=Lot.CHILDRENS_HOMES, version=1,
+                                     questions=[], documents=[], price_schedule=[],
+                                     published_by_id=party.users['commissioner'])
+    db.session.add(requirements)
+    db.session.flush()
+    local = LocalApplication(organisation_id=party.ids['organisation'], authority_code=party.ids['authority'],
+                             lot=Lot.CHILDRENS_HOMES, status=LocalApplicationStatus.SUBMITTED,
+                             requirements_id=requirements.id, submitted_at=utcnow())
+    db.session.add(local)
+    db.session.commit()
+    party.ids['requirements'], party.ids['local_application'] = requirements.id, local.id
 
 
 def _add_workspace_objects(a: Party, b: Party) -> None:

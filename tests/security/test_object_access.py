@@ -1,4 +1,4 @@
-"""Every route that takes an object id refuses the other party: signed-out visitors, other organisations, other authorities.
+"""Every route taking an object id refuses the other party: signed-out visitors, other organisations, authorities.
 
 Routes are discovered from ``app.url_map``, so a route added later is attacked too. Each id parameter maps to
 an object kind in :data:`ID_KINDS`; a new parameter name fails the suite until it is added there, and a route
@@ -26,11 +26,14 @@ ID_KINDS = {
     'membership_id': 'membership',
     'user_id': 'user',
     'shortlist_id': 'shortlist',
+    'qualification_id': 'qualification',
+    'requirements_id': 'requirements',
+    'local_application_id': 'local_application',
 }
 #: Kinds owned by a local authority's commissioners rather than by a provider organisation.
-AUTHORITY_KINDS = {'shortlist'}
+AUTHORITY_KINDS = {'shortlist', 'requirements'}
 #: Values for the other (non-id) parameters of id-taking routes.
-OTHER_PARAMS = {'section_id': 'policies'}
+OTHER_PARAMS = {'section_id': 'policies', 'action': 'suspend'}
 
 #: Endpoints anyone may read although they take an id: they still must not show confidential fields.
 PUBLIC_ENDPOINTS: dict[str, str] = {
@@ -67,8 +70,8 @@ def build_url(rule: Rule, party: Party) -> str:
         if isinstance(converter, IntegerConverter):
             kind = ID_KINDS.get(name)
             if kind is None:
-                pytest.fail(f'{rule.endpoint} ({rule.rule}) takes <int:{name}>, which is not in ID_KINDS: add it to '
-                            'tests/security/test_object_access.py and build such an object in tests/security/conftest.py')
+                pytest.fail(f'{rule.endpoint} ({rule.rule}) takes <int:{name}>, which is not in ID_KINDS: add it '
+                            'to ID_KINDS here and build such an object in tests/security/conftest.py')
             if kind not in party.ids:
                 pytest.fail(f'{rule.endpoint} ({rule.rule}) needs a {kind!r} object, which the security world cannot '
                             'build yet: add it to _party()/_add_workspace_objects() in tests/security/conftest.py')

@@ -69,8 +69,9 @@ def test_changing_password_ends_every_other_session_and_keeps_this_one(app, prov
     sign_in_with_form(phone, provider['email'])
     old_phone_cookie = session_cookie(phone)
     assert is_signed_in(laptop) and is_signed_in(phone)
+    new = 'a brand new passphrase'
     response = laptop.post('/account/change-password', data={
-        'current_password': PASSWORD, 'password': 'a brand new passphrase', 'confirm_password': 'a brand new passphrase'})
+        'current_password': PASSWORD, 'password': new, 'confirm_password': new})
     assert response.status_code == 302
     assert is_signed_in(laptop)
     assert not is_signed_in(phone)

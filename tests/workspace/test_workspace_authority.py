@@ -50,3 +50,13 @@ def test_another_authority_sees_only_its_own_list(known, client, login_as):
 def test_provider_cannot_see_the_authority_view(app_ctx, client, login_as):
     login_as(make_user(Role.PROVIDER))
     assert client.get(url_for('workspace.authority_view')).status_code == 403
+
+
+def test_pending_applications_link_to_the_local_application_page_when_there_is_one(known, client, login_as, app):
+    login_as(known.leeds_officer)
+    page = client.get(url_for('workspace.authority_view')).get_data(as_text=True)
+    pending = page[page.index('id="pending"'):]
+    if 'qualification.local_application' in app.view_functions:
+        assert '/local/applications/' in pending
+    else:
+        assert '<a class="govuk-link"' not in pending

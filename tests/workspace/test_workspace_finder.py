@@ -197,3 +197,15 @@ def test_provider_cannot_use_the_finder(known, client, login_as, finder_args):
 def test_anonymous_visitor_is_sent_to_sign_in_from_the_finder(known, client):
     response = client.get(url_for('workspace.finder'))
     assert response.status_code in {302, 401}
+
+
+def test_commissioner_sees_an_empty_finder_form_first(known, client, login_as):
+    login_as(known.leeds_officer)
+
+    response = client.get(url_for('workspace.finder'))
+
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert 'Placement start date' in page and 'name="start_date"' in page
+    assert 'govuk-error-summary' not in page
+    assert 'Results appear here' in page

@@ -12,6 +12,7 @@ from flask import url_for
 from registry.accounts.models import Role
 from registry.audit.models import AuditEvent
 from registry.extensions import db
+from registry.organisations.models import MemberRole, Membership
 from registry.settings.services import update_vacancies
 from tests.factories import make_user
 from workspace import services
@@ -66,7 +67,6 @@ def test_saved_shortlist_is_not_changed_by_a_later_vacancy_change(known, criteri
     shortlist = services.create_shortlist('Frozen', criteria(), actor=known.leeds_officer)
     before = [dict(entry.snapshot) for entry in shortlist.entries]
     provider = make_user(Role.PROVIDER)
-    from registry.organisations.models import Membership, MemberRole
     db.session.add(Membership(user_id=provider.id, organisation_id=known.aire.id, role=MemberRole.OWNER))
     db.session.commit()
 
