@@ -1,9 +1,8 @@
 import logging
 from logging.config import fileConfig
 
-from flask import current_app
-
 from alembic import context
+from flask import current_app
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -49,10 +48,11 @@ def get_metadata():
 def include_object(object, name, type_, reflected, compare_to):
     """Keep autogenerate away from search objects the models cannot describe.
 
-    SQLite: the FTS5 table ``search_fts`` and R*Tree ``search_rtree`` (and their shadow tables);
+    SQLite: the FTS5 table ``search_fts`` and R*Trees ``search_rtree`` and ``search_public_rtree`` (and their
+    shadow tables);
     PostgreSQL: the generated ``search_vector`` column on ``search_entries`` and its GIN index.
     """
-    if type_ == 'table' and (name.startswith('search_fts') or name.startswith('search_rtree')):
+    if type_ == 'table' and name.startswith(('search_fts', 'search_rtree', 'search_public_rtree')):
         return False
     if type_ == 'column' and name == 'search_vector':
         return False

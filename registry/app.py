@@ -88,6 +88,9 @@ def _register_sqlite_pragmas(app: Flask) -> None:
             cursor.execute('PRAGMA foreign_keys=ON')
             cursor.execute('PRAGMA journal_mode=WAL')
             cursor.execute('PRAGMA busy_timeout=5000')
+            # Read pages through a memory map, not one pread() syscall per page: the default 2 MB page cache
+            # made each directory search re-read most of the search index (14,000 preads a request at 10k).
+            cursor.execute('PRAGMA mmap_size=1073741824')
             cursor.close()
 
 

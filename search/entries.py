@@ -16,6 +16,9 @@ from registry.geography.models import LocalAuthority
 from registry.settings.models import Setting
 from registry.settings.taxonomy import NEEDS
 
+#: Used only if a confidential entry's authority were missing from the centroid file (all 153 are there).
+UNKNOWN_CENTROID = (400_000.0, 300_000.0)
+
 
 @dataclass(frozen=True)
 class DirectoryEntry:
@@ -60,6 +63,19 @@ class DirectoryEntry:
     @property
     def has_vacancy(self) -> bool:
         return self.vacancies > 0
+
+    @property
+    def public_point(self) -> tuple[float, float]:
+        """Where public searches place the entry: the authority centroid for confidential types, else exact.
+
+        A confidential entry whose authority has no known centroid falls back to the centre of England's grid
+        extent rather than its own point, so its address can never leak through distances.
+        """
+        if not self.confidential_address:
+            return self.easting, self.northing
+        from .query import authority_centroids
+
+        return authority_centroids().get(self.authority_code, UNKNOWN_CENTROID)
 
     @property
     def needs_labels(self) -> list[str]:

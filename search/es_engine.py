@@ -25,11 +25,13 @@ def mapping() -> dict:
 
 
 def to_document(entry: DirectoryEntry) -> dict:
-    """The indexed document: the entry plus the search text, vacancy flag and a WGS84 point."""
+    """The indexed document: the entry plus the search text, vacancy flag, and exact and public WGS84 points."""
     doc = entry.to_dict()
     lat, lon = to_wgs84(entry.easting, entry.northing)
+    public_lat, public_lon = to_wgs84(*entry.public_point)
     doc.update(body=entry.search_text(), has_vacancy=entry.has_vacancy,
-               location={'lat': round(lat, 6), 'lon': round(lon, 6)})
+               location={'lat': round(lat, 6), 'lon': round(lon, 6)},
+               public_location={'lat': round(public_lat, 6), 'lon': round(public_lon, 6)})
     return doc
 
 
@@ -148,9 +150,7 @@ class ElasticsearchEngine:
         hits = []
         for raw in response['hits']['hits']:
             entry = DirectoryEntry.from_dict(raw['_source'])
-            distance_m = None
-            if query.origin is not None:
-                distance_m = math.hypot(entry.easting - query.origin[0], entry.northing - query.origin[1])
+            distance_m = query.distance_to(entry)
             highlights = {('description' if field == 'body' else field): str(render_highlight(' '.join(fragments)))
                           for field, fragments in (raw.get('highlight') or {}).items()}
             hits.append(Hit(entry=entry, score=float(raw.get('_score') or 0.0), distance_m=distance_m,

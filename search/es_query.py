@@ -37,6 +37,11 @@ def words_query(words: Words) -> list[dict]:
     return clauses
 
 
+def location_field(query: Query) -> str:
+    """The geo_point a query filters and sorts on: exact points only for commissioner and board searches."""
+    return 'location' if query.exact_locations else 'public_location'
+
+
 def plain_filters(query: Query) -> list[dict]:
     """Filters that are not facets: age, sex, local list, distance. They go in ``query.bool.filter``."""
     filters = []
@@ -49,7 +54,7 @@ def plain_filters(query: Query) -> list[dict]:
     if query.origin is not None and query.radius_m is not None:
         lat, lon = to_wgs84(*query.origin)
         filters.append({'geo_distance': {'distance': f'{query.radius_m:.0f}m',
-                                         'location': {'lat': round(lat, 6), 'lon': round(lon, 6)}}})
+                                         location_field(query): {'lat': round(lat, 6), 'lon': round(lon, 6)}}})
     return filters
 
 
@@ -79,8 +84,8 @@ def sort_clause(query: Query, has_words: bool) -> list:
     relevance = ['_score'] if has_words else []
     if query.sort == 'distance' and query.origin is not None:
         lat, lon = to_wgs84(*query.origin)
-        return [{'_geo_distance': {'location': {'lat': round(lat, 6), 'lon': round(lon, 6)}, 'order': 'asc',
-                                   'unit': 'm', 'distance_type': 'arc'}}, {'id': 'asc'}]
+        return [{'_geo_distance': {location_field(query): {'lat': round(lat, 6), 'lon': round(lon, 6)},
+                                   'order': 'asc', 'unit': 'm', 'distance_type': 'arc'}}, {'id': 'asc'}]
     if query.sort == 'judgement':
         return [{'judgement_rank': 'desc'}, *relevance, *tail]
     if query.sort == 'updated':

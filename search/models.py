@@ -1,8 +1,9 @@
 """The SQL engine's own index tables: one row per listed setting, with the columns filters and facets need.
 
 The full-text and spatial indexes are dialect-specific and live outside the ORM (created by the
-migration): on SQLite the FTS5 table ``search_fts`` and the R*Tree ``search_rtree``, kept in step
-with ``search_entries`` by triggers; on PostgreSQL the generated ``search_vector`` column and its GIN index.
+migration): on SQLite the FTS5 table ``search_fts`` and the R*Trees ``search_rtree`` (exact points) and
+``search_public_rtree`` (public points), kept in step with ``search_entries`` by triggers; on PostgreSQL the
+generated ``search_vector`` column and its GIN index.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ class SearchEntry(db.Model):
     """One listed setting as the SQL engine indexes it."""
 
     __tablename__ = 'search_entries'
-    __table_args__ = (Index('ix_search_entries_easting_northing', 'easting', 'northing'),)
+    __table_args__ = (Index('ix_search_entries_easting_northing', 'easting', 'northing'),
+                      Index('ix_search_entries_public_easting_northing', 'public_easting', 'public_northing'))
 
     #: The setting's id.
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
@@ -41,6 +43,9 @@ class SearchEntry(db.Model):
     has_vacancy: Mapped[bool] = mapped_column(Boolean, nullable=False)
     easting: Mapped[float] = mapped_column(Float, nullable=False)
     northing: Mapped[float] = mapped_column(Float, nullable=False)
+    #: Where public searches place the entry: the authority centroid for confidential types, else exact.
+    public_easting: Mapped[float] = mapped_column(Float, nullable=False)
+    public_northing: Mapped[float] = mapped_column(Float, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     #: The whole :class:`search.entries.DirectoryEntry`, as JSON, returned with each hit.
     doc: Mapped[str] = mapped_column(Text, nullable=False)

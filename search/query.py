@@ -108,6 +108,10 @@ class Query:
     #: How the origin was given, for showing back ("LS1 4DY").
     origin_label: str = ''
     radius_miles: float | None = None
+    #: Filter, sort and measure on exact points. Only signed-in commissioners and the board may set this; public
+    #: searches use each entry's public point (a children's home's authority centroid), so repeated radius
+    #: searches cannot triangulate a home. Never set from URL arguments.
+    exact_locations: bool = False
     sort: str = 'relevance'
     facets: tuple[str, ...] = FACETS
     page: int = 1
@@ -127,6 +131,17 @@ class Query:
 
     def with_page(self, page: int) -> Query:
         return replace(self, page=page)
+
+    def point_of(self, entry: DirectoryEntry) -> tuple[float, float]:
+        """Where this query places an entry: its exact point for exact queries, else its public point."""
+        return (entry.easting, entry.northing) if self.exact_locations else entry.public_point
+
+    def distance_to(self, entry: DirectoryEntry) -> float | None:
+        """Metres from the origin to the entry's point (see :meth:`point_of`); None without an origin."""
+        if self.origin is None:
+            return None
+        easting, northing = self.point_of(entry)
+        return math.hypot(easting - self.origin[0], northing - self.origin[1])
 
 
 @dataclass(frozen=True)

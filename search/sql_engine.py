@@ -36,6 +36,9 @@ TERMS = SearchTerm.__table__
 FTS = table('search_fts', column('rowid'), column('search_fts'))
 RTREE = table('search_rtree', column('id'), column('min_easting'), column('max_easting'),
               column('min_northing'), column('max_northing'))
+#: The same over public points (a children's home's authority centroid), for public searches.
+PUBLIC_RTREE = table('search_public_rtree', column('id'), column('min_easting'), column('max_easting'),
+                     column('min_northing'), column('max_northing'))
 #: PostgreSQL only: the generated tsvector column.
 VECTOR = literal_column('search_entries.search_vector')
 #: bm25 weights for name, organisation name and body: a name match outranks a description match.
@@ -117,6 +120,7 @@ class SqlEngine:
             'authority_code': entry.authority_code, 'region_code': entry.region_code,
             'age_min': entry.age_min, 'age_max': entry.age_max, 'sex': entry.sex,
             'has_vacancy': entry.has_vacancy, 'easting': entry.easting, 'northing': entry.northing,
+            'public_easting': entry.public_point[0], 'public_northing': entry.public_point[1],
             'updated_at': entry.updated_at, 'doc': entry.to_json(),
         }
 
@@ -174,10 +178,16 @@ class SqlEngine:
         sqlite = self.dialect == 'sqlite'
         source = ENTRIES
         base, score = [], None
+        ranked_source, ranked_base = ENTRIES, []
         if not words.empty:
             if sqlite:
-                source = ENTRIES.join(FTS, FTS.c.rowid == ENTRIES.c.id)
-                base.append(FTS.c.search_fts.match(fts5_expression(words)))
+                # Counts and facets filter on the FTS5 matches as one materialised id list: joining made SQLite
+                # drive from a column index and run MATCH once per row (a second for "autism care" in a type).
+                base.append(ENTRIES.c.id.in_(select(FTS.c.rowid).where(
+                    FTS.c.search_fts.match(fts5_expression(words)))))
+                # The page of hits needs the join for bm25().
+                ranked_source = ENTRIES.join(FTS, FTS.c.rowid == ENTRIES.c.id)
+                ranked_base = [FTS.c.search_fts.match(fts5_expression(words))]
                 score = -func.bm25(literal_column('search_fts'), *BM25_WEIGHTS)
             else:
                 tsquery = func.to_tsquery('english', tsquery_expression(words))
@@ -195,10 +205,12 @@ class SqlEngine:
         distance = None
         if query.origin is not None:
             easting, northing = query.origin
-            distance = ((ENTRIES.c.easting - easting) * (ENTRIES.c.easting - easting)
-                        + (ENTRIES.c.northing - northing) * (ENTRIES.c.northing - northing))
+            east, north = self._point_columns(query)
+            distance = (east - easting) * (east - easting) + (north - northing) * (north - northing)
         order = self._order(query, score, distance)
         score_column = (score if score is not None else literal_column('0.0')).label('score')
+        if sqlite and not words.empty:
+            source, conditions = ranked_source, [*ranked_base, *conditions[1:]]
         rows = self.session.execute(
             select(ENTRIES.c.id, ENTRIES.c.doc, score_column).select_from(source).where(*conditions)
             .order_by(*order).limit(query.page_size).offset((query.page - 1) * query.page_size)
@@ -208,16 +220,20 @@ class SqlEngine:
         hits = []
         for row in rows:
             entry = DirectoryEntry.from_json(row.doc)
-            distance_m = None
-            if query.origin is not None:
-                distance_m = ((entry.easting - query.origin[0]) ** 2 + (entry.northing - query.origin[1]) ** 2) ** 0.5
-            hits.append(Hit(entry=entry, score=float(row.score or 0.0), distance_m=distance_m,
+            hits.append(Hit(entry=entry, score=float(row.score or 0.0), distance_m=query.distance_to(entry),
                             highlights=highlights.get(row.id, {})))
 
-        facets = {name: self._facet(name, source, base, facet_filters) for name in query.facets}
+        facets = {name: self._facet(name, ENTRIES, base, facet_filters) for name in query.facets}
         suggestions = self._suggestions(words) if total == 0 and not words.empty else {}
         return Results(hits=hits, total=total, page=query.page, page_size=query.page_size, facets=facets,
                        suggestions=suggestions)
+
+    @staticmethod
+    def _point_columns(query: Query):
+        """The easting and northing columns this query filters, sorts and measures on."""
+        if query.exact_locations:
+            return ENTRIES.c.easting, ENTRIES.c.northing
+        return ENTRIES.c.public_easting, ENTRIES.c.public_northing
 
     def _plain_filters(self, query: Query, sqlite: bool) -> list:
         """Filters that are not facets: age, sex, local list and distance."""
@@ -232,16 +248,17 @@ class SqlEngine:
         if query.origin is not None and query.radius_m is not None:
             easting, northing = query.origin
             radius = query.radius_m
+            east, north = self._point_columns(query)
             if sqlite:
-                conditions.append(ENTRIES.c.id.in_(select(RTREE.c.id).where(
-                    RTREE.c.min_easting <= easting + radius, RTREE.c.max_easting >= easting - radius,
-                    RTREE.c.min_northing <= northing + radius, RTREE.c.max_northing >= northing - radius)))
+                rtree = RTREE if query.exact_locations else PUBLIC_RTREE
+                conditions.append(ENTRIES.c.id.in_(select(rtree.c.id).where(
+                    rtree.c.min_easting <= easting + radius, rtree.c.max_easting >= easting - radius,
+                    rtree.c.min_northing <= northing + radius, rtree.c.max_northing >= northing - radius)))
             else:
-                conditions += [ENTRIES.c.easting.between(easting - radius, easting + radius),
-                               ENTRIES.c.northing.between(northing - radius, northing + radius)]
+                conditions += [east.between(easting - radius, easting + radius),
+                               north.between(northing - radius, northing + radius)]
             # The box is only a prefilter; this is the exact circle.
-            conditions.append((ENTRIES.c.easting - easting) * (ENTRIES.c.easting - easting)
-                              + (ENTRIES.c.northing - northing) * (ENTRIES.c.northing - northing)
+            conditions.append((east - easting) * (east - easting) + (north - northing) * (north - northing)
                               <= radius * radius)
         return conditions
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from flask import abort, render_template, request, url_for
@@ -54,7 +54,11 @@ def public_radius_errors(args) -> dict[str, str]:
 
 
 def run(args, *, public: bool, page_size: int = PAGE_SIZE) -> Outcome:
-    """Parse and run a search, turning every kind of bad input into messages instead of an error page."""
+    """Parse and run a search, turning every kind of bad input into messages instead of an error page.
+
+    Public searches filter, sort and measure on public points (a children's home at its authority's centroid);
+    only the commissioner search (``public=False``, behind its role check) uses exact locations.
+    """
     from . import search
 
     errors = public_radius_errors(args) if public else {}
@@ -64,6 +68,8 @@ def run(args, *, public: bool, page_size: int = PAGE_SIZE) -> Outcome:
         return Outcome(errors={**exc.errors, **errors})
     if errors:
         return Outcome(query=query, errors=errors)
+    if not public:
+        query = replace(query, exact_locations=True)
     try:
         return Outcome(query=query, results=search(query))
     except PageOutOfRangeError as exc:

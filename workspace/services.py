@@ -81,7 +81,8 @@ def candidates_for(child: Child) -> list:
                          provision_types=child.provision_types, origin=child.origin,
                          origin_label=child.origin_label,
                          radius_miles=child.max_distance_miles if child.origin else None,
-                         sort='distance' if child.origin else 'relevance', facets=(), page_size=PAGE_SIZE)
+                         sort='distance' if child.origin else 'relevance', facets=(), page_size=PAGE_SIZE,
+                         exact_locations=True)
     hits = []
     for page in range(1, MAX_PAGES + 1):
         try:

@@ -378,6 +378,17 @@ def reset_password(token: str, new_password: str) -> User:
     return user
 
 
+def sign_out(user: User) -> None:
+    """End every session of ``user``.
+
+    Sessions are signed cookies, so clearing this browser's cookie would leave any copy of it valid; bumping
+    the session version makes every earlier cookie worthless, on this device and all others.
+    """
+    with unit_of_work():
+        user.session_version += 1
+        record('account.sign_out', user, actor=user)
+
+
 def change_password(user: User, current_password: str, new_password: str) -> User:
     """Change a signed-in user's password; their other sessions end.
 

@@ -232,6 +232,8 @@ def sign_out():
     if request.method == 'POST':
         if not form.validate_on_submit():
             abort(400)
+        if current_user.is_authenticated:
+            services.sign_out(current_user)
         logout_user()
         session.clear()
         flash('You have signed out', 'success')

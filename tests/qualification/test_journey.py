@@ -16,8 +16,12 @@ from registry.extensions import db
 from registry.indexing import ReindexRequest
 from registry.notifications.models import OutboxEmail
 from tests.factories import make_user
-from tests.qualification.board_helpers import application_status, board_users, make_setting, \
-    submit_application_over_http
+from tests.qualification.board_helpers import (
+    application_status,
+    board_users,
+    make_setting,
+    submit_application_over_http,
+)
 
 
 def test_provider_can_go_from_application_to_national_qualification_and_a_local_list(client, login_as, organisation,

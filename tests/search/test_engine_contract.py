@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+from registry.settings.taxonomy import Lot, ProvisionType
 from search.entries import build_entries
-from search.query import PageOutOfRangeError, Query, parse_query
-from tests.search.conftest import BRADFORD, LEEDS, LONDON, NORTH_EAST, NORTH_WEST, WESTMINSTER, YORKSHIRE
+from search.query import PageOutOfRangeError, Query, authority_centroids, parse_query
+from tests.search.conftest import (
+    BRADFORD,
+    LEEDS,
+    LONDON,
+    NORTH_EAST,
+    NORTH_WEST,
+    WESTMINSTER,
+    YORKSHIRE,
+    make_organisation,
+    make_setting,
+    qualify,
+)
+
+NORTHUMBERLAND = 'E06000057'
+MILE = 1609.344
 
 
 @pytest.fixture
@@ -22,6 +39,11 @@ def names(results) -> list[str]:
 
 def found(engine, **args) -> set[str]:
     return set(names(engine.query(parse_query({'page_size': '100', **args}))))
+
+
+def exact(args: dict) -> Query:
+    """A commissioner's query: exact locations (the views set this; URL arguments never can)."""
+    return replace(parse_query(args), exact_locations=True)
 
 
 def test_searcher_can_find_only_listed_settings(loaded, directory):
@@ -102,16 +124,16 @@ def test_commissioner_can_filter_the_directory(loaded, args, expected):
 
 
 def test_commissioner_can_search_within_a_radius_of_a_postcode(loaded):
-    near = loaded.query(parse_query({'postcode': 'LS1 4DY', 'radius': '10'}))
+    near = loaded.query(exact({'postcode': 'LS1 4DY', 'radius': '10'}))
     assert set(names(near)) == {'Leeds Fostering Service', 'Oak House'}
     assert 'Willow Lodge' not in names(near)
-    wider = loaded.query(parse_query({'postcode': 'ls14dy', 'radius': '40'}))
+    wider = loaded.query(exact({'postcode': 'ls14dy', 'radius': '40'}))
     assert set(names(wider)) == {'Leeds Fostering Service', 'Oak House', 'Willow Lodge'}
     assert all(hit.distance_m <= 40 * 1609.344 for hit in wider.hits)
 
 
 def test_commissioner_can_sort_by_distance_ascending(loaded):
-    results = loaded.query(parse_query({'postcode': 'LS1 4DY', 'sort': 'distance'}))
+    results = loaded.query(exact({'postcode': 'LS1 4DY', 'sort': 'distance'}))
     assert names(results) == ['Leeds Fostering Service', 'Oak House', 'Willow Lodge', 'Riverside Home',
                               'Capital Fostering Westminster']
     distances = [hit.distance_m for hit in results.hits]
@@ -174,3 +196,66 @@ def test_searcher_cannot_break_search_with_odd_input(loaded, words):
     results = loaded.query(parse_query({'q': words}))
     assert results.total >= 0
     assert loaded.count() == 5
+
+
+@pytest.fixture
+def berwick(engine, directory):
+    """A children's home in Berwick, about 42 miles from Northumberland's centroid, and a fostering agency nearby."""
+    from registry.extensions import db
+
+    homes = make_organisation('Border Homes Ltd')
+    agency = make_organisation('Border Families Ltd')
+    qualify(homes, Lot.CHILDRENS_HOMES)
+    qualify(agency, Lot.FOSTERING)
+    home = make_setting(homes, 'Tweed House', ProvisionType.CHILDRENS_HOME, 'TD15 1AA')
+    fostering = make_setting(agency, 'Berwick Fostering', ProvisionType.INDEPENDENT_FOSTERING_AGENCY, 'TD15 2AA')
+    db.session.commit()
+    engine.reindex(build_entries())
+    return home, fostering
+
+
+def test_public_cannot_find_a_childrens_home_by_a_tight_radius_around_its_true_postcode(engine, berwick):
+    results = engine.query(parse_query({'postcode': 'TD15 1AA', 'radius': '5'}))
+    assert names(results) == ['Berwick Fostering']
+    # Nor by a grid reference on the home itself, however small the radius.
+    assert found(engine, easting=str(berwick[0].easting), northing=str(berwick[0].northing), radius='1') == {
+        'Berwick Fostering'}
+
+
+def test_public_can_find_a_childrens_home_by_a_radius_around_its_authority_centroid(engine, berwick):
+    results = engine.query(parse_query({'near_authority': NORTHUMBERLAND, 'radius': '5'}))
+    assert names(results) == ['Tweed House']
+    assert results.hits[0].distance_m == pytest.approx(0, abs=1)
+    # From Morpeth, about 4 miles from the centroid (and 40 from the home itself).
+    morpeth = engine.query(parse_query({'postcode': 'NE61 1AA', 'radius': '5'}))
+    assert names(morpeth) == ['Tweed House']
+    centre = authority_centroids()[NORTHUMBERLAND]
+    assert morpeth.hits[0].distance_m == pytest.approx(
+        ((centre[0] - 419722.0) ** 2 + (centre[1] - 585993.0) ** 2) ** 0.5, abs=1)
+
+
+def test_public_distance_sort_and_distances_use_the_centroid_for_a_childrens_home_only(engine, berwick):
+    results = engine.query(parse_query({'postcode': 'TD15 1AA', 'sort': 'distance', 'page_size': '100'}))
+    by_name = {hit.entry.name: hit for hit in results.hits}
+    assert names(results)[0] == 'Berwick Fostering'
+    # The fostering agency is measured from its exact point, the home from Northumberland's centroid.
+    assert by_name['Berwick Fostering'].distance_m < 1 * MILE
+    assert 41 * MILE < by_name['Tweed House'].distance_m < 43 * MILE
+    assert names(results).index('Tweed House') > 0
+
+
+def test_commissioner_can_find_a_childrens_home_by_a_tight_radius_around_its_true_postcode(engine, berwick):
+    results = engine.query(exact({'postcode': 'TD15 1AA', 'radius': '5', 'sort': 'distance'}))
+    assert names(results) == ['Tweed House', 'Berwick Fostering']
+    assert results.hits[0].distance_m < 100
+    assert names(engine.query(exact({'near_authority': NORTHUMBERLAND, 'radius': '5'}))) == []
+
+
+def test_public_can_find_a_fostering_agency_by_its_exact_point(engine, berwick):
+    results = engine.query(parse_query({'postcode': 'TD15 2AA', 'radius': '1'}))
+    assert names(results) == ['Berwick Fostering']
+    assert results.hits[0].distance_m < 100
+
+
+def test_parsed_queries_never_use_exact_locations():
+    assert parse_query({'postcode': 'TD15 1AA', 'radius': '5', 'exact_locations': 'true'}).exact_locations is False

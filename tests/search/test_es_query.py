@@ -22,18 +22,18 @@ def test_mapping_uses_english_text_keyword_facets_and_a_geo_point():
         assert properties[field] == {'type': 'keyword'}
     assert properties['has_vacancy'] == {'type': 'boolean'}
     assert properties['location'] == {'type': 'geo_point'}
+    assert properties['public_location'] == {'type': 'geo_point'}
     assert properties['judgement_rank'] == {'type': 'integer'}
     assert properties['updated_at'] == {'type': 'date'}
     assert properties['vocabulary']['analyzer'] == 'vocabulary'
 
 
-def test_mapping_covers_every_field_of_an_indexed_document(app_ctx):
+def _oak_house():
     from datetime import UTC, datetime
 
     from search.entries import DirectoryEntry
-    from search.es_engine import to_document
 
-    entry = DirectoryEntry(
+    return DirectoryEntry(
         id=1, organisation_id=2, name='Oak House', organisation_name='Northern Lights', provision_type='childrens-home',
         provision_type_label="Children's home", lot='childrens-homes', description='A home.', needs=('autism',),
         age_min=8, age_max=17, sex='female', places=4, vacancies=1, vacancies_confirmed_at=None, judgement='good',
@@ -41,11 +41,30 @@ def test_mapping_covers_every_field_of_an_indexed_document(app_ctx):
         region_code='E12000003', region_name='Yorkshire and The Humber', district_name='Bradford',
         confidential_address=True, easting=416350.0, northing=432917.0, address='', postcode='',
         accepted_by=('E08000032',), updated_at=datetime(2025, 1, 1, tzinfo=UTC))
+
+
+def test_mapping_covers_every_field_of_an_indexed_document(app_ctx):
+    from search.es_engine import to_document
+
+    entry = _oak_house()
     document = to_document(entry)
     assert set(document) <= set(mapping()['mappings']['properties'])
     assert document['has_vacancy'] is True
     assert document['location']['lat'] == pytest.approx(53.79, abs=0.01)
     assert document['location']['lon'] == pytest.approx(-1.75, abs=0.01)
+    # A children's home is placed publicly at Bradford's centroid, not at its address.
+    assert document['public_location'] != document['location']
+    assert document['public_location']['lat'] == pytest.approx(53.81, abs=0.05)
+
+
+def test_a_fostering_agency_public_location_is_its_exact_location(app_ctx):
+    from dataclasses import replace
+
+    from search.es_engine import to_document
+
+    document = to_document(replace(_oak_house(), provision_type='independent-fostering-agency',
+                                   confidential_address=False))
+    assert document['public_location'] == document['location']
 
 
 def test_words_go_in_must_with_the_last_word_as_a_prefix():
@@ -86,14 +105,25 @@ def test_plain_filters_go_in_bool_filter():
     ]
 
 
-def test_distance_filter_and_sort_use_the_origin_as_wgs84():
+def test_public_distance_filter_and_sort_use_public_locations_and_the_origin_as_wgs84():
     body = build_query(Query(origin=ORIGIN, radius_miles=10, sort='distance'), page_size=20)
     geo = body['query']['bool']['filter'][0]['geo_distance']
+    assert set(geo) == {'distance', 'public_location'}
     assert geo['distance'] == '16093m'
-    assert geo['location']['lat'] == pytest.approx(53.7947, abs=0.001)
-    assert geo['location']['lon'] == pytest.approx(-1.5467, abs=0.001)
-    assert body['sort'][0]['_geo_distance']['location'] == geo['location']
+    assert geo['public_location']['lat'] == pytest.approx(53.7947, abs=0.001)
+    assert geo['public_location']['lon'] == pytest.approx(-1.5467, abs=0.001)
+    assert body['sort'][0]['_geo_distance']['public_location'] == geo['public_location']
+    assert 'location' not in body['sort'][0]['_geo_distance']
     assert body['sort'][0]['_geo_distance']['order'] == 'asc'
+
+
+def test_exact_distance_filter_and_sort_use_exact_locations():
+    body = build_query(Query(origin=ORIGIN, radius_miles=10, sort='distance', exact_locations=True), page_size=20)
+    geo = body['query']['bool']['filter'][0]['geo_distance']
+    assert set(geo) == {'distance', 'location'}
+    assert geo['location']['lat'] == pytest.approx(53.7947, abs=0.001)
+    assert body['sort'][0]['_geo_distance']['location'] == geo['location']
+    assert 'public_location' not in body['sort'][0]['_geo_distance']
 
 
 def test_facet_filters_are_post_filters_and_each_aggregation_drops_its_own():
