@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from urllib.parse import urlencode
 
 import yaml
-from flask import jsonify, request, url_for
+from flask import g, jsonify, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from registry.extensions import csrf
@@ -39,22 +40,42 @@ def _cache_headers(response):
     return response
 
 
+#: Stands in for an id while building a URL template (no real id is this large).
+_ID_MARK = 987654321012
+
+
+def _link_templates() -> tuple[str, str, str]:
+    """The three per-setting URLs with ``{}`` for the id: built once per request instead of three ``url_for`` each."""
+    templates = getattr(g, '_setting_link_templates', None)
+    if templates is None:
+        mark = str(_ID_MARK)
+        templates = tuple(url.replace('{', '{{').replace('}', '}}').replace(mark, '{}') for url in (
+            url_for('api.get_setting', setting_id=_ID_MARK, _external=True),
+            url_for('api.get_provider', organisation_id=_ID_MARK, _external=True),
+            url_for('search.provider_profile', organisation_id=_ID_MARK, _external=True)))
+        g._setting_link_templates = templates
+    return templates
+
+
 def setting_json(entry, distance_m: float | None = None) -> dict:
     """One setting as the API shows it: public fields, and a distance only where the address is not confidential."""
     data = entry.public_dict()
     data['distance_miles'] = (round(miles(distance_m), 1)
                               if distance_m is not None and not entry.confidential_address else None)
-    data['links'] = {'self': url_for('api.get_setting', setting_id=entry.id, _external=True),
-                     'provider': url_for('api.get_provider', organisation_id=entry.organisation_id, _external=True),
-                     'html': url_for('search.provider_profile', organisation_id=entry.organisation_id,
-                                     _external=True) + f'#setting-{entry.id}'}
+    setting_url, provider_url, html_url = _link_templates()
+    data['links'] = {'self': setting_url.format(entry.id), 'provider': provider_url.format(entry.organisation_id),
+                     'html': html_url.format(entry.organisation_id) + f'#setting-{entry.id}'}
     return data
 
 
 def _page_link(page: int) -> str:
+    """This search's URL at another page (one ``url_for`` per request, however many links)."""
+    base = getattr(g, '_list_settings_url', None)
+    if base is None:
+        base = g._list_settings_url = url_for('api.list_settings', _external=True)
     args = MultiDict(request.args)
     args.setlist('page', [str(page)])
-    return url_for('api.list_settings', _external=True, **args.to_dict(flat=False))
+    return f'{base}?{urlencode(list(args.items(multi=True)))}'
 
 
 @api_bp.route('/settings')

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -93,7 +93,8 @@ class DirectoryEntry:
 
     def to_dict(self) -> dict:
         """Plain JSON-ready dict of every field (internal: includes exact coordinates)."""
-        data = asdict(self)
+        # A shallow copy: every field is a scalar or a tuple of strings, so asdict's deep copy is wasted work.
+        data = {name: getattr(self, name) for name in _FIELD_NAMES}
         for key in ('vacancies_confirmed_at', 'updated_at', 'judgement_date'):
             if data[key] is not None:
                 data[key] = data[key].isoformat()
@@ -126,6 +127,9 @@ class DirectoryEntry:
     @classmethod
     def from_json(cls, text: str) -> DirectoryEntry:
         return cls.from_dict(json.loads(text))
+
+
+_FIELD_NAMES = tuple(item.name for item in fields(DirectoryEntry))
 
 
 def _entry(setting: Setting, authority: LocalAuthority | None, accepted_by: Iterable[str]) -> DirectoryEntry:

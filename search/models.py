@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from registry.db import UTCDateTime
@@ -80,3 +80,16 @@ class SearchTerm(db.Model):
     #: Cached for cheap filtering by length before computing edit distances.
     length: Mapped[int] = mapped_column(Integer, nullable=False)
 
+
+
+class SearchIndexState(db.Model):
+    """One row (id 1): changed in the same transaction as every write to the index, so workers know to reload.
+
+    ``token`` is random for each write, so a rolled-back write can never be mistaken for a later committed one.
+    """
+
+    __tablename__ = 'search_index_state'
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    token: Mapped[str] = mapped_column(String(32), nullable=False)

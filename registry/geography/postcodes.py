@@ -9,13 +9,13 @@ few letters decoded, looked up by binary search, so no pandas and no database ta
 from __future__ import annotations
 
 import bisect
+import importlib.util
 import math
 import re
 import threading
 from array import array
 from collections import OrderedDict
 from dataclasses import dataclass
-import importlib.util
 from pathlib import Path
 
 import brotli

@@ -23,8 +23,6 @@ CHROMIUM = shutil.which('chromium') or '/usr/bin/chromium'
 CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
                  '--disable-background-networking', '--disable-component-update', '--disable-sync']
 
-pytestmark = pytest.mark.e2e
-
 
 def _free_port() -> int:
     with socket.socket() as sock:

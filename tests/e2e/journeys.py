@@ -6,6 +6,7 @@ import re
 from datetime import date
 
 import pyotp
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from qualification.schemes import load_scheme
 from tests.e2e.conftest import assert_accessible
@@ -40,7 +41,7 @@ def register_provider(page, server, email: str, full_name: str) -> None:
 def sign_in(page, email: str, password: str = PASSWORD, totp_secret: str | None = None) -> None:
     page.goto('/sign-in')
     page.get_by_label('Email address').fill(email)
-    page.get_by_label('Password').fill(password)
+    page.get_by_label('Password', exact=True).fill(password)
     click_button(page, 'Sign in')
     if totp_secret:
         page.get_by_label('Security code').fill(pyotp.TOTP(totp_secret).now())
@@ -180,6 +181,13 @@ def set_up_second_factor(page) -> str:
 
 # --- keyboard only -------------------------------------------------------------------------------------------------
 
+def wait_for_components(page) -> None:
+    """Wait until GOV.UK Frontend has initialised every component (it marks each with data-<module>-init)."""
+    page.wait_for_function("() => document.body.classList.contains('govuk-frontend-supported') && "
+                           "[...document.querySelectorAll('[data-module]')]"
+                           ".every(el => el.hasAttribute('data-' + el.dataset.module + '-init'))")
+
+
 def tab_to(page, selector: str, limit: int = 400) -> None:
     """Press Tab until the element matching ``selector`` has focus (as a keyboard user would)."""
     target = page.locator(selector).first
@@ -203,9 +211,16 @@ def _key_answer(page, question, tmp_pdf) -> None:
         if not page.locator(target).is_visible():
             return
         tab_to(page, target)
-        with page.expect_file_chooser() as chooser:
-            page.keyboard.press('Space')
-        chooser.value.set_files(str(tmp_pdf))
+        # a busy machine can swallow the first key press before the button's handler is ready: try again
+        for key in ('Space', 'Enter', 'Space'):
+            try:
+                with page.expect_file_chooser(timeout=4000) as chooser:
+                    page.keyboard.press(key)
+            except PlaywrightTimeoutError:
+                continue
+            chooser.value.set_files(str(tmp_pdf))
+            return
+        raise AssertionError(f'the keyboard could not open the file chooser for {qid}')
         return
     value = valid_value(question)
     if question.type in {'yes-no', 'choice'}:
@@ -262,8 +277,39 @@ def _key_answer(page, question, tmp_pdf) -> None:
 def complete_section_by_keyboard(page, application_id: int, section, lots, tmp_pdf) -> None:
     """Fill one section and submit it with the Enter key on the button."""
     page.goto(f'/qualification/applications/{application_id}/sections/{section.id}')
+    wait_for_components(page)
     for question in section.questions_for(list(lots)):
         _key_answer(page, question, tmp_pdf)
     tab_to(page, 'button[name="save_and_continue"], input[name="save_and_continue"]')
     page.keyboard.press('Enter')
     page.wait_for_url('**/check')
+
+
+# --- the national board and commissioners -------------------------------------------------------------------------
+
+def invite_staff(page, full_name: str, email: str, role_label: str, authority: str | None = None) -> None:
+    """As a signed-in admin, invite a board or commissioner account."""
+    page.goto('/admin/users/invite')
+    assert_accessible(page)
+    page.get_by_label('Full name').fill(full_name)
+    page.get_by_label('Email address').fill(email)
+    page.get_by_label(role_label, exact=True).check()
+    if authority:
+        page.get_by_label('Local authority').select_option(label=authority)
+    click_button(page, 'Send invitation')
+    page.get_by_text(email).first.wait_for()
+
+
+def accept_staff_invite(page, server, email: str, *, second_factor: bool) -> str | None:
+    """Follow the emailed set-password link, sign in, and set up TOTP when the role needs it."""
+    body = server.latest_email(email, 'staff-invite')
+    page.goto(re.search(r'https?://\S+', body).group(0))
+    page.locator('input[name="password"]').fill(PASSWORD)
+    page.locator('input[name="confirm_password"]').fill(PASSWORD)
+    click_button(page, 'Save password')
+    sign_in(page, email)
+    if second_factor:
+        page.wait_for_url('**/two-factor/set-up')
+        assert_accessible(page)
+        return set_up_second_factor(page)
+    return None

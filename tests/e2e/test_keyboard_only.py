@@ -1,8 +1,12 @@
 """A provider completes the whole application using only the keyboard."""
 
+import pytest
+
 from qualification.schemes import load_scheme
 from tests.e2e import journeys
 from tests.e2e.conftest import assert_accessible
+
+pytestmark = pytest.mark.e2e
 
 
 def test_provider_can_complete_the_application_with_the_keyboard_only(page, live_server, tmp_path):

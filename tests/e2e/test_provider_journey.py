@@ -1,6 +1,10 @@
 """A provider registers, adds a setting and applies for the national qualification with evidence."""
 
+import pytest
+
 from tests.e2e import journeys
+
+pytestmark = pytest.mark.e2e
 
 
 def test_provider_registers_adds_a_setting_and_applies_with_evidence(page, live_server, tmp_path):
@@ -17,4 +21,5 @@ def test_provider_registers_adds_a_setting_and_applies_with_evidence(page, live_
     evidence = live_server.query('SELECT filename, size FROM evidence_documents WHERE application_id = ?',
                                  (application_id,))
     assert evidence and all(size == len(journeys.PDF_BYTES) for _name, size in evidence)
-    assert live_server.query("SELECT count(*) FROM audit_events WHERE action LIKE 'application.submit%'")[0][0] == 1
+    assert live_server.query("SELECT count(*) FROM audit_events WHERE action LIKE 'application.submit%' "
+                             "AND object_id = ?", (str(application_id),))[0][0] == 1

@@ -1,6 +1,10 @@
 """Public pages render with GOV.UK Frontend's styles and scripts and pass axe-core."""
 
+import pytest
+
 from tests.e2e.conftest import assert_accessible
+
+pytestmark = pytest.mark.e2e
 
 
 def test_visitor_sees_styled_accessible_start_page(page, live_server):

@@ -1,0 +1,82 @@
+"""Each worker's in-memory snapshot of the index reloads whenever another process (or a rollback) changes the index."""
+
+from __future__ import annotations
+
+import pytest
+
+from registry.app import create_app
+from registry.extensions import db
+from registry.settings.taxonomy import Lot, ProvisionType
+from search.entries import build_entries
+from search.query import parse_query
+from search.sql_engine import SqlEngine
+from tests.search.conftest import make_organisation, make_setting, qualify
+
+
+def found(**args) -> set[str]:
+    """Names the SQL engine finds in the current app context."""
+    db.session.rollback()  # a request starts with a fresh transaction; so does each look here
+    return {hit.entry.name for hit in SqlEngine().query(parse_query({'page_size': '100', **args})).hits}
+
+
+@pytest.fixture
+def other_worker(app_config, directory):
+    """A second application on the same database, as another gunicorn worker or process would be."""
+    SqlEngine().reindex(build_entries())
+    other = create_app(app_config)
+    with other.app_context():
+        assert 'Oak House' in found()  # its snapshot is loaded before the change
+    yield other
+    with other.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_searcher_can_find_a_setting_indexed_by_another_process(app_ctx, other_worker):
+    assert 'Hawthorn Fostering' not in found(q='hawthorn')
+    assert found(lot='fostering') == {'Leeds Fostering Service', 'Capital Fostering Westminster'}
+    with other_worker.app_context():
+        organisation = make_organisation('Hawthorn Families Ltd')
+        qualify(organisation, Lot.FOSTERING)
+        setting = make_setting(organisation, 'Hawthorn Fostering', ProvisionType.INDEPENDENT_FOSTERING_AGENCY,
+                               'LS1 4DY', vacancies=1)
+        db.session.commit()
+        SqlEngine().index(build_entries([setting.id]))
+        db.session.commit()
+    assert found(q='hawthorn') == {'Hawthorn Fostering'}
+    assert found(lot='fostering') == {'Leeds Fostering Service', 'Capital Fostering Westminster', 'Hawthorn Fostering'}
+    facets = SqlEngine().query(parse_query({'lot': 'fostering'})).facets
+    assert facets['provision_type']['independent-fostering-agency'] == 3
+
+
+def test_searcher_cannot_find_a_setting_removed_by_another_process(app_ctx, directory, other_worker):
+    assert 'Oak House' in found(provision_type='childrens-home')
+    with other_worker.app_context():
+        SqlEngine().remove([directory.oak_house.id])
+        db.session.commit()
+    assert found(provision_type='childrens-home') == {'Willow Lodge', 'Riverside Home'}
+    assert 'Oak House' not in found(q='oak')
+    with other_worker.app_context():
+        assert 'Oak House' not in found()
+
+
+def test_searcher_can_find_every_setting_again_after_a_removal_is_rolled_back(app_ctx, directory):
+    SqlEngine().reindex(build_entries())
+    assert 'Oak House' in found()
+    SqlEngine().remove([directory.oak_house.id])
+    # The same transaction sees its own removal...
+    assert 'Oak House' not in {hit.entry.name for hit in SqlEngine().query(parse_query({'page_size': '100'})).hits}
+    db.session.rollback()
+    # ...and after the rollback the snapshot made from it is not reused.
+    assert 'Oak House' in found()
+
+
+def test_snapshot_is_reused_until_the_index_changes(app_ctx, directory):
+    engine = SqlEngine()
+    engine.reindex(build_entries())
+    first = engine.snapshot()
+    assert engine.snapshot() is first
+    engine.remove([directory.oak_house.id])
+    db.session.commit()
+    assert engine.snapshot() is not first
+    assert directory.oak_house.id not in engine.snapshot().ids.tolist()
