@@ -41,6 +41,8 @@ STATE = SearchIndexState.__table__
 FTS = table('search_fts', column('rowid'), column('search_fts'))
 #: PostgreSQL only: the generated tsvector column.
 VECTOR = literal_column('search_entries.search_vector')
+#: As in the migration that created ``search_fts``.
+FTS_TOKENIZER = 'porter unicode61 remove_diacritics 2'
 HEADLINE_OPTIONS = f'StartSel={MARK_START}, StopSel={MARK_END}'
 
 #: Relevance: 1 for matching anywhere, plus these when the words match within the name or organisation name.
@@ -346,12 +348,7 @@ class SqlEngine:
         if not ids:
             return {}
         if sqlite:
-            # One "rowid = n" lookup per hit: FTS5 seeks each, where "rowid IN (...)" walks every match.
-            one = ('SELECT rowid, highlight(search_fts, 0, :start, :end), highlight(search_fts, 1, :start, :end), '
-                   "snippet(search_fts, 2, :start, :end, '…', 40) FROM search_fts "
-                   'WHERE search_fts MATCH :q AND rowid = {:d}')
-            statement = text(' UNION ALL '.join(one.format(int(entry_id)) for entry_id in ids)).bindparams(
-                start=MARK_START, end=MARK_END, q=fts5_expression(words))
+            statement = self._page_fts(ids).bindparams(start=MARK_START, end=MARK_END, q=fts5_expression(words))
         else:
             tsquery = func.to_tsquery('english', tsquery_expression(words))
             statement = select(
@@ -368,6 +365,27 @@ class SqlEngine:
                      enumerate(('name', 'organisation_name', 'description'), 1) if MARK_START in (row[index] or '')}
             for row in self.session.execute(statement)
         }
+
+    def _page_fts(self, ids: list[int]):
+        """The highlight query over a connection-local FTS5 table holding only this page's entries.
+
+        FTS5 answers ``MATCH 'word'* AND rowid IN (...)`` by seeking every id in every prefix term's doclist
+        (55 ms for a page at 100k entries), so the page's rows are copied into a temporary table with the same
+        tokenizer and highlighted there (about a millisecond). Temporary tables belong to the connection, never
+        to the database file, so this takes no write lock.
+        """
+        connection = self.session.connection()
+        connection.exec_driver_sql(f'CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_page_fts USING fts5('
+                                   f'name, organisation_name, body, tokenize={FTS_TOKENIZER!r})')
+        connection.exec_driver_sql('DELETE FROM temp.search_page_fts')
+        # The ids are integers from the snapshot, written inline: an expanding IN of bound parameters costs more.
+        inline = ','.join(str(int(entry_id)) for entry_id in ids)
+        connection.exec_driver_sql('INSERT INTO temp.search_page_fts (rowid, name, organisation_name, body) SELECT '
+                                   f'id, name, organisation_name, body FROM search_entries WHERE id IN ({inline})')
+        return text('SELECT rowid, highlight(search_page_fts, 0, :start, :end), '
+                    'highlight(search_page_fts, 1, :start, :end), '
+                    "snippet(search_page_fts, 2, :start, :end, '…', 40) FROM temp.search_page_fts "
+                    'WHERE search_page_fts MATCH :q')
 
     def _suggestions(self, words: Words) -> dict[str, str]:
         """For each word the index does not know, the closest word it does know."""
@@ -417,4 +435,4 @@ def _first(candidates: np.ndarray, keys: list[np.ndarray], stop: int) -> np.ndar
 def _parse_ids(joined: str | None) -> np.ndarray:
     if not joined:
         return EMPTY
-    return np.array(joined.split(','), dtype=np.int64)
+    return np.fromstring(joined, dtype=np.int64, sep=',')

@@ -114,13 +114,73 @@ def browser():
         browser.close()
 
 
+class VisitedPages:
+    """Records every page a person's browser lands on, so each can be checked with axe-core afterwards."""
+
+    def __init__(self):
+        self.pages: list = []
+
+    def watch(self, page) -> None:
+        seen: dict[str, None] = {}
+
+        def landed(frame):
+            if frame == page.main_frame and frame.url.startswith('http'):
+                seen.setdefault(frame.url.split('#')[0], None)
+
+        page.on('framenavigated', landed)
+        self.pages.append((page, seen))
+
+    def audit(self) -> int:
+        """Re-open every visited address in the session that visited it; fail on serious violations."""
+        checked = 0
+        for page, seen in self.pages:
+            if page.is_closed():
+                continue
+            for url in list(seen):
+                page.goto(url)
+                assert_accessible(page)
+                checked += 1
+        return checked
+
+
 @pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(base_url=live_server.base_url)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
+def new_person(request, browser, live_server):
+    """A fresh browser session (its own cookies), as a different person would have.
+
+    Every page such a session lands on is checked with axe-core when the test ends (if it passed so far).
+    """
+    contexts = []
+    visited = VisitedPages()
+
+    def make():
+        context = browser.new_context(base_url=live_server.base_url)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        visited.watch(page)
+        return page
+
+    yield make
+    try:
+        if not getattr(request.node, 'failed_call', False):
+            assert visited.audit() > 0
+    finally:
+        for context in contexts:
+            context.close()
+
+
+@pytest.fixture
+def page(new_person):
+    return new_person()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Remember whether the test body failed, so the accessibility audit does not pile on a second error."""
+    report = yield
+    if report.when == 'call' and report.failed:
+        item.failed_call = True
+    return report
 
 
 def assert_accessible(page) -> None:

@@ -16,13 +16,8 @@ from tests.e2e.conftest import assert_accessible
 pytestmark = pytest.mark.e2e
 
 
-def test_provider_is_qualified_by_the_board_and_found_by_a_commissioner(browser, live_server, tmp_path):
-    def person():
-        context = browser.new_context(base_url=live_server.base_url)
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        return page
-
+def test_provider_is_qualified_by_the_board_and_found_by_a_commissioner(new_person, live_server, tmp_path):
+    person = new_person
     pdf = tmp_path / 'statement-of-purpose.pdf'
     pdf.write_bytes(journeys.PDF_BYTES)
 
