@@ -9,6 +9,7 @@ from registry.accounts.models import User
 from registry.audit.services import events_for
 from registry.db import get_or_404
 from registry.extensions import db
+from registry.ofsted.services import verify_setting
 from registry.organisations import permissions as organisation_permissions
 from registry.organisations.forms import add_form_error
 from registry.organisations.models import Organisation
@@ -53,7 +54,9 @@ def view_setting(setting_id: int):
     setting = get_or_404(Setting, setting_id)
     require(permissions.can_view_setting(current_user, setting))
     return render_template('settings/setting_detail.html', setting=setting, needs_labels=NEEDS,
-                           can_edit=permissions.can_edit_setting(current_user, setting))
+                           can_edit=permissions.can_edit_setting(current_user, setting),
+                           verification=verify_setting(setting) if setting.provision_type.info.ofsted_registered
+                           else None)
 
 
 @bp.route('/settings/<int:setting_id>/edit', methods=['GET', 'POST'])

@@ -153,3 +153,20 @@ def test_verification_partial_lists_problems_for_the_settings_pages(app_ctx, reg
 
     assert "does not match Ofsted's register" in html
     assert 'registration as suspended' in html
+
+
+def test_provider_sees_a_register_mismatch_on_their_setting_page(app_ctx, client, login_as, register_file):
+    from registry.organisations.models import Membership, MemberRole
+
+    import_register(register_file([register_row('SC100001', provision_type='Supported Accommodation')]))
+    organisation = make_organisation()
+    setting = make_setting(organisation, urn='SC100001')
+    provider = make_user(Role.PROVIDER)
+    db.session.add(Membership(user_id=provider.id, organisation_id=organisation.id, role=MemberRole.OWNER))
+    db.session.commit()
+    login_as(provider)
+
+    page = client.get(f'/settings/{setting.id}').get_data(as_text=True)
+
+    assert 'does not match Ofsted' in page
+    assert 'Supported Accommodation' in page
