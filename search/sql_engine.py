@@ -6,6 +6,8 @@ so marking outbox rows processed and changing the index happen in one transactio
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from collections.abc import Callable, Iterable
 from uuid import uuid4
 
@@ -348,7 +350,7 @@ class SqlEngine:
         if not ids:
             return {}
         if sqlite:
-            statement = self._page_fts(ids).bindparams(start=MARK_START, end=MARK_END, q=fts5_expression(words))
+            rows = self._page_highlights(words, ids)
         else:
             tsquery = func.to_tsquery('english', tsquery_expression(words))
             statement = select(
@@ -360,32 +362,33 @@ class SqlEngine:
                 func.ts_headline('english', ENTRIES.c.body, tsquery,
                                  HEADLINE_OPTIONS + ', MaxWords=40, MinWords=15').label('description'),
             ).where(ENTRIES.c.id.in_(ids))
+            rows = self.session.execute(statement).all()
         return {
             row[0]: {field: str(render_highlight(row[index])) for index, field in
                      enumerate(('name', 'organisation_name', 'description'), 1) if MARK_START in (row[index] or '')}
-            for row in self.session.execute(statement)
+            for row in rows
         }
 
-    def _page_fts(self, ids: list[int]):
-        """The highlight query over a connection-local FTS5 table holding only this page's entries.
+    def _page_highlights(self, words: Words, ids: list[int]) -> list[tuple]:
+        """Highlights for one page from a private in-memory FTS5 index holding only that page's entries.
 
-        FTS5 answers ``MATCH 'word'* AND rowid IN (...)`` by seeking every id in every prefix term's doclist
-        (55 ms for a page at 100k entries), so the page's rows are copied into a temporary table with the same
-        tokenizer and highlighted there (about a millisecond). Temporary tables belong to the connection, never
-        to the database file, so this takes no write lock.
+        FTS5 answers ``MATCH '"word"'* AND rowid IN (...)`` by seeking every id in every prefix term's doclist
+        (55 ms for a page at 100k entries), so the page's rows are copied into an in-memory table with the same
+        tokenizer and highlighted there (about a millisecond). A separate connection, so the request's own
+        transaction never writes.
         """
-        connection = self.session.connection()
-        connection.exec_driver_sql(f'CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_page_fts USING fts5('
-                                   f'name, organisation_name, body, tokenize={FTS_TOKENIZER!r})')
-        connection.exec_driver_sql('DELETE FROM temp.search_page_fts')
-        # The ids are integers from the snapshot, written inline: an expanding IN of bound parameters costs more.
-        inline = ','.join(str(int(entry_id)) for entry_id in ids)
-        connection.exec_driver_sql('INSERT INTO temp.search_page_fts (rowid, name, organisation_name, body) SELECT '
-                                   f'id, name, organisation_name, body FROM search_entries WHERE id IN ({inline})')
-        return text('SELECT rowid, highlight(search_page_fts, 0, :start, :end), '
-                    'highlight(search_page_fts, 1, :start, :end), '
-                    "snippet(search_page_fts, 2, :start, :end, '…', 40) FROM temp.search_page_fts "
-                    'WHERE search_page_fts MATCH :q')
+        texts = self.session.execute(select(ENTRIES.c.id, ENTRIES.c.name, ENTRIES.c.organisation_name, ENTRIES.c.body)
+                                     .where(ENTRIES.c.id.in_(ids))).all()
+        connection = _page_index()
+        try:
+            connection.executemany('INSERT INTO page (rowid, name, organisation_name, body) VALUES (?, ?, ?, ?)',
+                                   [tuple(row) for row in texts])
+            return connection.execute(
+                'SELECT rowid, highlight(page, 0, :start, :end), highlight(page, 1, :start, :end), '
+                "snippet(page, 2, :start, :end, '…', 40) FROM page WHERE page MATCH :q",
+                {'start': MARK_START, 'end': MARK_END, 'q': fts5_expression(words)}).fetchall()
+        finally:
+            connection.execute('DELETE FROM page')
 
     def _suggestions(self, words: Words) -> dict[str, str]:
         """For each word the index does not know, the closest word it does know."""
@@ -404,6 +407,20 @@ class SqlEngine:
                 suggestions[word] = suggestion
         return suggestions
 
+
+
+_local = threading.local()
+
+
+def _page_index() -> sqlite3.Connection:
+    """This thread's in-memory FTS5 table for highlighting one page."""
+    connection = getattr(_local, 'page_index', None)
+    if connection is None:
+        connection = sqlite3.connect(':memory:', isolation_level=None)
+        connection.execute(f'CREATE VIRTUAL TABLE page USING fts5(name, organisation_name, body, '
+                           f'tokenize={FTS_TOKENIZER!r})')
+        _local.page_index = connection
+    return connection
 
 
 def _all_of(masks: list[np.ndarray], size: int) -> np.ndarray:

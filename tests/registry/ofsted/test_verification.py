@@ -156,7 +156,7 @@ def test_verification_partial_lists_problems_for_the_settings_pages(app_ctx, reg
 
 
 def test_provider_sees_a_register_mismatch_on_their_setting_page(app_ctx, client, login_as, register_file):
-    from registry.organisations.models import Membership, MemberRole
+    from registry.organisations.models import MemberRole, Membership
 
     import_register(register_file([register_row('SC100001', provision_type='Supported Accommodation')]))
     organisation = make_organisation()
