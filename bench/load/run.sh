@@ -18,7 +18,7 @@ $PY/flask --app wsgi db upgrade heads >"$WORK/setup.log" 2>&1
 $PY/flask --app wsgi registry load-demo >>"$WORK/setup.log" 2>&1
 $PY/flask --app wsgi search reindex >>"$WORK/setup.log" 2>&1
 $PY/python bench/load/seed.py "$LOAD_ACCOUNTS"
-$PY/gunicorn --workers 2 --threads 4 --bind "127.0.0.1:$PORT" --log-level warning wsgi:app >"$WORK/gunicorn.log" 2>&1 &
+$PY/gunicorn --workers 2 --threads 4 --keep-alive 5 --bind "127.0.0.1:$PORT" --log-level warning wsgi:app >"$WORK/gunicorn.log" 2>&1 &
 GUNICORN=$!
 trap 'kill "$GUNICORN" 2>/dev/null || true; wait "$GUNICORN" 2>/dev/null || true' EXIT
 for _ in $(seq 1 60); do curl -fsS "http://127.0.0.1:$PORT/healthcheck" >/dev/null 2>&1 && break; sleep 0.5; done
