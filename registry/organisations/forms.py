@@ -66,6 +66,24 @@ def postcode_format(form, field) -> None:
         raise ValidationError(str(exc)) from None
 
 
+def address_fields(postcode_description: str = '') -> tuple[StringField, StringField, StringField, StringField]:
+    """Address line 1, line 2, town and postcode, as every address form asks for them.
+
+    Called in the class body so the fields keep their place in the form (and in its error summary).
+    """
+    return (
+        StringField('Address line 1', widget=GovTextInput(), filters=[strip],
+                    validators=[DataRequired('Enter address line 1, typically the building and street'),
+                                Length(max=120)]),
+        StringField('Address line 2 (optional)', widget=GovTextInput(), filters=[strip],
+                    validators=[Length(max=120)]),
+        StringField('Town or city', widget=GovTextInput(), filters=[strip],
+                    validators=[DataRequired('Enter the town or city'), Length(max=80)]),
+        StringField('Postcode', widget=GovTextInput(), filters=[strip], description=postcode_description,
+                    validators=[DataRequired('Enter a postcode'), postcode_format]),
+    )
+
+
 class OrganisationForm(FlaskForm):
     """The legal entity's details, as used for every qualification."""
 
@@ -84,15 +102,7 @@ class OrganisationForm(FlaskForm):
                                              'for a Scottish charity')
     sector = RadioField('Sector', widget=GovRadioInput(), choices=[(sector.value, sector.label) for sector in Sector],
                         invalid_choice_message='Select the sector')
-    address_line_1 = StringField('Address line 1', widget=GovTextInput(), filters=[strip],
-                                 validators=[DataRequired('Enter address line 1, typically the building and street'),
-                                             Length(max=120)])
-    address_line_2 = StringField('Address line 2 (optional)', widget=GovTextInput(), filters=[strip],
-                                 validators=[Length(max=120)])
-    town = StringField('Town or city', widget=GovTextInput(), filters=[strip],
-                       validators=[DataRequired('Enter the town or city'), Length(max=80)])
-    postcode = StringField('Postcode', widget=GovTextInput(), filters=[strip],
-                           validators=[DataRequired('Enter a postcode'), postcode_format])
+    address_line_1, address_line_2, town, postcode = address_fields()
     contact_name = StringField('Contact name', widget=GovTextInput(), filters=[strip],
                                validators=[DataRequired('Enter the name of the contact'), Length(max=120)])
     contact_email = StringField('Contact email address', widget=GovTextInput(), filters=[strip],

@@ -17,7 +17,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, ValidationErro
 
 from registry.extensions import db
 from registry.geography.models import LocalAuthority
-from registry.organisations.forms import WholeNumberField, number_required, postcode_format, strip
+from registry.organisations.forms import WholeNumberField, address_fields, number_required, strip
 from registry.settings import services
 from registry.settings.taxonomy import NEEDS, ProvisionType, SexAccepted, normalise_urn
 
@@ -37,16 +37,8 @@ class SettingForm(FlaskForm):
     urn = StringField('Ofsted unique reference number (URN)', widget=GovTextInput(), filters=[_urn_filter],
                       description='For settings registered with Ofsted: SC and 6 digits, like SC123456, or 7 digits. '
                                   'Leave blank for local authority fostering and assessment services')
-    address_line_1 = StringField('Address line 1', widget=GovTextInput(), filters=[strip],
-                                 validators=[DataRequired('Enter address line 1, typically the building and street'),
-                                             Length(max=120)])
-    address_line_2 = StringField('Address line 2 (optional)', widget=GovTextInput(), filters=[strip],
-                                 validators=[Length(max=120)])
-    town = StringField('Town or city', widget=GovTextInput(), filters=[strip],
-                       validators=[DataRequired('Enter the town or city'), Length(max=80)])
-    postcode = StringField('Postcode', widget=GovTextInput(), filters=[strip],
-                           description='We use this to find the local authority and to measure distances',
-                           validators=[DataRequired('Enter a postcode'), postcode_format])
+    address_line_1, address_line_2, town, postcode = address_fields(
+        'We use this to find the local authority and to measure distances')
     places = WholeNumberField('Registered places', description='The number of children you are registered to care for',
                               invalid_value_message='Registered places must be a whole number, like 4',
                               validators=[number_required('Enter the number of registered places'),

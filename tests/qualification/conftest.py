@@ -149,20 +149,3 @@ def stored_answers(scheme: Scheme, lots) -> dict[str, dict]:
     return {section.id: {question.id: valid_value(question) for question in section.questions_for(lots)
                          if question.type != 'evidence'}
             for section in scheme.sections_for(lots)}
-
-
-@pytest.fixture
-def login_as(login_as):
-    """Sign in as another user mid-test: also forget Flask-Login's per-context cached user.
-
-    ``app_ctx`` keeps one application context for the whole test, so ``g`` (where Flask-Login caches the
-    current user) outlives each request.
-    """
-
-    def login(user, **kwargs):
-        from flask import g
-
-        g.pop('_login_user', None)
-        return login_as(user, **kwargs)
-
-    return login
