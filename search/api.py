@@ -81,7 +81,7 @@ def _page_link(page: int) -> str:
 @api_bp.route('/settings')
 def list_settings():
     """Search the directory with the same parameters as the directory page."""
-    outcome = run(request.args, public=True)
+    outcome = run(request.args, public=True, highlight=False)
     if outcome.errors:
         body = {'errors': outcome.errors}
         if outcome.last_page:

@@ -93,11 +93,15 @@ class DirectoryEntry:
 
     def to_dict(self) -> dict:
         """Plain JSON-ready dict of every field (internal: includes exact coordinates)."""
-        # A shallow copy: every field is a scalar or a tuple of strings, so asdict's deep copy is wasted work.
-        data = {name: getattr(self, name) for name in _FIELD_NAMES}
-        for key in ('vacancies_confirmed_at', 'updated_at', 'judgement_date'):
-            if data[key] is not None:
-                data[key] = data[key].isoformat()
+        stored = self.__dict__.get('_stored')
+        if stored is not None:  # read from the index: the stored form is already this dict
+            data = {name: stored[name] for name in _FIELD_NAMES}
+        else:
+            # A shallow copy: every field is a scalar or a tuple of strings, so asdict's deep copy is wasted work.
+            data = {name: getattr(self, name) for name in _FIELD_NAMES}
+            for key in ('vacancies_confirmed_at', 'updated_at', 'judgement_date'):
+                if data[key] is not None:
+                    data[key] = data[key].isoformat()
         data['needs'] = list(self.needs)
         data['accepted_by'] = list(self.accepted_by)
         return data
@@ -126,7 +130,12 @@ class DirectoryEntry:
 
     @classmethod
     def from_json(cls, text: str) -> DirectoryEntry:
-        return cls.from_dict(json.loads(text))
+        """Rebuild an entry from :meth:`to_json` output, keeping that output so :meth:`to_dict` need not redo it."""
+        data = json.loads(text)
+        entry = cls.from_dict(data)
+        if all(name in data for name in _FIELD_NAMES):  # not from an older version of the entry
+            object.__setattr__(entry, '_stored', data)
+        return entry
 
 
 _FIELD_NAMES = tuple(item.name for item in fields(DirectoryEntry))

@@ -129,12 +129,13 @@ def build_query(query: Query, page_size: int | None = None) -> dict:
                       'aggs': {'values': {'terms': {'field': FACET_FIELDS[name], 'size': FACET_SIZE}}}}
     if aggs:
         body['aggs'] = aggs
-    if not words.empty:
+    if not words.empty and query.highlight:
         body['highlight'] = {
             'pre_tags': [MARK_START], 'post_tags': [MARK_END],
             'fields': {'name': {'number_of_fragments': 0}, 'organisation_name': {'number_of_fragments': 0},
                        'body': {'fragment_size': 200, 'number_of_fragments': 1}},
         }
+    if not words.empty:
         body['suggest'] = {
             'text': ' '.join(words.all_terms()),
             'words': {'term': {'field': 'vocabulary', 'suggest_mode': 'missing', 'min_word_length': 3}},

@@ -116,6 +116,8 @@ class Query:
     facets: tuple[str, ...] = FACETS
     page: int = 1
     page_size: int = 20
+    #: Mark the matched words in each hit (pages show them; the JSON API does not, so it skips the work).
+    highlight: bool = True
 
     @property
     def parsed_words(self) -> Words:

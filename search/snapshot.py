@@ -11,10 +11,10 @@ import threading
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .models import SearchEntry, SearchEntryAuthority, SearchEntryNeed, SearchIndexState
+from .names import NameIndex
 
 ENTRIES = SearchEntry.__table__
 NEEDS = SearchEntryNeed.__table__
@@ -37,7 +37,7 @@ class Coded:
     @classmethod
     def encode(cls, column: tuple) -> Coded:
         lookup: dict = {}
-        codes = np.fromiter((lookup.setdefault(value, len(lookup)) for value in column), dtype=np.int32,
+        codes = np.fromiter((lookup.setdefault(value, len(lookup)) for value in column), dtype=np.intp,
                             count=len(column))
         return cls(codes, list(lookup), lookup)
 
@@ -50,9 +50,9 @@ class Coded:
             return self.codes == known[0]
         return np.isin(self.codes, known)
 
-    def counts(self, mask: np.ndarray) -> dict[str, int]:
-        """Rows per non-null value among ``mask``, as the facets show them (no zero counts)."""
-        counts = np.bincount(self.codes[mask], minlength=len(self.values))
+    def counts(self, rows: np.ndarray | None) -> dict[str, int]:
+        """Rows per non-null value among ``rows`` (positions; None for every row), as facets show them (no zeros)."""
+        counts = np.bincount(self.codes if rows is None else self.codes[rows], minlength=len(self.values))
         return {str(self.values[code]): int(count) for code, count in enumerate(counts)
                 if count and self.values[code] is not None}
 
@@ -63,6 +63,8 @@ class Snapshot:
 
     token: str | None
     ids: np.ndarray
+    #: Setting id to row position (-1 where the id is not indexed): a gather instead of a binary search per id.
+    row_of_id: np.ndarray
     coded: dict[str, Coded]
     judgement_rank: np.ndarray
     age_min: np.ndarray
@@ -81,6 +83,8 @@ class Snapshot:
     order_name: np.ndarray
     order_updated: np.ndarray
     order_judgement: np.ndarray
+    #: The two names' stemmed words, for relevance.
+    names: NameIndex
 
     @property
     def size(self) -> int:
@@ -90,34 +94,36 @@ class Snapshot:
         """Row positions of the given setting ids, skipping ids this snapshot does not hold."""
         if not len(ids) or not self.size:
             return EMPTY
-        rows = np.searchsorted(self.ids, ids)
-        rows[rows >= self.size] = 0
-        return rows[self.ids[rows] == ids]
+        rows = self.row_of_id[ids[ids < len(self.row_of_id)]]
+        return rows[rows >= 0]
 
 
 def current_token(session: Session) -> str | None:
     """The index's current token, or None when the state row is missing (then nothing is cached)."""
-    return session.scalar(select(STATE.c.token).where(STATE.c.id == 1))
+    rows = fetch(session, 'SELECT token FROM search_index_state WHERE id = 1')
+    return rows[0][0] if rows else None
 
 
 def load(session: Session, token: str | None) -> Snapshot:
     """Read the whole index's filter, facet and sort columns (not the documents) into arrays."""
     columns = ('id', 'provision_type', 'lot', 'judgement', 'judgement_rank', 'region_code', 'authority_code', 'sex',
-               'age_min', 'age_max', 'has_vacancy', 'easting', 'northing', 'public_easting', 'public_northing')
-    rows = _fetch(session, f'SELECT {", ".join(columns)} FROM search_entries ORDER BY id')
+               'age_min', 'age_max', 'has_vacancy', 'easting', 'northing', 'public_easting', 'public_northing',
+               'name', 'organisation_name')
+    rows = fetch(session, f'SELECT {", ".join(columns)} FROM search_entries ORDER BY id')
     data = dict(zip(columns, zip(*rows, strict=True), strict=True)) if rows else {name: () for name in columns}
     ids = np.array(data['id'], dtype=np.int64)
     size = len(ids)
 
+    row_of_id = np.full(int(ids[-1]) + 1 if size else 0, -1, dtype=np.int64)
+    row_of_id[ids] = np.arange(size)
+
     def rows_for(id_list) -> np.ndarray:
         wanted = np.array(id_list, dtype=np.int64)
-        if not len(wanted) or not size:
-            return EMPTY
-        rows = np.minimum(np.searchsorted(ids, wanted), size - 1)
-        return rows[ids[rows] == wanted]
+        rows = row_of_id[wanted[wanted < len(row_of_id)]] if len(wanted) else EMPTY
+        return rows[rows >= 0]
 
     needs: dict[str, np.ndarray] = {}
-    need_rows = _fetch(session, 'SELECT entry_id, need FROM search_entry_needs')
+    need_rows = fetch(session, 'SELECT entry_id, need FROM search_entry_needs')
     by_need: dict[str, list[int]] = {}
     for entry_id, need in need_rows:
         by_need.setdefault(need, []).append(entry_id)
@@ -126,19 +132,19 @@ def load(session: Session, token: str | None) -> Snapshot:
         column[rows_for(entry_ids)] = True
         needs[need] = column
     by_authority: dict[str, list[int]] = {}
-    for entry_id, code in _fetch(session, 'SELECT entry_id, authority_code FROM search_entry_authorities'):
+    for entry_id, code in fetch(session, 'SELECT entry_id, authority_code FROM search_entry_authorities'):
         by_authority.setdefault(code, []).append(entry_id)
     accepted = {code: np.sort(rows_for(entry_ids)) for code, entry_ids in by_authority.items()}
 
     # Name and update orders come from the database, so ties and collation are exactly what SQL would give.
-    order_name = rows_for([row[0] for row in _fetch(session, 'SELECT id FROM search_entries ORDER BY name, id')])
-    order_updated = rows_for([row[0] for row in _fetch(
+    order_name = rows_for([row[0] for row in fetch(session, 'SELECT id FROM search_entries ORDER BY name, id')])
+    order_updated = rows_for([row[0] for row in fetch(
         session, 'SELECT id FROM search_entries ORDER BY updated_at DESC, id')])
     name_rank = np.full(size, size, dtype=np.int64)
     name_rank[order_name] = np.arange(size)
     judgement_rank = np.array(data['judgement_rank'], dtype=np.int16)
     return Snapshot(
-        token=token, ids=ids,
+        token=token, ids=ids, row_of_id=row_of_id,
         coded={facet: Coded.encode(data[column]) for facet, column in CODED.items()},
         judgement_rank=judgement_rank,
         age_min=np.array(data['age_min'], dtype=np.int16), age_max=np.array(data['age_max'], dtype=np.int16),
@@ -148,11 +154,13 @@ def load(session: Session, token: str | None) -> Snapshot:
         public_northing=np.array(data['public_northing'], dtype=np.float64),
         needs=needs, accepted=accepted, name_rank=name_rank, order_name=order_name, order_updated=order_updated,
         order_judgement=np.lexsort((name_rank, -judgement_rank.astype(np.int64))),
+        names=NameIndex.build(data['name'], data['organisation_name']),
     )
 
 
-def _fetch(session: Session, sql: str) -> list[tuple]:
-    """Every row of a constant query straight from the driver: SQLAlchemy's row objects cost seconds at 100k."""
+def fetch(session: Session, sql: str) -> list[tuple]:
+    """Every row of a query with no parameters, straight from the driver on the session's connection (so in its
+    transaction): SQLAlchemy's row objects cost seconds at 100k rows, and its statement handling ~0.1 ms a query."""
     cursor = session.connection().connection.cursor()
     try:
         cursor.execute(sql)

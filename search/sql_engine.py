@@ -17,9 +17,11 @@ from sqlalchemy import Text, cast, column, delete, func, insert, literal_column,
 from sqlalchemy.orm import Session
 
 from registry.extensions import db
+from registry.settings.taxonomy import Judgement
 
 from .entries import DirectoryEntry
 from .models import SearchEntry, SearchEntryAuthority, SearchEntryNeed, SearchIndexState, SearchTerm
+from .names import FTS_TOKENIZER
 from .query import (
     _TOKEN,
     MARK_END,
@@ -32,7 +34,10 @@ from .query import (
     closest_term,
     render_highlight,
 )
-from .snapshot import EMPTY, Snapshot, SnapshotCache
+from .snapshot import EMPTY, Snapshot, SnapshotCache, fetch
+
+#: Judgement ranks run from 0 (not inspected) to this.
+JUDGEMENT_RANKS = max(judgement.rank for judgement in Judgement)
 
 ENTRIES = SearchEntry.__table__
 NEEDS = SearchEntryNeed.__table__
@@ -43,12 +48,7 @@ STATE = SearchIndexState.__table__
 FTS = table('search_fts', column('rowid'), column('search_fts'))
 #: PostgreSQL only: the generated tsvector column.
 VECTOR = literal_column('search_entries.search_vector')
-#: As in the migration that created ``search_fts``.
-FTS_TOKENIZER = 'porter unicode61 remove_diacritics 2'
 HEADLINE_OPTIONS = f'StartSel={MARK_START}, StopSel={MARK_END}'
-
-#: Relevance: 1 for matching anywhere, plus these when the words match within the name or organisation name.
-NAME_WEIGHT, ORGANISATION_WEIGHT = 10.0, 4.0
 
 
 def fts5_expression(words: Words) -> str:
@@ -198,12 +198,11 @@ class SqlEngine:
         if not words.empty:
             matched, score = self._word_matches(snapshot, words, sqlite)
             base.append(matched)
-        squared = None
+        points = None
         if query.origin is not None:
-            east, north = ((snapshot.easting, snapshot.northing) if query.exact_locations
-                           else (snapshot.public_easting, snapshot.public_northing))
-            squared = (east - query.origin[0]) ** 2 + (north - query.origin[1]) ** 2
-        base += self._plain_masks(query, snapshot, squared)
+            points = ((snapshot.easting, snapshot.northing) if query.exact_locations
+                      else (snapshot.public_easting, snapshot.public_northing))
+        base += self._plain_masks(query, snapshot, points)
         facet_masks = self._facet_masks(query, snapshot)
         selected = _all_of([*base, *(mask for mask in facet_masks.values() if mask is not None)], size)
 
@@ -212,11 +211,13 @@ class SqlEngine:
         if query.page > pages:
             raise PageOutOfRangeError(query.page, pages)
         start, stop = (query.page - 1) * query.page_size, query.page * query.page_size
-        rows = self._page_rows(query, snapshot, selected, score, squared, words.empty, stop)[start:stop]
+        rows = self._page_rows(query, snapshot, selected, score, points, words.empty, stop)[start:stop]
 
         page_ids = [int(snapshot.ids[row]) for row in rows]
-        docs = dict(self.session.execute(select(ENTRIES.c.id, ENTRIES.c.doc).where(ENTRIES.c.id.in_(page_ids))).all())
-        highlights = self._highlights(words, page_ids, sqlite) if not words.empty and page_ids else {}
+        docs = dict(fetch(self.session, 'SELECT id, doc FROM search_entries WHERE id IN '
+                                         f'({",".join(map(str, page_ids))})') if page_ids else ())
+        highlights = (self._highlights(words, page_ids, sqlite) if query.highlight and not words.empty and page_ids
+                      else {})
         hits = []
         for row, entry_id in zip(rows, page_ids, strict=True):
             if entry_id not in docs:  # removed since the snapshot was read
@@ -239,24 +240,12 @@ class SqlEngine:
         return cache.get(self.session)
 
     def _word_matches(self, snapshot: Snapshot, words: Words, sqlite: bool) -> tuple[np.ndarray, np.ndarray]:
-        """Rows matching the words, and a relevance score per row: 1 for a match, +10 within the name, +4 within
-        the organisation's name (the same column weights as before, without per-row bm25, which costs ~2.5 us
-        per matching row and made common words take 150 ms at 100k entries)."""
-        if sqlite:
-            expression = fts5_expression(words)
-            rows = snapshot.rows_of(self._fts_ids(expression))
-            in_name = snapshot.rows_of(self._fts_ids(f'{{name}} : ({expression})'))
-            in_organisation = snapshot.rows_of(self._fts_ids(f'{{organisation_name}} : ({expression})'))
-        else:
-            rows = snapshot.rows_of(self._tsquery_ids(tsquery_expression(words)))
-            in_name = snapshot.rows_of(self._tsquery_ids(tsquery_expression(words, 'A')))
-            in_organisation = snapshot.rows_of(self._tsquery_ids(tsquery_expression(words, 'B')))
+        """Rows matching the words (the database's full-text index decides), and each row's relevance from the
+        names held in the snapshot (see :mod:`search.names`)."""
+        ids = self._fts_ids(fts5_expression(words)) if sqlite else self._tsquery_ids(tsquery_expression(words))
         matched = np.zeros(snapshot.size, dtype=bool)
-        matched[rows] = True
-        score = matched.astype(np.float32)
-        score[in_name] += NAME_WEIGHT
-        score[in_organisation] += ORGANISATION_WEIGHT
-        return matched, score
+        matched[snapshot.rows_of(ids)] = True
+        return matched, snapshot.names.scores(words, matched)
 
     def _fts_ids(self, expression: str) -> np.ndarray:
         # One comma-joined string instead of a row per match: thousands of rows cost more in Python than in SQLite.
@@ -271,7 +260,8 @@ class SqlEngine:
         return _parse_ids(joined)
 
     @staticmethod
-    def _plain_masks(query: Query, snapshot: Snapshot, squared: np.ndarray | None) -> list[np.ndarray]:
+    def _plain_masks(query: Query, snapshot: Snapshot, points: tuple[np.ndarray, np.ndarray] | None
+                     ) -> list[np.ndarray]:
         """Filters that are not facets: age, sex, local list and distance."""
         masks = []
         if query.age is not None:
@@ -282,9 +272,8 @@ class SqlEngine:
             mask = np.zeros(snapshot.size, dtype=bool)
             mask[snapshot.accepted.get(query.accepted_by, EMPTY)] = True
             masks.append(mask)
-        if squared is not None and query.radius_m is not None:
-            # The exact circle, with the same arithmetic the SQL filter used.
-            masks.append(squared <= query.radius_m * query.radius_m)
+        if points is not None and query.radius_m is not None:
+            masks.append(_within(points, query.origin, query.radius_m))
         return masks
 
     @staticmethod
@@ -306,12 +295,13 @@ class SqlEngine:
         }
 
     @staticmethod
-    def _page_rows(query: Query, snapshot: Snapshot, selected: np.ndarray, score, squared, no_words: bool,
+    def _page_rows(query: Query, snapshot: Snapshot, selected: np.ndarray, score, points, no_words: bool,
                    stop: int) -> np.ndarray:
         """The first ``stop`` selected rows in the query's order (ties broken exactly as the SQL ORDER BY did)."""
-        if query.sort == 'distance' and squared is not None:
+        if query.sort == 'distance' and points is not None:
             candidates = np.flatnonzero(selected)
-            return _first(candidates, [squared[candidates], snapshot.ids[candidates]], stop)
+            squared = _squared_distances(points, query.origin, candidates)
+            return _first(candidates, [squared, snapshot.ids[candidates]], stop)
         if query.sort == 'updated':
             order = snapshot.order_updated
         elif query.sort == 'judgement' and no_words:
@@ -320,28 +310,37 @@ class SqlEngine:
             order = snapshot.order_name
         else:
             candidates = np.flatnonzero(selected)
-            keys = [-score[candidates], snapshot.name_rank[candidates]]
-            if query.sort == 'judgement':
-                keys.insert(0, -snapshot.judgement_rank[candidates])
-            return _first(candidates, keys, stop)
-        return order[selected[order]][:stop]
+            judgement = snapshot.judgement_rank[candidates] if query.sort == 'judgement' else None
+            key = _relevance_key(score[candidates], snapshot.name_rank[candidates], snapshot.size, judgement)
+            return _first(candidates, [key], stop)
+        return _first_in_order(order, selected, stop)
 
     @staticmethod
     def _facets(query: Query, snapshot: Snapshot, base: list, facet_masks: dict) -> dict[str, dict[str, int]]:
-        """Counts for each facet wanted, with every filter applied except the facet's own."""
+        """Counts for each facet wanted, with every filter applied except the facet's own.
+
+        Facets whose own filter is not set all count over the same rows, so each distinct set of filters is
+        combined once; with no filter at all the counts cover every row.
+        """
+        combined: dict[tuple[str, ...], tuple[np.ndarray | None, np.ndarray | None]] = {}
         facets = {}
         for name in query.facets:
-            others = [mask for key, mask in facet_masks.items() if key != name and mask is not None]
-            mask = _all_of([*base, *others], snapshot.size)
+            applied = tuple(key for key, mask in facet_masks.items() if key != name and mask is not None)
+            if applied not in combined:
+                masks = [*base, *(facet_masks[key] for key in applied)]
+                mask = _all_of(masks, snapshot.size) if masks else None
+                combined[applied] = (mask, np.flatnonzero(mask) if mask is not None else None)
+            mask, rows = combined[applied]
             if name == 'needs':
-                counts = {need: int(np.count_nonzero(column & mask)) for need, column in snapshot.needs.items()}
+                counts = {need: int(np.count_nonzero(column if mask is None else column & mask))
+                          for need, column in snapshot.needs.items()}
                 counts = {need: count for need, count in counts.items() if count}
             elif name == 'has_vacancy':
-                yes = int(np.count_nonzero(snapshot.has_vacancy & mask))
-                no = int(np.count_nonzero(mask)) - yes
+                yes = int(np.count_nonzero(snapshot.has_vacancy if mask is None else snapshot.has_vacancy & mask))
+                no = (snapshot.size if rows is None else len(rows)) - yes
                 counts = {key: count for key, count in (('true', yes), ('false', no)) if count}
             else:
-                counts = snapshot.coded[name].counts(mask)
+                counts = snapshot.coded[name].counts(rows)
             facets[name] = dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
         return facets
 
@@ -447,6 +446,54 @@ def _first(candidates: np.ndarray, keys: list[np.ndarray], stop: int) -> np.ndar
         keep = primary <= threshold
         candidates, keys = candidates[keep], [key[keep] for key in keys]
     return candidates[np.lexsort(keys[::-1])][:stop]
+
+
+def _relevance_key(score: np.ndarray, name_rank: np.ndarray, size: int,
+                   judgement_rank: np.ndarray | None = None) -> np.ndarray:
+    """One int64 per row ordering by (judgement desc,) score desc, then name: one partition instead of a lexsort.
+
+    Scores are non-negative float32, whose bit patterns sort as the numbers do.
+    """
+    name_bits = max(1, int(size).bit_length())
+    key = (np.int64(0x7FFFFFFF) - score.astype(np.float32).view(np.int32).astype(np.int64)) << name_bits
+    key |= name_rank.astype(np.int64)
+    if judgement_rank is not None:
+        key |= (np.int64(JUDGEMENT_RANKS) - judgement_rank.astype(np.int64)) << (31 + name_bits)
+    return key
+
+
+def _first_in_order(order: np.ndarray, selected: np.ndarray, stop: int) -> np.ndarray:
+    """The first ``stop`` rows of a precomputed ``order`` that ``selected`` keeps.
+
+    Reads the order in growing chunks, so a page of a broad search touches a few hundred rows, not all of them.
+    """
+    found, count, start, chunk = [], 0, 0, max(256, 4 * stop)
+    while start < len(order) and count < stop:
+        part = order[start:start + chunk]
+        kept = part[selected[part]]
+        found.append(kept)
+        count += len(kept)
+        start += chunk
+        chunk *= 4
+    return np.concatenate(found)[:stop] if found else order[:0]
+
+
+def _within(points: tuple[np.ndarray, np.ndarray], origin: tuple[float, float], radius: float) -> np.ndarray:
+    """Rows whose point lies within ``radius`` metres of ``origin``: a box first, then the exact circle on the rows
+    inside the box (the same arithmetic as the old SQL filter)."""
+    east, north = points
+    x, y = origin
+    box = (east >= x - radius) & (east <= x + radius) & (north >= y - radius) & (north <= y + radius)
+    rows = np.flatnonzero(box)
+    mask = np.zeros(len(east), dtype=bool)
+    mask[rows[_squared_distances(points, origin, rows) <= radius * radius]] = True
+    return mask
+
+
+def _squared_distances(points: tuple[np.ndarray, np.ndarray], origin: tuple[float, float],
+                       rows: np.ndarray) -> np.ndarray:
+    east, north = points
+    return (east[rows] - origin[0]) ** 2 + (north[rows] - origin[1]) ** 2
 
 
 def _parse_ids(joined: str | None) -> np.ndarray:

@@ -53,7 +53,7 @@ def public_radius_errors(args) -> dict[str, str]:
     return {}
 
 
-def run(args, *, public: bool, page_size: int = PAGE_SIZE) -> Outcome:
+def run(args, *, public: bool, page_size: int = PAGE_SIZE, highlight: bool = True) -> Outcome:
     """Parse and run a search, turning every kind of bad input into messages instead of an error page.
 
     Public searches filter, sort and measure on public points (a children's home at its authority's centroid);
@@ -68,8 +68,8 @@ def run(args, *, public: bool, page_size: int = PAGE_SIZE) -> Outcome:
         return Outcome(errors={**exc.errors, **errors})
     if errors:
         return Outcome(query=query, errors=errors)
-    if not public:
-        query = replace(query, exact_locations=True)
+    if not public or not highlight:
+        query = replace(query, exact_locations=not public, highlight=highlight)
     try:
         return Outcome(query=query, results=search(query))
     except PageOutOfRangeError as exc:
