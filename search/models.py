@@ -93,3 +93,19 @@ class SearchIndexState(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     version: Mapped[int] = mapped_column(BigInteger, nullable=False)
     token: Mapped[str] = mapped_column(String(32), nullable=False)
+
+
+class SearchIndexChange(db.Model):
+    """An entry written in one version of the index (``entry_id`` None: every entry, after a clear).
+
+    Written with the state row, so a worker whose snapshot is at version v reads only the entries changed since v;
+    ``token`` is that version's token, so the worker can tell its version is in this history (not one from before
+    a restore or a reset). Writers prune versions older than ``snapshot.KEPT_VERSIONS``.
+    """
+
+    __tablename__ = 'search_index_changes'
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, nullable=False, index=True)
+    token: Mapped[str] = mapped_column(String(32), nullable=False)
+    entry_id: Mapped[int | None] = mapped_column(Integer)

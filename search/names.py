@@ -97,63 +97,85 @@ def tokens(text: str) -> list[str]:
 
 @dataclass(frozen=True)
 class FieldPostings:
-    """One field's stemmed words as postings: for term ``t``, rows ``rows[starts[t]:starts[t + 1]]``, each with a
-    term frequency, plus every row's length in words."""
+    """One field's stemmed words, by row and by term.
 
-    #: Every stem, sorted (a list: ``bisect`` on it is much faster than numpy's search on strings).
+    Row ``r`` holds terms ``row_terms[row_starts[r]:row_starts[r + 1]]`` (kept so a snapshot can be patched
+    without re-reading every text); term ``t`` occurs in rows ``rows[term_starts[t]:term_starts[t + 1]]``, each
+    ``frequencies`` times.
+    """
+
+    #: Term id to stem, in the order first seen; ``lookup`` is the reverse.
     vocabulary: list[str]
-    starts: np.ndarray
+    lookup: dict[str, int]
+    #: Every stem sorted, with its term id, so a prefix is one ``bisect`` range (faster than numpy on strings).
+    sorted_stems: list[str]
+    sorted_ids: np.ndarray
+    row_starts: np.ndarray
+    row_terms: np.ndarray
+    term_starts: np.ndarray
     rows: np.ndarray
     frequencies: np.ndarray
     lengths: np.ndarray
 
     @classmethod
     def build(cls, texts: Sequence[str], stem_of: dict[str, str]) -> FieldPostings:
-        term_ids: dict[str, int] = {}
-        row_list, term_list = [], []
-        lengths = np.zeros(len(texts), dtype=np.float32)
-        split: dict[str, list[int]] = {}  # organisation names repeat: tokenise each distinct text once
-        for row, text in enumerate(texts):
-            ids = split.get(text)
-            if ids is None:
-                ids = split[text] = [term_ids.setdefault(stem_of[token], len(term_ids)) for token in tokens(text)]
-            lengths[row] = len(ids)
-            row_list.extend([row] * len(ids))
-            term_list.extend(ids)
-        vocabulary = np.array(list(term_ids), dtype=str)
-        # Renumber terms in sorted order, so a prefix is one contiguous range of term ids.
-        order = np.argsort(vocabulary) if len(vocabulary) else np.zeros(0, dtype=np.intp)
-        renumber = np.empty(len(order), dtype=np.int64)
-        renumber[order] = np.arange(len(order))
-        terms = renumber[np.array(term_list, dtype=np.int64)] if term_list else np.zeros(0, dtype=np.int64)
-        rows = np.array(row_list, dtype=np.int64)
-        # One posting per (term, row), with how often the term occurs in that row.
-        pairs, frequencies = np.unique(terms * max(1, len(texts)) + rows, return_counts=True)
-        pair_terms, pair_rows = np.divmod(pairs, max(1, len(texts)))
-        starts = np.searchsorted(pair_terms, np.arange(len(order) + 1))
-        return cls(vocabulary[order].tolist(), starts, pair_rows, frequencies.astype(np.float32), lengths)
+        vocabulary: list[str] = []
+        lookup: dict[str, int] = {}
+        counts, terms = _term_ids(texts, stem_of, vocabulary, lookup)
+        return cls._index(vocabulary, lookup, counts, terms, None)
 
-    def term_range(self, term: str, prefix: bool) -> tuple[int, int]:
-        """The term ids equal to ``term`` (or starting with it, for a prefix)."""
-        first = bisect_left(self.vocabulary, term)
+    def patched(self, keep: np.ndarray, texts: Sequence[str], order: np.ndarray,
+                stem_of: dict[str, str]) -> FieldPostings:
+        """This field with the rows ``keep`` selects, then rows for ``texts``, all reordered by ``order``."""
+        counts = np.diff(self.row_starts)
+        vocabulary, lookup = list(self.vocabulary), dict(self.lookup)
+        fresh_counts, fresh_terms = _term_ids(texts, stem_of, vocabulary, lookup)
+        all_counts = np.concatenate([counts[keep], fresh_counts])
+        all_terms = np.concatenate([self.row_terms[np.repeat(keep, counts)], fresh_terms])
+        starts = np.concatenate([[0], np.cumsum(all_counts)[:-1]]).astype(np.int64)
+        ordered_counts = all_counts[order]
+        same_stems = len(vocabulary) == len(self.vocabulary)
+        return self._index(vocabulary, lookup, ordered_counts, all_terms[_ranges(starts[order], ordered_counts)],
+                           (self.sorted_stems, self.sorted_ids) if same_stems else None)
+
+    @classmethod
+    def _index(cls, vocabulary: list[str], lookup: dict[str, int], counts: np.ndarray, terms: np.ndarray,
+               sorted_view: tuple[list[str], np.ndarray] | None) -> FieldPostings:
+        size = len(counts)
+        rows = np.repeat(np.arange(size, dtype=np.int64), counts)
+        # One posting per (term, row), with how often the term occurs in that row, in term then row order.
+        pairs, frequencies = np.unique(terms.astype(np.int64) * max(1, size) + rows, return_counts=True)
+        pair_terms, pair_rows = np.divmod(pairs, max(1, size))
+        if sorted_view is None:
+            sorted_ids = sorted(range(len(vocabulary)), key=vocabulary.__getitem__)
+            sorted_view = [vocabulary[term] for term in sorted_ids], np.array(sorted_ids, dtype=np.int64)
+        return cls(vocabulary, lookup, sorted_view[0], sorted_view[1],
+                   np.concatenate([[0], np.cumsum(counts)]).astype(np.int64), terms.astype(np.int64),
+                   np.searchsorted(pair_terms, np.arange(len(vocabulary) + 1)), pair_rows,
+                   frequencies.astype(np.float32), counts.astype(np.float32))
+
+    def term_ids(self, term: str, prefix: bool) -> np.ndarray:
+        """The ids of the stem ``term`` (or of every stem starting with it, for a prefix)."""
+        first = bisect_left(self.sorted_stems, term)
         if not prefix:
-            return first, first + int(first < len(self.vocabulary) and self.vocabulary[first] == term)
-        return first, bisect_left(self.vocabulary, term + '\U0010ffff', lo=first)
+            found = first < len(self.sorted_stems) and self.sorted_stems[first] == term
+            return self.sorted_ids[first:first + 1] if found else self.sorted_ids[:0]
+        return self.sorted_ids[first:bisect_left(self.sorted_stems, term + '\U0010ffff', lo=first)]
 
     def bm25(self, terms: list[tuple[str, bool]], size: int) -> np.ndarray | None:
         """Each row's BM25 for these (stem, is prefix) terms within this field; None when no row has any."""
-        if not len(self.lengths) or not len(self.vocabulary):
+        if not len(self.lengths) or not self.vocabulary:
             return None
         average = float(self.lengths.mean()) or 1.0
         scores = None
         for term, prefix in terms:
-            first, last = self.term_range(term, prefix)
-            begin, end = int(self.starts[first]), int(self.starts[last])
-            if begin == end:
+            ids = self.term_ids(term, prefix)
+            starts = self.term_starts[ids]
+            postings = _ranges(starts, self.term_starts[ids + 1] - starts)
+            if not len(postings):
                 continue
-            rows = self.rows[begin:end]
-            frequency = self.frequencies[begin:end]
-            if last - first > 1:  # a prefix of several terms: one posting per row, frequencies summed
+            rows, frequency = self.rows[postings], self.frequencies[postings]
+            if len(ids) > 1:  # a prefix of several stems: one posting per row, frequencies summed
                 rows, inverse = np.unique(rows, return_inverse=True)
                 frequency = np.bincount(inverse, weights=frequency).astype(np.float32)
             found = len(rows)
@@ -165,6 +187,37 @@ class FieldPostings:
         return scores
 
 
+def _term_ids(texts: Sequence[str], stem_of: dict[str, str], vocabulary: list[str],
+              lookup: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Each text's number of words, and all their term ids in order, adding new stems to the vocabulary."""
+    counts = np.zeros(len(texts), dtype=np.int64)
+    terms: list[int] = []
+    split: dict[str, list[int]] = {}  # organisation names repeat: tokenise each distinct text once
+    for row, text in enumerate(texts):
+        ids = split.get(text)
+        if ids is None:
+            ids = split[text] = []
+            for token in tokens(text):
+                stemmed = stem_of[token]
+                term = lookup.get(stemmed)
+                if term is None:
+                    term = lookup[stemmed] = len(vocabulary)
+                    vocabulary.append(stemmed)
+                ids.append(term)
+        counts[row] = len(ids)
+        terms.extend(ids)
+    return counts, np.array(terms, dtype=np.int64)
+
+
+def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The positions ``starts[i] .. starts[i] + counts[i] - 1`` for every i, concatenated."""
+    total = int(counts.sum()) if len(counts) else 0
+    if not total:
+        return np.zeros(0, dtype=np.int64)
+    ends = np.cumsum(counts)
+    return np.repeat(starts - (ends - counts), counts) + np.arange(total)
+
+
 @dataclass(frozen=True)
 class NameIndex:
     """Postings for the name and the organisation name of every row of a snapshot."""
@@ -174,9 +227,15 @@ class NameIndex:
 
     @classmethod
     def build(cls, names: Sequence[str], organisations: Sequence[str]) -> NameIndex:
-        words = {token for text in (*names, *set(organisations)) for token in tokens(text)}
-        stem_of = stems(sorted(words))
+        stem_of = _stems_of(names, organisations)
         return cls(FieldPostings.build(names, stem_of), FieldPostings.build(organisations, stem_of))
+
+    def patched(self, keep: np.ndarray, names: Sequence[str], organisations: Sequence[str],
+                order: np.ndarray) -> NameIndex:
+        """The rows ``keep`` selects, then rows for the new texts, all reordered by ``order`` (as the snapshot is)."""
+        stem_of = _stems_of(names, organisations)
+        return NameIndex(self.name.patched(keep, names, order, stem_of),
+                         self.organisation.patched(keep, organisations, order, stem_of))
 
     def scores(self, words: Words, matched: np.ndarray) -> np.ndarray:
         """Relevance for every row: 0 where ``matched`` is False, else 1 plus the weighted BM25 of both names."""
@@ -189,3 +248,7 @@ class NameIndex:
             if field_scores is not None:
                 score += weight * field_scores * matched
         return score
+
+
+def _stems_of(names: Sequence[str], organisations: Sequence[str]) -> dict[str, str]:
+    return stems(sorted({token for text in (*names, *set(organisations)) for token in tokens(text)}))

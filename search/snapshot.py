@@ -1,8 +1,10 @@
 """An in-process columnar copy of ``search_entries``, so filters, facets, distances and sorting are numpy operations.
 
-The database stays the source of truth. Each worker loads a :class:`Snapshot` and keeps it while the token in
+The database stays the source of truth. Each worker keeps a :class:`Snapshot` while the token in
 ``search_index_state`` (changed in the same transaction as every index write) is the one it loaded, so every
-process and every gunicorn worker sees every committed write on its next query.
+process and every gunicorn worker sees every committed write on its next query. When the token has moved, the
+worker reads only the entries ``search_index_changes`` names since its version and patches its arrays; it reads
+everything again only after a clear, a large change, or a gap longer than the change log keeps.
 """
 
 from __future__ import annotations
@@ -20,10 +22,19 @@ ENTRIES = SearchEntry.__table__
 NEEDS = SearchEntryNeed.__table__
 ACCEPTED = SearchEntryAuthority.__table__
 STATE = SearchIndexState.__table__
-#: Facets held as small-int codes into a list of distinct values.
+#: Facets held as small-int codes into a list of distinct values: facet name to column.
 CODED = {'provision_type': 'provision_type', 'lot': 'lot', 'judgement': 'judgement', 'region': 'region_code',
          'authority': 'authority_code', 'sex': 'sex'}
+#: Plain per-row columns and their types. ``updated`` is ``updated_at`` in seconds.
+NUMERIC = {'judgement_rank': np.int16, 'age_min': np.int16, 'age_max': np.int16, 'has_vacancy': bool,
+           'easting': np.float64, 'northing': np.float64, 'public_easting': np.float64,
+           'public_northing': np.float64, 'updated': np.float64}
+TEXT = ('name', 'organisation_name')
 EMPTY = np.zeros(0, dtype=np.int64)
+#: Writers keep this many versions of ``search_index_changes``; a snapshot older than that is read afresh.
+KEPT_VERSIONS = 1000
+#: Patch when at most this share of entries changed (and always for up to ``PATCH_MINIMUM``); else read afresh.
+PATCH_SHARE, PATCH_MINIMUM = 0.2, 1000
 
 
 @dataclass(frozen=True)
@@ -40,6 +51,14 @@ class Coded:
         codes = np.fromiter((lookup.setdefault(value, len(lookup)) for value in column), dtype=np.intp,
                             count=len(column))
         return cls(codes, list(lookup), lookup)
+
+    def patched(self, keep: np.ndarray, values, order: np.ndarray) -> Coded:
+        """The rows ``keep`` selects, then ``values`` for new rows, reordered by ``order``. Values no row has any
+        more keep their code (counts leave out zeros)."""
+        lookup = dict(self.lookup)
+        fresh = np.fromiter((lookup.setdefault(value, len(lookup)) for value in values), dtype=np.intp,
+                            count=len(values))
+        return Coded(np.concatenate([self.codes[keep], fresh])[order], list(lookup), lookup)
 
     def mask(self, wanted) -> np.ndarray:
         """Rows whose value is one of ``wanted``."""
@@ -61,7 +80,9 @@ class Coded:
 class Snapshot:
     """Every indexed entry as parallel arrays, in id order, plus orders that do not depend on the query."""
 
+    #: The ``search_index_state`` this snapshot was read at (None: uncached, the state row is missing).
     token: str | None
+    version: int | None
     ids: np.ndarray
     #: Setting id to row position (-1 where the id is not indexed): a gather instead of a binary search per id.
     row_of_id: np.ndarray
@@ -74,11 +95,13 @@ class Snapshot:
     northing: np.ndarray
     public_easting: np.ndarray
     public_northing: np.ndarray
+    updated: np.ndarray
+    name: np.ndarray
     #: Need to a boolean column (row meets that need).
     needs: dict[str, np.ndarray]
     #: Authority code to the rows on its local list.
     accepted: dict[str, np.ndarray]
-    #: Each row's position when ordered by (name, id) with the database's own collation.
+    #: Each row's position when ordered by (name, id), names compared by code point as SQLite and Elasticsearch do.
     name_rank: np.ndarray
     order_name: np.ndarray
     order_updated: np.ndarray
@@ -94,68 +117,124 @@ class Snapshot:
         """Row positions of the given setting ids, skipping ids this snapshot does not hold."""
         if not len(ids) or not self.size:
             return EMPTY
-        rows = self.row_of_id[ids[ids < len(self.row_of_id)]]
+        rows = self.row_of_id[ids[(ids >= 0) & (ids < len(self.row_of_id))]]
         return rows[rows >= 0]
 
 
-def current_token(session: Session) -> str | None:
-    """The index's current token, or None when the state row is missing (then nothing is cached)."""
-    rows = fetch(session, 'SELECT token FROM search_index_state WHERE id = 1')
-    return rows[0][0] if rows else None
+@dataclass(frozen=True)
+class Batch:
+    """Some entries as read from the database, in id order."""
+
+    ids: np.ndarray
+    values: dict[str, tuple]
+    needs: list[tuple[int, str]]
+    accepted: list[tuple[int, str]]
+
+    def column(self, name: str) -> np.ndarray:
+        return np.array(self.values[name], dtype=NUMERIC[name]) if self.values[name] else np.zeros(0, NUMERIC[name])
+
+    def need_columns(self) -> dict[str, np.ndarray]:
+        by_need: dict[str, list[int]] = {}
+        for entry_id, need in self.needs:
+            by_need.setdefault(need, []).append(entry_id)
+        columns = {}
+        for need, entry_ids in by_need.items():
+            column = columns[need] = np.zeros(len(self.ids), dtype=bool)
+            column[self.rows_of(entry_ids)] = True
+        return columns
+
+    def rows_of(self, entry_ids: list[int]) -> np.ndarray:
+        """Rows of these ids, leaving out any this batch does not hold (committed between two SELECTs)."""
+        wanted = np.array(entry_ids, dtype=np.int64)
+        rows = np.minimum(np.searchsorted(self.ids, wanted), max(0, len(self.ids) - 1))
+        return rows[self.ids[rows] == wanted] if len(self.ids) else EMPTY
+
+    def accepted_ids(self) -> dict[str, list[int]]:
+        by_authority: dict[str, list[int]] = {}
+        for entry_id, code in self.accepted:
+            by_authority.setdefault(code, []).append(entry_id)
+        return by_authority
 
 
-def load(session: Session, token: str | None) -> Snapshot:
-    """Read the whole index's filter, facet and sort columns (not the documents) into arrays."""
-    columns = ('id', 'provision_type', 'lot', 'judgement', 'judgement_rank', 'region_code', 'authority_code', 'sex',
-               'age_min', 'age_max', 'has_vacancy', 'easting', 'northing', 'public_easting', 'public_northing',
-               'name', 'organisation_name')
-    rows = fetch(session, f'SELECT {", ".join(columns)} FROM search_entries ORDER BY id')
-    data = dict(zip(columns, zip(*rows, strict=True), strict=True)) if rows else {name: () for name in columns}
-    ids = np.array(data['id'], dtype=np.int64)
+def read(session: Session, ids: np.ndarray | None = None) -> Batch:
+    """Every entry's snapshot columns (not the documents), or only those of ``ids`` that are still indexed."""
+    updated = ('julianday(updated_at) * 86400.0' if session.get_bind().dialect.name == 'sqlite'
+               else 'EXTRACT(EPOCH FROM updated_at)')
+    names = ('id', *CODED.values(), *(name for name in NUMERIC if name != 'updated'), *TEXT)
+    wanted = '' if ids is None else f' IN ({",".join(str(int(entry_id)) for entry_id in ids)})'
+    if ids is not None and not len(ids):
+        return Batch(EMPTY, {name: () for name in (*names, 'updated')}, [], [])
+    rows = fetch(session, f'SELECT {", ".join(names)}, {updated} FROM search_entries'
+                          f'{f" WHERE id{wanted}" if wanted else ""} ORDER BY id')
+    columns = (*names, 'updated')
+    values = dict(zip(columns, zip(*rows, strict=True), strict=True)) if rows else {name: () for name in columns}
+    entry_filter = f' WHERE entry_id{wanted}' if wanted else ''
+    return Batch(np.array(values['id'], dtype=np.int64), values,
+                 fetch(session, f'SELECT entry_id, need FROM search_entry_needs{entry_filter}'),
+                 fetch(session, f'SELECT entry_id, authority_code FROM search_entry_authorities{entry_filter}'))
+
+
+def load(session: Session, version: int | None, token: str | None) -> Snapshot:
+    """Read the whole index into a snapshot."""
+    batch = read(session)
+    return _assemble(
+        token, version, batch.ids,
+        coded={facet: Coded.encode(batch.values[column]) for facet, column in CODED.items()},
+        numeric={name: batch.column(name) for name in NUMERIC},
+        name=np.array(batch.values['name'], dtype=str),
+        needs=batch.need_columns(), accepted_ids=batch.accepted_ids(),
+        names=NameIndex.build(batch.values['name'], batch.values['organisation_name']))
+
+
+def patch(old: Snapshot, session: Session, version: int, token: str, changed: np.ndarray) -> Snapshot:
+    """``old`` with the entries in ``changed`` read again (or dropped, where they are no longer indexed)."""
+    batch = read(session, changed)
+    keep = ~np.isin(old.ids, changed)
+    order = np.argsort(np.concatenate([old.ids[keep], batch.ids]), kind='stable')
+
+    def merged(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+        return np.concatenate([before[keep], after])[order]
+
+    fresh_needs = batch.need_columns()
+    needs = {need: merged(old.needs.get(need, np.zeros(old.size, dtype=bool)),
+                          fresh_needs.get(need, np.zeros(len(batch.ids), dtype=bool)))
+             for need in {*old.needs, *fresh_needs}}
+    accepted_ids = {code: old.ids[rows][~np.isin(old.ids[rows], changed)].tolist()
+                    for code, rows in old.accepted.items()}
+    for code, entry_ids in batch.accepted_ids().items():
+        accepted_ids.setdefault(code, []).extend(entry_ids)
+    return _assemble(
+        token, version, merged(old.ids, batch.ids),
+        coded={facet: old.coded[facet].patched(keep, batch.values[column], order) for facet, column in CODED.items()},
+        numeric={name: merged(getattr(old, name), batch.column(name)) for name in NUMERIC},
+        name=merged(old.name, np.array(batch.values['name'], dtype=str)),
+        needs=needs, accepted_ids=accepted_ids,
+        names=old.names.patched(keep, batch.values['name'], batch.values['organisation_name'], order))
+
+
+def _assemble(token: str | None, version: int | None, ids: np.ndarray, *, coded: dict[str, Coded],
+              numeric: dict[str, np.ndarray], name: np.ndarray, needs: dict[str, np.ndarray],
+              accepted_ids: dict[str, list[int]], names: NameIndex) -> Snapshot:
+    """A snapshot from its columns (in id order), with the lookups and orders derived from them."""
     size = len(ids)
-
     row_of_id = np.full(int(ids[-1]) + 1 if size else 0, -1, dtype=np.int64)
     row_of_id[ids] = np.arange(size)
 
-    def rows_for(id_list) -> np.ndarray:
-        wanted = np.array(id_list, dtype=np.int64)
-        rows = row_of_id[wanted[wanted < len(row_of_id)]] if len(wanted) else EMPTY
-        return rows[rows >= 0]
+    def rows_for(entry_ids: list[int]) -> np.ndarray:
+        rows = row_of_id[np.array(entry_ids, dtype=np.int64)] if entry_ids else EMPTY
+        return np.sort(rows[rows >= 0])
 
-    needs: dict[str, np.ndarray] = {}
-    need_rows = fetch(session, 'SELECT entry_id, need FROM search_entry_needs')
-    by_need: dict[str, list[int]] = {}
-    for entry_id, need in need_rows:
-        by_need.setdefault(need, []).append(entry_id)
-    for need, entry_ids in by_need.items():
-        column = np.zeros(size, dtype=bool)
-        column[rows_for(entry_ids)] = True
-        needs[need] = column
-    by_authority: dict[str, list[int]] = {}
-    for entry_id, code in fetch(session, 'SELECT entry_id, authority_code FROM search_entry_authorities'):
-        by_authority.setdefault(code, []).append(entry_id)
-    accepted = {code: np.sort(rows_for(entry_ids)) for code, entry_ids in by_authority.items()}
-
-    # Name and update orders come from the database, so ties and collation are exactly what SQL would give.
-    order_name = rows_for([row[0] for row in fetch(session, 'SELECT id FROM search_entries ORDER BY name, id')])
-    order_updated = rows_for([row[0] for row in fetch(
-        session, 'SELECT id FROM search_entries ORDER BY updated_at DESC, id')])
-    name_rank = np.full(size, size, dtype=np.int64)
+    order_name = np.argsort(name, kind='stable')  # rows are in id order, so ties stay in id order
+    name_rank = np.empty(size, dtype=np.int64)
     name_rank[order_name] = np.arange(size)
-    judgement_rank = np.array(data['judgement_rank'], dtype=np.int16)
+    judgement_rank = numeric['judgement_rank']
     return Snapshot(
-        token=token, ids=ids, row_of_id=row_of_id,
-        coded={facet: Coded.encode(data[column]) for facet, column in CODED.items()},
-        judgement_rank=judgement_rank,
-        age_min=np.array(data['age_min'], dtype=np.int16), age_max=np.array(data['age_max'], dtype=np.int16),
-        has_vacancy=np.array(data['has_vacancy'], dtype=bool),
-        easting=np.array(data['easting'], dtype=np.float64), northing=np.array(data['northing'], dtype=np.float64),
-        public_easting=np.array(data['public_easting'], dtype=np.float64),
-        public_northing=np.array(data['public_northing'], dtype=np.float64),
-        needs=needs, accepted=accepted, name_rank=name_rank, order_name=order_name, order_updated=order_updated,
+        token=token, version=version, ids=ids, row_of_id=row_of_id, coded=coded, **numeric, name=name,
+        needs=needs, accepted={code: rows_for(entry_ids) for code, entry_ids in accepted_ids.items()},
+        name_rank=name_rank, order_name=order_name,
+        order_updated=np.lexsort((ids, -numeric['updated'])),
         order_judgement=np.lexsort((name_rank, -judgement_rank.astype(np.int64))),
-        names=NameIndex.build(data['name'], data['organisation_name']),
-    )
+        names=names)
 
 
 def fetch(session: Session, sql: str) -> list[tuple]:
@@ -169,31 +248,51 @@ def fetch(session: Session, sql: str) -> list[tuple]:
         cursor.close()
 
 
+def current_state(session: Session) -> tuple[int, str] | None:
+    """The index's (version, token), or None when the state row is missing (then nothing is cached)."""
+    rows = fetch(session, 'SELECT version, token FROM search_index_state WHERE id = 1')
+    return (int(rows[0][0]), rows[0][1]) if rows else None
+
+
 class SnapshotCache:
-    """One snapshot per database, per process, reloaded when the index's token changes."""
+    """One snapshot per database, per process, brought up to date when the index's token changes."""
 
     def __init__(self):
         self._snapshots: dict[str, Snapshot] = {}
         self._lock = threading.Lock()
 
     def get(self, session: Session) -> Snapshot:
-        """The snapshot matching the index as this session sees it (one small SELECT when nothing changed)."""
-        token = current_token(session)
+        """The snapshot matching the index as this session sees it (one small SELECT when nothing changed).
+
+        A write that commits while a snapshot is being read may or may not be in it; either way its version is
+        above the one the snapshot is labelled with, so the next query reads those entries again.
+        """
+        state = current_state(session)
+        if state is None:
+            return load(session, None, None)
+        version, token = state
         key = str(session.get_bind().url)
         snapshot = self._snapshots.get(key)
-        if token is not None and snapshot is not None and snapshot.token == token:
+        if snapshot is not None and snapshot.token == token:
             return snapshot
         with self._lock:
             snapshot = self._snapshots.get(key)
-            if token is not None and snapshot is not None and snapshot.token == token:
-                return snapshot
-            for _ in range(5):
-                snapshot = load(session, token)
-                # A write committed while loading (each SELECT may see a newer commit): load again.
-                latest = current_token(session)
-                if latest == token:
-                    break
-                token = latest
-            if token is not None and snapshot.token == token:
-                self._snapshots[key] = snapshot
+            if snapshot is None or snapshot.token != token:
+                snapshot = self._snapshots[key] = _refresh(session, snapshot, version, token)
             return snapshot
+
+
+def _refresh(session: Session, old: Snapshot | None, version: int, token: str) -> Snapshot:
+    """``old`` patched with the entries changed since its version, or the whole index read afresh.
+
+    Patching needs the change log to still hold ``old``'s own version with ``old``'s token (so that version is part
+    of this database's history) and no clear since.
+    """
+    if old is not None and old.version is not None and old.version < version <= old.version + KEPT_VERSIONS:
+        rows = fetch(session, 'SELECT version, token, entry_id FROM search_index_changes '
+                              f'WHERE version >= {int(old.version)}')
+        ours = any(row[0] == old.version and row[1] == old.token for row in rows)
+        changed = {row[2] for row in rows if row[0] > old.version}
+        if ours and None not in changed and len(changed) <= max(PATCH_MINIMUM, PATCH_SHARE * old.size):
+            return patch(old, session, version, token, np.array(sorted(changed), dtype=np.int64))
+    return load(session, version, token)

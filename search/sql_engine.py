@@ -20,7 +20,14 @@ from registry.extensions import db
 from registry.settings.taxonomy import Judgement
 
 from .entries import DirectoryEntry
-from .models import SearchEntry, SearchEntryAuthority, SearchEntryNeed, SearchIndexState, SearchTerm
+from .models import (
+    SearchEntry,
+    SearchEntryAuthority,
+    SearchEntryNeed,
+    SearchIndexChange,
+    SearchIndexState,
+    SearchTerm,
+)
 from .names import FTS_TOKENIZER
 from .query import (
     _TOKEN,
@@ -34,7 +41,7 @@ from .query import (
     closest_term,
     render_highlight,
 )
-from .snapshot import EMPTY, Snapshot, SnapshotCache, fetch
+from .snapshot import EMPTY, KEPT_VERSIONS, Snapshot, SnapshotCache, fetch
 
 #: Judgement ranks run from 0 (not inspected) to this.
 JUDGEMENT_RANKS = max(judgement.rank for judgement in Judgement)
@@ -44,6 +51,7 @@ NEEDS = SearchEntryNeed.__table__
 ACCEPTED = SearchEntryAuthority.__table__
 TERMS = SearchTerm.__table__
 STATE = SearchIndexState.__table__
+CHANGES = SearchIndexChange.__table__
 #: SQLite only: created by the migration, kept in step by triggers.
 FTS = table('search_fts', column('rowid'), column('search_fts'))
 #: PostgreSQL only: the generated tsvector column.
@@ -98,10 +106,13 @@ class SqlEngine:
     def index(self, entries: Iterable[DirectoryEntry]) -> int:
         """Add or replace entries. Returns how many were written."""
         entries = list({entry.id: entry for entry in entries}.values())
-        if not entries:
-            return 0
-        self.touch()
-        self.remove([entry.id for entry in entries])
+        if entries:
+            self.touch([entry.id for entry in entries])
+            self._write(entries)
+        return len(entries)
+
+    def _write(self, entries: list[DirectoryEntry]) -> None:
+        self._delete([entry.id for entry in entries])
         self.session.execute(insert(ENTRIES), [self._row(entry) for entry in entries])
         needs = [{'entry_id': entry.id, 'need': need} for entry in entries for need in entry.needs]
         accepted = [{'entry_id': entry.id, 'authority_code': code} for entry in entries for code in entry.accepted_by]
@@ -110,18 +121,27 @@ class SqlEngine:
         for target, rows in ((NEEDS, needs), (ACCEPTED, accepted), (TERMS, terms)):
             if rows:
                 self.session.execute(insert(target), rows)
-        return len(entries)
 
-    def touch(self) -> None:
-        """Give the index a new version and token in this transaction, so every worker reloads its snapshot.
+    def touch(self, entry_ids: Iterable[int] | None) -> None:
+        """Give the index a new version and token in this transaction and record which entries it changes
+        (None: all of them), so every worker brings its snapshot up to date on its next query.
 
         Called before the write itself, so concurrent writers queue on this one row rather than deadlocking.
         """
         token = uuid4().hex
-        changed = self.session.execute(update(STATE).where(STATE.c.id == 1)
-                                       .values(version=STATE.c.version + 1, token=token)).rowcount
-        if not changed:
-            self.session.execute(insert(STATE).values(id=1, version=1, token=token))
+        version = self.session.execute(update(STATE).where(STATE.c.id == 1)
+                                       .values(version=STATE.c.version + 1, token=token)
+                                       .returning(STATE.c.version)).scalar()
+        if version is None:
+            version = 1
+            self.session.execute(insert(STATE).values(id=1, version=version, token=token))
+        if entry_ids is None:  # every worker reads everything again, so older changes no longer matter
+            self.session.execute(delete(CHANGES))
+            self.session.execute(insert(CHANGES).values(version=version, token=token, entry_id=None))
+            return
+        self.session.execute(insert(CHANGES), [{'version': version, 'token': token, 'entry_id': entry_id}
+                                               for entry_id in entry_ids])
+        self.session.execute(delete(CHANGES).where(CHANGES.c.version <= version - KEPT_VERSIONS))
 
     @staticmethod
     def _row(entry: DirectoryEntry) -> dict:
@@ -140,7 +160,10 @@ class SqlEngine:
         """Remove entries by setting id (ids not in the index are ignored)."""
         ids = sorted(set(ids))
         if ids:
-            self.touch()
+            self.touch(ids)
+            self._delete(ids)
+
+    def _delete(self, ids: list[int]) -> None:
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
             for target in (NEEDS, ACCEPTED, TERMS):
@@ -150,7 +173,7 @@ class SqlEngine:
 
     def clear(self) -> None:
         """Empty the index."""
-        self.touch()
+        self.touch(None)
         for target in (NEEDS, ACCEPTED, TERMS, ENTRIES):
             self.session.execute(delete(target))
 
@@ -162,15 +185,22 @@ class SqlEngine:
         for entry in entries:
             batch.append(entry)
             if len(batch) >= batch_size:
-                written += self.index(batch)
+                written += self._write_batch(batch)
                 if progress:
                     progress(len(batch))
                 batch = []
-        written += self.index(batch)
+        written += self._write_batch(batch)
         if progress and batch:
             progress(len(batch))
         self.session.commit()
         return written
+
+    def _write_batch(self, entries: list[DirectoryEntry]) -> int:
+        """Part of :meth:`reindex`: its :meth:`clear` has already told every worker to read everything again."""
+        entries = list({entry.id: entry for entry in entries}.values())
+        if entries:
+            self._write(entries)
+        return len(entries)
 
     # -- reading -------------------------------------------------------------------------------------------
 

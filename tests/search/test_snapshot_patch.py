@@ -1,0 +1,132 @@
+"""A snapshot patched with the changed entries holds exactly what reading the whole index again would."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from registry.extensions import db
+from registry.settings.taxonomy import Judgement, Lot, ProvisionType
+from search import snapshot as snapshots
+from search.entries import build_entries
+from search.models import SearchIndexChange
+from search.query import parse_query
+from search.sql_engine import SqlEngine
+from tests.search.conftest import make_organisation, make_setting, qualify
+
+
+def assert_same(patched: snapshots.Snapshot, fresh: snapshots.Snapshot) -> None:
+    """Every column, lookup, order and posting list the queries use is equal."""
+    assert patched.version == fresh.version and patched.token == fresh.token
+    for name in ('ids', 'judgement_rank', 'age_min', 'age_max', 'has_vacancy', 'easting', 'northing',
+                 'public_easting', 'public_northing', 'updated', 'name', 'name_rank', 'order_name', 'order_updated',
+                 'order_judgement'):
+        assert np.array_equal(getattr(patched, name), getattr(fresh, name)), name
+    assert np.array_equal(patched.row_of_id[patched.ids], fresh.row_of_id[fresh.ids])
+    for facet, coded in fresh.coded.items():
+        mine = patched.coded[facet]
+        assert [mine.values[code] for code in mine.codes] == [coded.values[code] for code in coded.codes], facet
+    assert {need: column.tolist() for need, column in patched.needs.items() if column.any()} == {
+        need: column.tolist() for need, column in fresh.needs.items() if column.any()}
+    assert {code: rows.tolist() for code, rows in patched.accepted.items() if len(rows)} == {
+        code: rows.tolist() for code, rows in fresh.accepted.items() if len(rows)}
+    for field in ('name', 'organisation'):
+        mine, theirs = getattr(patched.names, field), getattr(fresh.names, field)
+        assert np.array_equal(mine.lengths, theirs.lengths), field
+        for stem in theirs.vocabulary:
+            assert _postings(mine, stem) == _postings(theirs, stem), (field, stem)
+
+
+def _postings(field, stem: str) -> list[tuple[int, float]]:
+    ids = field.term_ids(stem, prefix=False)
+    if not len(ids):
+        return []
+    start, end = field.term_starts[ids[0]], field.term_starts[ids[0] + 1]
+    return list(zip(field.rows[start:end].tolist(), field.frequencies[start:end].tolist(), strict=True))
+
+
+def current(engine: SqlEngine) -> snapshots.Snapshot:
+    db.session.rollback()
+    return engine.snapshot()
+
+
+def fresh_load() -> snapshots.Snapshot:
+    version, token = snapshots.current_state(db.session)
+    return snapshots.load(db.session, version, token)
+
+
+@pytest.fixture
+def engine(app_ctx, directory):
+    engine = SqlEngine()
+    engine.reindex(build_entries())
+    return engine
+
+
+def test_changed_entries_are_patched_in_not_read_again(engine, directory, monkeypatch):
+    before = current(engine)
+    directory.oak_house.name = 'Oak House Annexe'
+    directory.oak_house.judgement = Judgement.OUTSTANDING
+    db.session.commit()
+    engine.index(build_entries([directory.oak_house.id]))
+    db.session.commit()
+    loads = []
+    monkeypatch.setattr(snapshots, 'load', lambda *args: loads.append(args) or pytest.fail('read everything'))
+    after = current(engine)
+    monkeypatch.undo()
+    assert loads == [] and after is not before and after.version > before.version
+    assert_same(after, fresh_load())
+
+
+def test_removed_added_and_renamed_entries_patch_to_the_same_snapshot(engine, directory):
+    current(engine)
+    organisation = make_organisation('Zephyr Care Ltd')
+    qualify(organisation, Lot.CHILDRENS_HOMES)
+    added = make_setting(organisation, 'Aardvark House', ProvisionType.CHILDRENS_HOME, 'M1 1AE',
+                         needs=['autism', 'mental-health'], judgement=Judgement.GOOD)
+    directory.willow_lodge.organisation.trading_name = 'Evergreen Homes'
+    db.session.commit()
+    engine.remove([directory.riverside.id])
+    engine.index(build_entries([added.id, directory.willow_lodge.id, directory.oak_house.id]))
+    db.session.commit()
+    assert_same(current(engine), fresh_load())
+    names = {hit.entry.name for hit in engine.query(parse_query({'q': 'evergreen'})).hits}
+    assert names == {'Oak House', 'Willow Lodge'}
+
+
+def test_a_clear_reads_everything_again(engine, monkeypatch):
+    current(engine)
+    engine.reindex(build_entries())
+    loads = []
+    real_load = snapshots.load
+    monkeypatch.setattr(snapshots, 'load', lambda *args: loads.append(1) or real_load(*args))
+    current(engine)
+    assert loads == [1]
+
+
+def test_a_snapshot_older_than_the_change_log_reads_everything_again(engine, directory, monkeypatch):
+    before = current(engine)
+    monkeypatch.setattr(snapshots, 'KEPT_VERSIONS', 2)
+    for _ in range(3):
+        engine.index(build_entries([directory.oak_house.id]))
+        db.session.commit()
+    loads = []
+    real_load = snapshots.load
+    monkeypatch.setattr(snapshots, 'load', lambda *args: loads.append(1) or real_load(*args))
+    after = current(engine)
+    assert loads == [1] and after.version == before.version + 3
+
+
+def test_a_snapshot_from_another_history_reads_everything_again(engine, directory, monkeypatch):
+    """After a restore (or the tests' own reset) versions repeat: the same number with another token is no base."""
+    before = current(engine)
+    db.session.execute(snapshots.STATE.delete())
+    db.session.execute(SearchIndexChange.__table__.delete())
+    db.session.commit()
+    for _ in range(before.version + 2):
+        engine.index(build_entries([directory.oak_house.id]))
+        db.session.commit()
+    loads = []
+    real_load = snapshots.load
+    monkeypatch.setattr(snapshots, 'load', lambda *args: loads.append(1) or real_load(*args))
+    assert_same(current(engine), fresh_load())
+    assert loads == [1, 1]  # the engine's read, then fresh_load's own
