@@ -117,7 +117,7 @@ class DirectoryEntry:
     @classmethod
     def from_dict(cls, data: dict) -> DirectoryEntry:
         """Rebuild an entry from :meth:`to_dict` output (as stored in an index)."""
-        values = dict(data)
+        values = {key: data[key] for key in _FIELD_NAMES if key in data}
         for key in ('vacancies_confirmed_at', 'updated_at'):
             if values.get(key):
                 values[key] = datetime.fromisoformat(values[key])
@@ -125,20 +125,20 @@ class DirectoryEntry:
             values['judgement_date'] = date.fromisoformat(values['judgement_date'])
         values['needs'] = tuple(values.get('needs') or ())
         values['accepted_by'] = tuple(values.get('accepted_by') or ())
-        known = cls.__dataclass_fields__
-        return cls(**{key: value for key, value in values.items() if key in known})
+        return cls(**values)
 
     @classmethod
     def from_json(cls, text: str) -> DirectoryEntry:
         """Rebuild an entry from :meth:`to_json` output, keeping that output so :meth:`to_dict` need not redo it."""
         data = json.loads(text)
         entry = cls.from_dict(data)
-        if all(name in data for name in _FIELD_NAMES):  # not from an older version of the entry
+        if _FIELD_SET <= data.keys():  # not from an older version of the entry
             object.__setattr__(entry, '_stored', data)
         return entry
 
 
 _FIELD_NAMES = tuple(item.name for item in fields(DirectoryEntry))
+_FIELD_SET = frozenset(_FIELD_NAMES)
 
 
 def _entry(setting: Setting, authority: LocalAuthority | None, accepted_by: Iterable[str]) -> DirectoryEntry:

@@ -79,6 +79,12 @@ def test_words_go_in_must_with_the_last_word_as_a_prefix():
     assert body['suggest']['words']['term']['field'] == 'vocabulary'
 
 
+def test_api_queries_ask_for_no_highlights_but_still_for_suggestions():
+    body = build_query(Query(words='fostering', highlight=False), page_size=20)
+    assert 'highlight' not in body
+    assert body['suggest']['words']['term']['field'] == 'vocabulary'
+
+
 def test_phrases_become_phrase_matches_and_finished_words_are_not_prefixes():
     body = build_query(Query(words='"family care" home '), page_size=10)
     assert body['query']['bool']['must'] == [
