@@ -3,7 +3,8 @@
 The full-text and spatial indexes are dialect-specific and live outside the ORM (created by the
 migration): on SQLite the FTS5 table ``search_fts`` and the R*Trees ``search_rtree`` (exact points) and
 ``search_public_rtree`` (public points), kept in step with ``search_entries`` by triggers; on PostgreSQL the
-generated ``search_vector`` column and its GIN index.
+generated ``search_vector`` column, copied by a trigger into the narrow table ``search_words`` with the GIN index
+(see the migration ``c3a8e5f1d2b7`` for why).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from uuid import uuid4
 
 import numpy as np
 from flask import current_app
-from sqlalchemy import Text, cast, column, delete, func, insert, literal_column, select, table, text, update
+from sqlalchemy import Text, cast, column, delete, func, insert, select, table, text, update
 from sqlalchemy.orm import Session
 
 from registry.extensions import db
@@ -54,8 +54,8 @@ STATE = SearchIndexState.__table__
 CHANGES = SearchIndexChange.__table__
 #: SQLite only: created by the migration, kept in step by triggers.
 FTS = table('search_fts', column('rowid'), column('search_fts'))
-#: PostgreSQL only: the generated tsvector column.
-VECTOR = literal_column('search_entries.search_vector')
+#: PostgreSQL only: each entry's tsvector, with the GIN index (created by the migration, kept in step by a trigger).
+WORDS = table('search_words', column('entry_id'), column('vector'))
 HEADLINE_OPTIONS = f'StartSel={MARK_START}, StopSel={MARK_END}'
 
 
@@ -67,15 +67,11 @@ def fts5_expression(words: Words) -> str:
     return ' AND '.join(parts)
 
 
-def tsquery_expression(words: Words, weight: str = '') -> str:
-    """A ``to_tsquery`` string from letter-and-digit tokens only, so nothing the user types is an operator.
-
-    :param weight: match only lexemes of this weight (``A`` the name, ``B`` the organisation name).
-    """
-    label = f':{weight}' if weight else ''
-    parts = [f'{term}:*{weight}' if index == len(words.terms) - 1 and words.prefix else f'{term}{label}'
+def tsquery_expression(words: Words) -> str:
+    """A ``to_tsquery`` string from letter-and-digit tokens only, so nothing the user types is an operator."""
+    parts = [f'{term}:*' if index == len(words.terms) - 1 and words.prefix else term
              for index, term in enumerate(words.terms)]
-    parts += ['(' + ' <-> '.join(f'{term}{label}' for term in phrase) + ')' for phrase in words.phrases]
+    parts += ['(' + ' <-> '.join(phrase) + ')' for phrase in words.phrases]
     return ' & '.join(parts)
 
 
@@ -285,8 +281,8 @@ class SqlEngine:
 
     def _tsquery_ids(self, expression: str) -> np.ndarray:
         joined = self.session.scalar(
-            select(func.string_agg(cast(ENTRIES.c.id, Text), ','))
-            .where(VECTOR.op('@@')(func.to_tsquery('english', expression))))
+            select(func.string_agg(cast(WORDS.c.entry_id, Text), ','))
+            .where(WORDS.c.vector.op('@@')(func.to_tsquery('english', expression))))
         return _parse_ids(joined)
 
     @staticmethod
