@@ -134,6 +134,27 @@ def build_database(app, size: int, locations: list, rng: random.Random) -> None:
     db.session.commit()
 
 
+def footprint(value, seen: set | None = None) -> int:
+    """Approximate bytes held by a snapshot: numpy buffers plus Python containers and strings, each object once."""
+    import dataclasses
+
+    import numpy as np
+
+    seen = set() if seen is None else seen
+    if id(value) in seen:
+        return 0
+    seen.add(id(value))
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if dataclasses.is_dataclass(value):
+        return sum(footprint(getattr(value, item.name), seen) for item in dataclasses.fields(value))
+    if isinstance(value, dict):
+        return sys.getsizeof(value) + sum(footprint(k, seen) + footprint(v, seen) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return sys.getsizeof(value) + sum(footprint(item, seen) for item in value)
+    return sys.getsizeof(value)
+
+
 def measure_engine(app, size: int, rounds: int) -> dict:
     """Index every listed setting, then run the query mix ``rounds`` times (after one warm-up round)."""
     from search import parse_query
@@ -150,7 +171,7 @@ def measure_engine(app, size: int, rounds: int) -> dict:
     queries = [(label, parse_query(args)) for label, args in QUERY_MIX]
     # What each worker pays once after every index write: reading the columns into its in-memory snapshot.
     load_started = time.perf_counter()
-    engine.snapshot()
+    memory_mb = footprint(engine.snapshot()) / 2**20
     load_s = time.perf_counter() - load_started
     # What each worker pays after a typical write (one setting's vacancies, say): patching in the changed entry.
     patch_ms = []
@@ -171,7 +192,7 @@ def measure_engine(app, size: int, rounds: int) -> dict:
     every = [value for values in timings.values() for value in values]
     return {
         'build_s': built - started, 'write_s': finished - built, 'load_s': load_s,
-        'patch_ms': percentile(patch_ms, 0.5),
+        'patch_ms': percentile(patch_ms, 0.5), 'memory_mb': memory_mb,
         'rate': size / (finished - started), 'write_rate': size / (finished - built),
         'p50': percentile(every, 0.50), 'p95': percentile(every, 0.95),
         'per_query': {label: (percentile(values, 0.5), percentile(values, 0.95)) for label, values in timings.items()},
@@ -292,16 +313,16 @@ def report(results: list[tuple[str, int, dict]], args) -> str:
         f'Command: `.venv/bin/python bench/search.py {" ".join(sys.argv[1:])}`.',
         '',
         '| backend | settings | generate (s) | build entries (s) | write index (s) | indexing rate (entries/s) '
-        '| snapshot load (s) | patch after a write (ms) | engine p50 (ms) | engine p95 (ms) | HTTP req/s (rounds) '
-        '| HTTP p50 (ms) | HTTP p95 (ms) |',
-        '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+        '| snapshot load (s) | snapshot memory (MB) | patch after a write (ms) | engine p50 (ms) | engine p95 (ms) '
+        '| HTTP req/s (rounds) | HTTP p50 (ms) | HTTP p95 (ms) |',
+        '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ]
     for backend, size, r in results:
         http_part = ('| {rps:.0f} ({rounds}) | {p50:.1f} | {p95:.1f} |'.format(
             **{**r['http'], 'rounds': ', '.join(map(str, r['http']['rounds']))}) if 'http' in r else '| – | – | – |')
         lines.append(f'| {backend} | {size:,} | {r["generate_s"]:.1f} | {r["build_s"]:.1f} | {r["write_s"]:.1f} '
-                     f'| {r["rate"]:.0f} | {r["load_s"]:.2f} | {r["patch_ms"]:.0f} | {r["p50"]:.1f} | {r["p95"]:.1f} '
-                     f'{http_part}')
+                     f'| {r["rate"]:.0f} | {r["load_s"]:.2f} | {r["memory_mb"]:.0f} | {r["patch_ms"]:.0f} '
+                     f'| {r["p50"]:.1f} | {r["p95"]:.1f} {http_part}')
     lines += ['', 'Per query, p50 / p95 in ms (engine, no HTTP):', '',
               '| query | ' + ' | '.join(f'{backend} {size:,}' for backend, size, _ in results) + ' |',
               '| --- |' + ' ---: |' * len(results)]
