@@ -78,12 +78,9 @@ def stems(words: Iterable[str]) -> dict[str, str]:
 
 def _stem_alone(connection: sqlite3.Connection, word: str) -> str:
     connection.execute('INSERT INTO words (rowid, word) VALUES (-1, ?)', (word,))
-    try:
-        return connection.execute('SELECT term FROM stems WHERE doc = -1 ORDER BY "offset" LIMIT 1').fetchone()[0]
-    except TypeError:
-        return word
-    finally:
-        connection.execute('DELETE FROM words WHERE rowid = -1')
+    first = connection.execute('SELECT term FROM stems WHERE doc = -1 ORDER BY "offset" LIMIT 1').fetchone()
+    connection.execute('DELETE FROM words WHERE rowid = -1')
+    return first[0] if first else word
 
 
 @lru_cache(maxsize=4096)

@@ -97,6 +97,7 @@ class Snapshot:
     public_easting: np.ndarray
     public_northing: np.ndarray
     updated: np.ndarray
+    #: Names as Python strings (an object array: a numpy string array is as wide as the longest name).
     name: np.ndarray
     #: Need to a boolean column (row meets that need).
     needs: dict[str, np.ndarray]
@@ -188,7 +189,7 @@ def load(session: Session, version: int | None, token: str | None) -> Snapshot:
         token, version, batch.ids,
         coded={facet: Coded.encode(batch.values[column]) for facet, column in CODED.items()},
         numeric={name: batch.column(name) for name in NUMERIC},
-        name=np.array(batch.values['name'], dtype=str),
+        name=np.array(batch.values['name'], dtype=object),
         needs=batch.need_columns(), accepted_ids=batch.accepted_ids(),
         names=NameIndex.build(batch.values['name'], batch.values['organisation_name']))
 
@@ -214,7 +215,7 @@ def patch(old: Snapshot, session: Session, version: int, token: str, changed: np
         token, version, merged(old.ids, batch.ids),
         coded={facet: old.coded[facet].patched(keep, batch.values[column], order) for facet, column in CODED.items()},
         numeric={name: merged(getattr(old, name), batch.column(name)) for name in NUMERIC},
-        name=merged(old.name, np.array(batch.values['name'], dtype=str)),
+        name=merged(old.name, np.array(batch.values['name'], dtype=object)),
         needs=needs, accepted_ids=accepted_ids,
         names=old.names.patched(keep, batch.values['name'], batch.values['organisation_name'], order))
 

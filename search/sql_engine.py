@@ -52,8 +52,6 @@ ACCEPTED = SearchEntryAuthority.__table__
 TERMS = SearchTerm.__table__
 STATE = SearchIndexState.__table__
 CHANGES = SearchIndexChange.__table__
-#: SQLite only: created by the migration, kept in step by triggers.
-FTS = table('search_fts', column('rowid'), column('search_fts'))
 #: PostgreSQL only: each entry's tsvector, with the GIN index (created by the migration, kept in step by a trigger).
 WORDS = table('search_words', column('entry_id'), column('vector'))
 HEADLINE_OPTIONS = f'StartSel={MARK_START}, StopSel={MARK_END}'
@@ -323,7 +321,7 @@ class SqlEngine:
     @staticmethod
     def _page_rows(query: Query, snapshot: Snapshot, selected: np.ndarray, score, points, no_words: bool,
                    stop: int) -> np.ndarray:
-        """The first ``stop`` selected rows in the query's order (ties broken exactly as the SQL ORDER BY did)."""
+        """The first ``stop`` selected rows in the query's order (ties by name, then id; distance ties by id)."""
         if query.sort == 'distance' and points is not None:
             candidates = np.flatnonzero(selected)
             squared = _squared_distances(points, query.origin, candidates)

@@ -6,7 +6,7 @@ import numpy as np
 
 from registry.settings.taxonomy import Judgement, Lot, ProvisionType
 from search.entries import build_entries
-from search.names import NameIndex, stems
+from search.names import NameIndex, _stem_alone, _stemmer, stems
 from search.query import parse_query, split_words
 from search.sql_engine import SqlEngine
 from tests.search.conftest import make_organisation, make_setting, qualify
@@ -83,3 +83,9 @@ def test_judgement_sort_with_words_keeps_relevance_within_each_judgement(app_ctx
     engine.reindex(build_entries())
     ranked = [hit.entry.name for hit in engine.query(parse_query({'q': 'fostering ', 'sort': 'judgement'})).hits]
     assert ranked == ['Fostering Outstanding Team', 'Birch View', 'Fostering Good', 'Ash View']
+
+
+def test_a_word_stemmed_on_its_own_falls_back_to_itself_when_the_tokenizer_drops_it():
+    # The path taken when a batch of words does not line up with the tokenizer's output.
+    assert _stem_alone(_stemmer(), 'caring') == 'care'
+    assert _stem_alone(_stemmer(), '···') == '···'
