@@ -115,18 +115,18 @@ class FieldPostings:
     lengths: np.ndarray
 
     @classmethod
-    def build(cls, texts: Sequence[str], stem_of: dict[str, str]) -> FieldPostings:
+    def build(cls, term_lists: Sequence[tuple[str, ...]]) -> FieldPostings:
+        """Postings for rows holding these (already stemmed) terms."""
         vocabulary: list[str] = []
         lookup: dict[str, int] = {}
-        counts, terms = _term_ids(texts, stem_of, vocabulary, lookup)
+        counts, terms = _term_ids(term_lists, vocabulary, lookup)
         return cls._index(vocabulary, lookup, counts, terms, None)
 
-    def patched(self, keep: np.ndarray, texts: Sequence[str], order: np.ndarray,
-                stem_of: dict[str, str]) -> FieldPostings:
-        """This field with the rows ``keep`` selects, then rows for ``texts``, all reordered by ``order``."""
+    def patched(self, keep: np.ndarray, term_lists: Sequence[tuple[str, ...]], order: np.ndarray) -> FieldPostings:
+        """This field with the rows ``keep`` selects, then rows for ``term_lists``, all reordered by ``order``."""
         counts = np.diff(self.row_starts)
         vocabulary, lookup = list(self.vocabulary), dict(self.lookup)
-        fresh_counts, fresh_terms = _term_ids(texts, stem_of, vocabulary, lookup)
+        fresh_counts, fresh_terms = _term_ids(term_lists, vocabulary, lookup)
         all_counts = np.concatenate([counts[keep], fresh_counts])
         all_terms = np.concatenate([self.row_terms[np.repeat(keep, counts)], fresh_terms])
         starts = np.concatenate([[0], np.cumsum(all_counts)[:-1]]).astype(np.int64)
@@ -159,6 +159,13 @@ class FieldPostings:
             return self.sorted_ids[first:first + 1] if found else self.sorted_ids[:0]
         return self.sorted_ids[first:bisect_left(self.sorted_stems, term + '\U0010ffff', lo=first)]
 
+    def rows_with(self, term: str, prefix: bool) -> np.ndarray:
+        """The rows holding the term (or any term starting with it, for a prefix), sorted, each once."""
+        ids = self.term_ids(term, prefix)
+        starts = self.term_starts[ids]
+        rows = self.rows[_ranges(starts, self.term_starts[ids + 1] - starts)]
+        return np.unique(rows) if len(ids) > 1 else rows
+
     def bm25(self, terms: list[tuple[str, bool]], size: int) -> np.ndarray | None:
         """Each row's BM25 for these (stem, is prefix) terms within this field; None when no row has any."""
         if not len(self.lengths) or not self.vocabulary:
@@ -184,26 +191,25 @@ class FieldPostings:
         return scores
 
 
-def _term_ids(texts: Sequence[str], stem_of: dict[str, str], vocabulary: list[str],
+def _term_ids(term_lists: Sequence[tuple[str, ...]], vocabulary: list[str],
               lookup: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Each text's number of words, and all their term ids in order, adding new stems to the vocabulary."""
-    counts = np.zeros(len(texts), dtype=np.int64)
-    terms: list[int] = []
-    split: dict[str, list[int]] = {}  # organisation names repeat: tokenise each distinct text once
-    for row, text in enumerate(texts):
-        ids = split.get(text)
-        if ids is None:
-            ids = split[text] = []
-            for token in tokens(text):
-                stemmed = stem_of[token]
-                term = lookup.get(stemmed)
-                if term is None:
-                    term = lookup[stemmed] = len(vocabulary)
-                    vocabulary.append(stemmed)
-                ids.append(term)
-        counts[row] = len(ids)
-        terms.extend(ids)
-    return counts, np.array(terms, dtype=np.int64)
+    """Each row's number of terms, and all their term ids in order, adding new terms to the vocabulary."""
+    counts = np.zeros(len(term_lists), dtype=np.int64)
+    ids: list[int] = []
+    known: dict[tuple[str, ...], list[int]] = {}  # organisation names repeat: look each distinct list up once
+    for row, terms in enumerate(term_lists):
+        row_ids = known.get(terms)
+        if row_ids is None:
+            row_ids = known[terms] = []
+            for term in terms:
+                term_id = lookup.get(term)
+                if term_id is None:
+                    term_id = lookup[term] = len(vocabulary)
+                    vocabulary.append(term)
+                row_ids.append(term_id)
+        counts[row] = len(row_ids)
+        ids.extend(row_ids)
+    return counts, np.array(ids, dtype=np.int64)
 
 
 def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -225,14 +231,14 @@ class NameIndex:
     @classmethod
     def build(cls, names: Sequence[str], organisations: Sequence[str]) -> NameIndex:
         stem_of = _stems_of(names, organisations)
-        return cls(FieldPostings.build(names, stem_of), FieldPostings.build(organisations, stem_of))
+        return cls(FieldPostings.build(_stemmed(names, stem_of)), FieldPostings.build(_stemmed(organisations, stem_of)))
 
     def patched(self, keep: np.ndarray, names: Sequence[str], organisations: Sequence[str],
                 order: np.ndarray) -> NameIndex:
         """The rows ``keep`` selects, then rows for the new texts, all reordered by ``order`` (as the snapshot is)."""
         stem_of = _stems_of(names, organisations)
-        return NameIndex(self.name.patched(keep, names, order, stem_of),
-                         self.organisation.patched(keep, organisations, order, stem_of))
+        return NameIndex(self.name.patched(keep, _stemmed(names, stem_of), order),
+                         self.organisation.patched(keep, _stemmed(organisations, stem_of), order))
 
     def scores(self, words: Words, matched: np.ndarray) -> np.ndarray:
         """Relevance for every row: 0 where ``matched`` is False, else 1 plus the weighted BM25 of both names."""
@@ -249,3 +255,15 @@ class NameIndex:
 
 def _stems_of(names: Sequence[str], organisations: Sequence[str]) -> dict[str, str]:
     return stems(sorted({token for text in (*names, *set(organisations)) for token in tokens(text)}))
+
+
+def _stemmed(texts: Sequence[str], stem_of: dict[str, str]) -> list[tuple[str, ...]]:
+    """Each text's stems, in order (each distinct text split once: organisation names repeat)."""
+    split: dict[str, tuple[str, ...]] = {}
+    result = []
+    for text in texts:
+        terms = split.get(text)
+        if terms is None:
+            terms = split[text] = tuple(stem_of[token] for token in tokens(text))
+        result.append(terms)
+    return result

@@ -16,7 +16,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from .models import SearchEntry, SearchEntryAuthority, SearchEntryNeed, SearchIndexState
-from .names import NameIndex
+from .names import FieldPostings, NameIndex
 
 ENTRIES = SearchEntry.__table__
 NEEDS = SearchEntryNeed.__table__
@@ -110,6 +110,9 @@ class Snapshot:
     order_judgement: np.ndarray
     #: The two names' stemmed words, for relevance.
     names: NameIndex
+    #: PostgreSQL only: each entry's lexemes as its tsvector holds them, so most word searches need no GIN lookup
+    #: (which has to visit every matching row of ``search_words``). None on SQLite, where FTS5 is faster.
+    words: FieldPostings | None
 
     @property
     def size(self) -> int:
@@ -131,6 +134,11 @@ class Batch:
     values: dict[str, tuple]
     needs: list[tuple[int, str]]
     accepted: list[tuple[int, str]]
+    #: PostgreSQL only: entry id to its lexemes.
+    lexemes: dict[int, tuple[str, ...]] | None = None
+
+    def lexeme_lists(self) -> list[tuple[str, ...]]:
+        return [self.lexemes.get(entry_id, ()) for entry_id in self.ids.tolist()]
 
     def column(self, name: str) -> np.ndarray:
         values = self.values[name]
@@ -171,15 +179,22 @@ def read(session: Session, ids: np.ndarray | None = None) -> Batch:
     names = ('id', *CODED.values(), *(name for name in NUMERIC if name != 'updated'), *TEXT)
     wanted = '' if ids is None else f' IN ({",".join(str(int(entry_id)) for entry_id in ids)})'
     if ids is not None and not len(ids):
-        return Batch(EMPTY, {name: () for name in (*names, 'updated')}, [], [])
+        return Batch(EMPTY, {name: () for name in (*names, 'updated')}, [], [], {})
     rows = fetch(session, f'SELECT {", ".join(names)}, {updated} FROM search_entries'
                           f'{f" WHERE id{wanted}" if wanted else ""} ORDER BY id')
     columns = (*names, 'updated')
     values = dict(zip(columns, zip(*rows, strict=True), strict=True)) if rows else {name: () for name in columns}
     entry_filter = f' WHERE entry_id{wanted}' if wanted else ''
+    lexemes = None
+    if session.get_bind().dialect.name == 'postgresql':
+        # Lexemes never hold spaces, so one joined string per row is the cheapest way to carry them.
+        lexemes = {entry_id: tuple(joined.split()) for entry_id, joined in fetch(
+            session, "SELECT entry_id, array_to_string(tsvector_to_array(vector), ' ') "
+                     f'FROM search_words{entry_filter}')}
     return Batch(np.array(values['id'], dtype=np.int64), values,
                  fetch(session, f'SELECT entry_id, need FROM search_entry_needs{entry_filter}'),
-                 fetch(session, f'SELECT entry_id, authority_code FROM search_entry_authorities{entry_filter}'))
+                 fetch(session, f'SELECT entry_id, authority_code FROM search_entry_authorities{entry_filter}'),
+                 lexemes)
 
 
 def load(session: Session, version: int | None, token: str | None) -> Snapshot:
@@ -191,7 +206,8 @@ def load(session: Session, version: int | None, token: str | None) -> Snapshot:
         numeric={name: batch.column(name) for name in NUMERIC},
         name=np.array(batch.values['name'], dtype=object),
         needs=batch.need_columns(), accepted_ids=batch.accepted_ids(),
-        names=NameIndex.build(batch.values['name'], batch.values['organisation_name']))
+        names=NameIndex.build(batch.values['name'], batch.values['organisation_name']),
+        words=FieldPostings.build(batch.lexeme_lists()) if batch.lexemes is not None else None)
 
 
 def patch(old: Snapshot, session: Session, version: int, token: str, changed: np.ndarray) -> Snapshot:
@@ -217,12 +233,14 @@ def patch(old: Snapshot, session: Session, version: int, token: str, changed: np
         numeric={name: merged(getattr(old, name), batch.column(name)) for name in NUMERIC},
         name=merged(old.name, np.array(batch.values['name'], dtype=object)),
         needs=needs, accepted_ids=accepted_ids,
-        names=old.names.patched(keep, batch.values['name'], batch.values['organisation_name'], order))
+        names=old.names.patched(keep, batch.values['name'], batch.values['organisation_name'], order),
+        words=(old.words.patched(keep, batch.lexeme_lists(), order)
+               if old.words is not None and batch.lexemes is not None else None))
 
 
 def _assemble(token: str | None, version: int | None, ids: np.ndarray, *, coded: dict[str, Coded],
               numeric: dict[str, np.ndarray], name: np.ndarray, needs: dict[str, np.ndarray],
-              accepted_ids: dict[str, list[int]], names: NameIndex) -> Snapshot:
+              accepted_ids: dict[str, list[int]], names: NameIndex, words: FieldPostings | None) -> Snapshot:
     """A snapshot from its columns (in id order), with the lookups and orders derived from them."""
     size = len(ids)
     row_of_id = np.full(int(ids[-1]) + 1 if size else 0, -1, dtype=np.int64)
@@ -242,7 +260,7 @@ def _assemble(token: str | None, version: int | None, ids: np.ndarray, *, coded:
         name_rank=name_rank, order_name=order_name,
         order_updated=np.lexsort((ids, -numeric['updated'])),
         order_judgement=np.lexsort((name_rank, -judgement_rank.astype(np.int64))),
-        names=names)
+        names=names, words=words)
 
 
 def fetch(session: Session, sql: str) -> list[tuple]:

@@ -264,12 +264,33 @@ class SqlEngine:
         return cache.get(self.session)
 
     def _word_matches(self, snapshot: Snapshot, words: Words, sqlite: bool) -> tuple[np.ndarray, np.ndarray]:
-        """Rows matching the words (the database's full-text index decides), and each row's relevance from the
-        names held in the snapshot (see :mod:`search.names`)."""
-        ids = self._fts_ids(fts5_expression(words)) if sqlite else self._tsquery_ids(tsquery_expression(words))
+        """Rows matching the words, and each row's relevance from the names held in the snapshot (see
+        :mod:`search.names`).
+
+        The database's own words decide: FTS5 on SQLite; on PostgreSQL the snapshot's copy of each entry's
+        tsvector lexemes, with the query's words made lexemes by PostgreSQL, or the GIN index for phrases (which
+        need positions).
+        """
         matched = np.zeros(snapshot.size, dtype=bool)
-        matched[snapshot.rows_of(ids)] = True
+        if not sqlite and snapshot.words is not None and not words.phrases:
+            rows = self._lexeme_rows(snapshot, words)
+        else:
+            ids = self._fts_ids(fts5_expression(words)) if sqlite else self._tsquery_ids(tsquery_expression(words))
+            rows = snapshot.rows_of(ids)
+        matched[rows] = True
         return matched, snapshot.names.scores(words, matched)
+
+    def _lexeme_rows(self, snapshot: Snapshot, words: Words) -> np.ndarray:
+        """Rows holding every word's lexemes, the last word as a prefix if unfinished: ``to_tsquery`` semantics,
+        stop words included (they are dropped, and a query of stop words only matches nothing)."""
+        lexemes = _lexemes(self.session, words.terms)
+        rows = None
+        for index, term in enumerate(words.terms):
+            prefix = index == len(words.terms) - 1 and bool(words.prefix)
+            for lexeme in lexemes[term]:
+                found = snapshot.words.rows_with(lexeme, prefix)
+                rows = found if rows is None else np.intersect1d(rows, found, assume_unique=True)
+        return EMPTY if rows is None else rows
 
     def _fts_ids(self, expression: str) -> np.ndarray:
         # One comma-joined string instead of a row per match: thousands of rows cost more in Python than in SQLite.
@@ -433,6 +454,25 @@ class SqlEngine:
 
 
 _local = threading.local()
+#: Word to its PostgreSQL ``english`` lexemes (none for a stop word), kept per process: they never change.
+_LEXEMES: dict[str, tuple[str, ...]] = {}
+_LEXEMES_KEPT = 50_000
+
+
+def _lexemes(session: Session, words: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """Each word's lexemes as ``to_tsquery('english', ...)`` would make them (one query for any not yet known)."""
+    known = {word: _LEXEMES.get(word) for word in words}
+    unknown = sorted(word for word, lexemes in known.items() if lexemes is None)
+    if unknown:
+        rows = session.execute(
+            text("SELECT word, array_to_string(tsvector_to_array(to_tsvector('english', word)), ' ') "
+                 'FROM unnest(CAST(:words AS text[])) AS word'), {'words': unknown}).all()
+        fresh = {word: tuple(joined.split()) for word, joined in rows}
+        if len(_LEXEMES) > _LEXEMES_KEPT:
+            _LEXEMES.clear()
+        _LEXEMES.update(fresh)
+        known.update(fresh)
+    return known
 
 
 def _page_index() -> sqlite3.Connection:

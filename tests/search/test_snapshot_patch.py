@@ -30,8 +30,11 @@ def assert_same(patched: snapshots.Snapshot, fresh: snapshots.Snapshot) -> None:
         need: column.tolist() for need, column in fresh.needs.items() if column.any()}
     assert {code: rows.tolist() for code, rows in patched.accepted.items() if len(rows)} == {
         code: rows.tolist() for code, rows in fresh.accepted.items() if len(rows)}
-    for field in ('name', 'organisation'):
-        mine, theirs = getattr(patched.names, field), getattr(fresh.names, field)
+    assert (patched.words is None) == (fresh.words is None)
+    fields = [(patched.names.name, fresh.names.name), (patched.names.organisation, fresh.names.organisation)]
+    if fresh.words is not None:  # PostgreSQL's lexemes
+        fields.append((patched.words, fresh.words))
+    for field, (mine, theirs) in enumerate(fields):
         assert np.array_equal(mine.lengths, theirs.lengths), field
         for stem in theirs.vocabulary:
             assert _postings(mine, stem) == _postings(theirs, stem), (field, stem)
