@@ -1,8 +1,9 @@
 """Relevance from the two names: BM25 over each entry's name and organisation name, held in memory per snapshot.
 
-The database's full-text index decides which entries match (every word, in any field). Asking it again for the
-name and organisation matches, or for ``bm25()`` of every match, costs milliseconds per search at 100k entries,
-so the snapshot keeps the stemmed words of the two names as postings instead, and scores them here:
+The database's own words decide which entries match (every word, in any field: FTS5, or PostgreSQL's tsvector
+lexemes). Asking FTS5 again for the name and organisation matches, or for ``bm25()`` of every match, costs
+milliseconds per search at 100k entries, so the snapshot keeps the stemmed words of the two names as postings
+instead, and scores them here:
 ``score = 1 + 10 * bm25(name) + 4 * bm25(organisation name)`` with k1 = 1.2 and b = 0.75. A name match therefore
 always outranks a match in the description only; within the names, rarer words and shorter names count for more.
 
@@ -94,7 +95,7 @@ def tokens(text: str) -> list[str]:
 
 @dataclass(frozen=True)
 class FieldPostings:
-    """One field's stemmed words, by row and by term.
+    """One field's stemmed words (or PostgreSQL lexemes), by row and by term.
 
     Row ``r`` holds terms ``row_terms[row_starts[r]:row_starts[r + 1]]`` (kept so a snapshot can be patched
     without re-reading every text); term ``t`` occurs in rows ``rows[term_starts[t]:term_starts[t + 1]]``, each
