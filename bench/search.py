@@ -171,8 +171,9 @@ def measure_engine(app, size: int, rounds: int) -> dict:
     queries = [(label, parse_query(args)) for label, args in QUERY_MIX]
     # What each worker pays once after every index write: reading the columns into its in-memory snapshot.
     load_started = time.perf_counter()
-    memory_mb = footprint(engine.snapshot()) / 2**20
+    snapshot = engine.snapshot()
     load_s = time.perf_counter() - load_started
+    memory_mb = footprint(snapshot) / 2**20
     # What each worker pays after a typical write (one setting's vacancies, say): patching in the changed entry.
     patch_ms = []
     for entry in entries[:: max(1, len(entries) // 5)][:5]:

@@ -58,6 +58,8 @@ def run(args, *, public: bool, page_size: int = PAGE_SIZE, highlight: bool = Tru
 
     Public searches filter, sort and measure on public points (a children's home at its authority's centroid);
     only the commissioner search (``public=False``, behind its role check) uses exact locations.
+
+    :param highlight: mark the matched words in each hit (the pages show them; the JSON API does not).
     """
     from . import search
 
@@ -68,8 +70,7 @@ def run(args, *, public: bool, page_size: int = PAGE_SIZE, highlight: bool = Tru
         return Outcome(errors={**exc.errors, **errors})
     if errors:
         return Outcome(query=query, errors=errors)
-    if not public or not highlight:
-        query = replace(query, exact_locations=not public, highlight=highlight)
+    query = replace(query, exact_locations=not public, highlight=highlight)
     try:
         return Outcome(query=query, results=search(query))
     except PageOutOfRangeError as exc:
