@@ -48,12 +48,11 @@ def get_metadata():
 def include_object(object, name, type_, reflected, compare_to):
     """Keep autogenerate away from search objects the models cannot describe.
 
-    SQLite: the FTS5 table ``search_fts`` and R*Trees ``search_rtree`` and ``search_public_rtree`` (and their
-    shadow tables);
+    SQLite: the FTS5 table ``search_fts`` (and its shadow tables);
     PostgreSQL: the generated ``search_vector`` column on ``search_entries``, and ``search_words`` (its copy with
     the GIN index).
     """
-    if type_ == 'table' and name.startswith(('search_fts', 'search_rtree', 'search_public_rtree', 'search_words')):
+    if type_ == 'table' and name.startswith(('search_fts', 'search_words')):
         return False
     if type_ == 'column' and name == 'search_vector':
         return False

@@ -1,4 +1,5 @@
-"""The embedded search engine: SQLite FTS5 + R*Tree, or PostgreSQL tsvector + GIN, over its own index tables.
+"""The embedded search engine over its own index tables: SQLite FTS5 or PostgreSQL tsvector + GIN find the words;
+filters, facets, distances and order come from each worker's snapshot of the index (``search/snapshot.py``).
 
 Engine methods write through the current session and do not commit: the caller (drain, reindex) commits,
 so marking outbox rows processed and changing the index happen in one transaction.
@@ -162,7 +163,7 @@ class SqlEngine:
             chunk = ids[start:start + 500]
             for target in (NEEDS, ACCEPTED, TERMS):
                 self.session.execute(delete(target).where(target.c.entry_id.in_(chunk)))
-            # Triggers remove the FTS5 and R*Tree rows on SQLite.
+            # Triggers remove the FTS5 rows on SQLite.
             self.session.execute(delete(ENTRIES).where(ENTRIES.c.id.in_(chunk)))
 
     def clear(self) -> None:
@@ -450,7 +451,6 @@ class SqlEngine:
             if (suggestion := closest_term(word, candidates)) is not None:
                 suggestions[word] = suggestion
         return suggestions
-
 
 
 _local = threading.local()

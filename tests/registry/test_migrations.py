@@ -7,8 +7,8 @@ from alembic.migration import MigrationContext
 
 from registry.extensions import db
 
-#: The SQL search engine adds objects the ORM does not declare: SQLite FTS5 and R*Tree virtual tables (and their
-#: shadow tables), PostgreSQL tsvector columns and GIN/GiST indexes. All of them live on ``search_*`` tables.
+#: The SQL search engine adds objects the ORM does not declare: SQLite's FTS5 virtual table (and its shadow
+#: tables), PostgreSQL's tsvector column and GIN index. All of them live on ``search_*`` tables.
 IGNORED_PREFIX = 'search_'
 
 
