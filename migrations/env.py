@@ -48,7 +48,7 @@ def get_metadata():
 def include_object(object, name, type_, reflected, compare_to):
     """Keep autogenerate away from search objects the models cannot describe.
 
-    SQLite: the FTS5 table ``search_fts`` (and its shadow tables);
+    SQLite: the FTS5 table ``search_fts`` (and its shadow tables) and its vocabulary ``search_fts_instances``;
     PostgreSQL: the generated ``search_vector`` column on ``search_entries``, and ``search_words`` (its copy with
     the GIN index).
     """

@@ -1,11 +1,11 @@
 """The SQL engine's own index tables: one row per listed setting, with the columns filters and facets need.
 
 The full-text indexes are dialect-specific and live outside the ORM (created by the migrations): on SQLite the
-FTS5 table ``search_fts``, kept in step with ``search_entries`` by triggers; on PostgreSQL the generated
-``search_vector`` column, copied by a trigger into the narrow table ``search_words`` with the GIN index (see the
-migration ``c3a8e5f1d2b7`` for why). Distances need no spatial index: each worker's snapshot filters a box on the
-eastings and northings, then the exact circle (the R*Trees that did this in SQL went in ``d4f2b8e6a1c9``).
-"""
+FTS5 table ``search_fts``, kept in step with ``search_entries`` by triggers, and ``search_fts_instances``, a view of
+its vocabulary; on PostgreSQL the generated ``search_vector`` column, copied by a trigger into the narrow table
+``search_words`` with the GIN index (see the migration ``c3a8e5f1d2b7`` for why). Distances need no spatial index:
+each worker's snapshot filters a box on the eastings and northings, then the exact circle (the R*Trees that did
+this in SQL went in ``d4f2b8e6a1c9``)."""
 
 from __future__ import annotations
 

@@ -89,6 +89,20 @@ def stem(word: str) -> str:
     return stems([word])[word]
 
 
+def fts_tokens(texts: Sequence[str]) -> list[tuple[str, ...]]:
+    """Each text's tokens exactly as the ``search_fts`` table indexes them (its tokenizer, stems and all), in no
+    particular order: what a patched snapshot needs to match words as FTS5 does."""
+    connection = _stemmer()
+    found: list[list[str]] = [[] for _ in texts]
+    try:
+        connection.executemany('INSERT INTO words (rowid, word) VALUES (?, ?)', enumerate(texts))
+        for doc, term in connection.execute('SELECT doc, term FROM stems'):
+            found[doc].append(term)
+    finally:
+        connection.execute('DELETE FROM words')
+    return [tuple(terms) for terms in found]
+
+
 def tokens(text: str) -> list[str]:
     return [token.lower() for token in _TOKEN.findall(text or '')]
 
@@ -123,6 +137,13 @@ class FieldPostings:
         counts, terms = _term_ids(term_lists, vocabulary, lookup)
         return cls._index(vocabulary, lookup, counts, terms, None)
 
+    @classmethod
+    def from_pairs(cls, vocabulary: list[str], term_ids: np.ndarray, rows: np.ndarray, size: int) -> FieldPostings:
+        """Postings for ``size`` rows from (term id, row) pairs, one pair per occurrence of a term in a row."""
+        lookup = {term: term_id for term_id, term in enumerate(vocabulary)}
+        by_row = np.argsort(rows, kind='stable')
+        return cls._index(vocabulary, lookup, np.bincount(rows, minlength=size), term_ids[by_row], None)
+
     def patched(self, keep: np.ndarray, term_lists: Sequence[tuple[str, ...]], order: np.ndarray) -> FieldPostings:
         """This field with the rows ``keep`` selects, then rows for ``term_lists``, all reordered by ``order``."""
         counts = np.diff(self.row_starts)
@@ -147,9 +168,10 @@ class FieldPostings:
         if sorted_view is None:
             sorted_ids = sorted(range(len(vocabulary)), key=vocabulary.__getitem__)
             sorted_view = [vocabulary[term] for term in sorted_ids], np.array(sorted_ids, dtype=np.int64)
+        # Term ids and rows as int32 (an index of 2**31 rows is far off): postings are most of a snapshot's memory.
         return cls(vocabulary, lookup, sorted_view[0], sorted_view[1],
-                   np.concatenate([[0], np.cumsum(counts)]).astype(np.int64), terms.astype(np.int64),
-                   np.searchsorted(pair_terms, np.arange(len(vocabulary) + 1)), pair_rows,
+                   np.concatenate([[0], np.cumsum(counts)]).astype(np.int64), terms.astype(np.int32),
+                   np.searchsorted(pair_terms, np.arange(len(vocabulary) + 1)), pair_rows.astype(np.int32),
                    frequencies.astype(np.float32), counts.astype(np.float32))
 
     def term_ids(self, term: str, prefix: bool) -> np.ndarray:

@@ -16,7 +16,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from .models import SearchEntry, SearchEntryAuthority, SearchEntryNeed, SearchIndexState
-from .names import FieldPostings, NameIndex
+from .names import FieldPostings, NameIndex, fts_tokens
 
 ENTRIES = SearchEntry.__table__
 NEEDS = SearchEntryNeed.__table__
@@ -110,8 +110,9 @@ class Snapshot:
     order_judgement: np.ndarray
     #: The two names' stemmed words, for relevance.
     names: NameIndex
-    #: PostgreSQL only: each entry's lexemes as its tsvector holds them, so most word searches need no GIN lookup
-    #: (which has to visit every matching row of ``search_words``). None on SQLite, where FTS5 is faster.
+    #: Each entry's indexed words, exactly as the database's full-text index holds them (PostgreSQL: the lexemes
+    #: of its tsvector; SQLite: FTS5's stemmed tokens), so a word search needs no full-text lookup, which has to
+    #: visit every matching row. Quoted phrases still go to the index, which keeps positions.
     words: FieldPostings | None
 
     @property
@@ -134,8 +135,15 @@ class Batch:
     values: dict[str, tuple]
     needs: list[tuple[int, str]]
     accepted: list[tuple[int, str]]
-    #: PostgreSQL only: entry id to its lexemes.
+    #: Entry id to its indexed words (PostgreSQL's lexemes, or FTS5's tokens), when read entry by entry.
     lexemes: dict[int, tuple[str, ...]] | None = None
+    #: SQLite's whole index read: every entry's FTS5 tokens as postings already.
+    word_postings: FieldPostings | None = None
+
+    def words(self) -> FieldPostings | None:
+        if self.word_postings is not None:
+            return self.word_postings
+        return FieldPostings.build(self.lexeme_lists()) if self.lexemes is not None else None
 
     def lexeme_lists(self) -> list[tuple[str, ...]]:
         return [self.lexemes.get(entry_id, ()) for entry_id in self.ids.tolist()]
@@ -185,16 +193,38 @@ def read(session: Session, ids: np.ndarray | None = None) -> Batch:
     columns = (*names, 'updated')
     values = dict(zip(columns, zip(*rows, strict=True), strict=True)) if rows else {name: () for name in columns}
     entry_filter = f' WHERE entry_id{wanted}' if wanted else ''
-    lexemes = None
+    entry_ids = np.array(values['id'], dtype=np.int64)
+    lexemes, word_postings = None, None
     if session.get_bind().dialect.name == 'postgresql':
         # Lexemes never hold spaces, so one joined string per row is the cheapest way to carry them.
         lexemes = {entry_id: tuple(joined.split()) for entry_id, joined in fetch(
             session, "SELECT entry_id, array_to_string(tsvector_to_array(vector), ' ') "
                      f'FROM search_words{entry_filter}')}
-    return Batch(np.array(values['id'], dtype=np.int64), values,
+    elif ids is None:
+        word_postings = _fts_postings(session, entry_ids)
+    else:
+        # A few entries: their texts through the same tokenizer, rather than a scan of the FTS5 vocabulary.
+        texts = fetch(session, "SELECT id, name || ' ' || organisation_name || ' ' || body FROM search_entries "
+                               f'WHERE id{wanted}')
+        lexemes = dict(zip((entry_id for entry_id, _ in texts), fts_tokens([text for _, text in texts]),
+                           strict=True))
+    return Batch(entry_ids, values,
                  fetch(session, f'SELECT entry_id, need FROM search_entry_needs{entry_filter}'),
                  fetch(session, f'SELECT entry_id, authority_code FROM search_entry_authorities{entry_filter}'),
-                 lexemes)
+                 lexemes, word_postings)
+
+
+def _fts_postings(session: Session, entry_ids: np.ndarray) -> FieldPostings:
+    """Every entry's FTS5 tokens, from the index's own vocabulary (``search_fts_instances``: one row per token
+    occurrence, in term order), as postings over the rows of ``entry_ids``."""
+    rows = fetch(session, 'SELECT term, group_concat(doc) FROM search_fts_instances GROUP BY term')
+    vocabulary = [term for term, _ in rows]
+    occurrences = np.fromiter((docs.count(',') + 1 for _, docs in rows), dtype=np.int64, count=len(rows))
+    docs = (np.fromstring(','.join(docs for _, docs in rows), dtype=np.int64, sep=',') if rows else EMPTY)
+    term_ids = np.repeat(np.arange(len(vocabulary), dtype=np.int64), occurrences)
+    positions = np.minimum(np.searchsorted(entry_ids, docs), max(0, len(entry_ids) - 1))
+    known = entry_ids[positions] == docs if len(entry_ids) else np.zeros(len(docs), dtype=bool)
+    return FieldPostings.from_pairs(vocabulary, term_ids[known], positions[known], len(entry_ids))
 
 
 def load(session: Session, version: int | None, token: str | None) -> Snapshot:
@@ -207,7 +237,7 @@ def load(session: Session, version: int | None, token: str | None) -> Snapshot:
         name=np.array(batch.values['name'], dtype=object),
         needs=batch.need_columns(), accepted_ids=batch.accepted_ids(),
         names=NameIndex.build(batch.values['name'], batch.values['organisation_name']),
-        words=FieldPostings.build(batch.lexeme_lists()) if batch.lexemes is not None else None)
+        words=batch.words())
 
 
 def patch(old: Snapshot, session: Session, version: int, token: str, changed: np.ndarray) -> Snapshot:

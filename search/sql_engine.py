@@ -29,7 +29,7 @@ from .models import (
     SearchIndexState,
     SearchTerm,
 )
-from .names import FTS_TOKENIZER
+from .names import FTS_TOKENIZER, fts_tokens
 from .query import (
     _TOKEN,
     MARK_END,
@@ -268,28 +268,32 @@ class SqlEngine:
         """Rows matching the words, and each row's relevance from the names held in the snapshot (see
         :mod:`search.names`).
 
-        The database's own words decide: FTS5 on SQLite; on PostgreSQL the snapshot's copy of each entry's
-        tsvector lexemes, with the query's words made lexemes by PostgreSQL, or the GIN index for phrases (which
-        need positions).
+        The database's own words decide: the snapshot's copy of each entry's indexed words (FTS5 tokens, or the
+        tsvector's lexemes) with the query's words made tokens by the same tokenizer (FTS5's, or PostgreSQL's);
+        the full-text index itself for phrases, which need positions.
         """
         matched = np.zeros(snapshot.size, dtype=bool)
-        if not sqlite and snapshot.words is not None and not words.phrases:
-            rows = self._lexeme_rows(snapshot, words)
+        tokens = None
+        if snapshot.words is not None and not words.phrases:
+            tokens = _fts_query_tokens(words.terms) if sqlite else _lexemes(self.session, words.terms)
+        if tokens is not None:
+            rows = self._snapshot_rows(snapshot, words, tokens)
         else:
             ids = self._fts_ids(fts5_expression(words)) if sqlite else self._tsquery_ids(tsquery_expression(words))
             rows = snapshot.rows_of(ids)
         matched[rows] = True
         return matched, snapshot.names.scores(words, matched)
 
-    def _lexeme_rows(self, snapshot: Snapshot, words: Words) -> np.ndarray:
-        """Rows holding every word's lexemes, the last word as a prefix if unfinished: ``to_tsquery`` semantics,
-        stop words included (they are dropped, and a query of stop words only matches nothing)."""
-        lexemes = _lexemes(self.session, words.terms)
+    @staticmethod
+    def _snapshot_rows(snapshot: Snapshot, words: Words, tokens: dict[str, tuple[str, ...]]) -> np.ndarray:
+        """Rows holding every word's tokens, the last word as a prefix if unfinished: the semantics of FTS5's
+        ``"a" AND "b"*`` and of ``to_tsquery``'s ``a & b:*`` (where a stop word has no lexeme and drops out, and a
+        query of stop words only matches nothing)."""
         rows = None
         for index, term in enumerate(words.terms):
             prefix = index == len(words.terms) - 1 and bool(words.prefix)
-            for lexeme in lexemes[term]:
-                found = snapshot.words.rows_with(lexeme, prefix)
+            for token in tokens[term]:
+                found = snapshot.words.rows_with(token, prefix)
                 rows = found if rows is None else np.intersect1d(rows, found, assume_unique=True)
         return EMPTY if rows is None else rows
 
@@ -473,6 +477,13 @@ def _lexemes(session: Session, words: Iterable[str]) -> dict[str, tuple[str, ...
         _LEXEMES.update(fresh)
         known.update(fresh)
     return known
+
+
+def _fts_query_tokens(words: list[str]) -> dict[str, tuple[str, ...]] | None:
+    """Each word as FTS5 makes it a query token, or None when a word is not exactly one token (FTS5 would read
+    several as a phrase, which the snapshot cannot answer)."""
+    tokens = dict(zip(words, fts_tokens(words), strict=True))
+    return tokens if all(len(found) == 1 for found in tokens.values()) else None
 
 
 def _page_index() -> sqlite3.Connection:

@@ -32,7 +32,7 @@ def assert_same(patched: snapshots.Snapshot, fresh: snapshots.Snapshot) -> None:
         code: rows.tolist() for code, rows in fresh.accepted.items() if len(rows)}
     assert (patched.words is None) == (fresh.words is None)
     fields = [(patched.names.name, fresh.names.name), (patched.names.organisation, fresh.names.organisation)]
-    if fresh.words is not None:  # PostgreSQL's lexemes
+    if fresh.words is not None:  # the indexed words: FTS5 tokens or tsvector lexemes
         fields.append((patched.words, fresh.words))
     for field, (mine, theirs) in enumerate(fields):
         assert np.array_equal(mine.lengths, theirs.lengths), field

@@ -1,8 +1,12 @@
-"""search: drop the SQLite R*Trees, which no query reads any more
+"""search (SQLite): the unused R*Trees out, a view of the FTS5 vocabulary in
 
 Radius searches are answered from each worker's snapshot (a box on the eastings and northings, then the exact
 circle; see search/snapshot.py), so the two R*Trees only cost every index write two more inserts and deletes.
-The triggers keep only the FTS5 table in step. Nothing changes on PostgreSQL.
+The triggers keep only the FTS5 table in step.
+
+``search_fts_instances`` lists every token occurrence FTS5 holds (term, entry, column, offset), so a snapshot can
+copy each entry's indexed words and answer word searches without asking FTS5, as it does on PostgreSQL with the
+tsvector lexemes (c3a8e5f1d2b7). Nothing changes on PostgreSQL.
 
 Revision ID: d4f2b8e6a1c9
 Revises: c3a8e5f1d2b7
@@ -74,11 +78,13 @@ def upgrade():
     _replace_triggers(FTS_TRIGGERS)
     op.execute('DROP TABLE IF EXISTS search_rtree')
     op.execute('DROP TABLE IF EXISTS search_public_rtree')
+    op.execute('CREATE VIRTUAL TABLE search_fts_instances USING fts5vocab(search_fts, instance)')
 
 
 def downgrade():
     if op.get_bind().dialect.name != 'sqlite':
         return
+    op.execute('DROP TABLE IF EXISTS search_fts_instances')
     for name, east, north in (('search_rtree', 'easting', 'northing'),
                               ('search_public_rtree', 'public_easting', 'public_northing')):
         op.execute(f'CREATE VIRTUAL TABLE {name} USING rtree(id, min_easting, max_easting, min_northing, max_northing)')
