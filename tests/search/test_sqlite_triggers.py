@@ -1,5 +1,5 @@
 """On SQLite, triggers keep the FTS5 table in step with ``search_entries``; migration ``d4f2b8e6a1c9`` took the
-unused R*Trees out of them and can put them back.
+unused R*Trees out of them (and can put them back) and added a view of the FTS5 vocabulary for the snapshot.
 
 These run on a SQLite file of their own, so the PostgreSQL suite skips them.
 """
@@ -49,6 +49,8 @@ def test_the_rtrees_go_and_come_back_while_words_stay_indexed(app_config, tmp_pa
         assert not _tables(connection) & {'search_rtree', 'search_public_rtree'}
         connection.execute(ENTRY, (2, 'Willow Lodge', 440000.0, 443000.0, 439000.0, 444000.0))
         assert _fts_ids(connection, 'willow') == [1, 2]
+        assert connection.execute("SELECT doc, col FROM search_fts_instances WHERE term = 'therapeut' "
+                                  'ORDER BY doc').fetchall() == [(1, 'body'), (2, 'body')]
         connection.execute("UPDATE search_entries SET name = 'Birch Lodge' WHERE id = 2")
         assert _fts_ids(connection, 'willow') == [1]
         assert _fts_ids(connection, 'birch') == [2]
@@ -65,5 +67,6 @@ def test_the_rtrees_go_and_come_back_while_words_stay_indexed(app_config, tmp_pa
         connection.execute(ENTRY, (3, 'Ash House', 450000.0, 453000.0, 449000.0, 454000.0))
         assert connection.execute('SELECT count(*) FROM search_public_rtree').fetchone() == (2,)
         assert _fts_ids(connection, 'ash') == [3]
+        assert 'search_fts_instances' not in _tables(connection)
     with app.app_context():
         db.engine.dispose()
