@@ -38,7 +38,7 @@ $(NODE_STAMP): package.json package-lock.json
 setup: $(PY_STAMP) $(NODE_STAMP)
 
 db: setup
-	$(FLASK) db upgrade heads
+	$(FLASK) db upgrade
 
 demo: db
 	$(FLASK) registry load-demo

@@ -293,7 +293,7 @@ def run_one(backend: str, database_url: str, size: int, locations: list, args) -
     app = create_app({'SQLALCHEMY_DATABASE_URI': database_url, 'SECRET_KEY': 'bench-only-secret',
                       'SEARCH_ENGINE': 'sql', 'SERVER_NAME': 'localhost'})
     with app.app_context():
-        flask_migrate.upgrade(revision='heads')
+        flask_migrate.upgrade()
         started = time.perf_counter()
         build_database(app, size, locations, random.Random(size))
         generated = time.perf_counter() - started

@@ -66,7 +66,7 @@ def app_config(tmp_path_factory) -> dict:
 def app(app_config):
     app = create_app(app_config)
     with app.app_context():
-        flask_migrate.upgrade(revision='heads')
+        flask_migrate.upgrade()
     yield app
     with app.app_context():
         db.engine.dispose()

@@ -82,7 +82,7 @@ def live_server(tmp_path_factory):
     }
     env.pop('TEST_DATABASE_URL', None)
     server = LiveServer(f'http://127.0.0.1:{port}', db_path, env)
-    server.flask('db', 'upgrade', 'heads')
+    server.flask('db', 'upgrade')
     process = subprocess.Popen(
         [sys.executable, '-m', 'gunicorn', '--bind', f'127.0.0.1:{port}', '--workers', '2', '--threads', '4',
          '--access-logfile', str(tmp / 'access.log'), '--error-logfile', str(tmp / 'error.log'), 'wsgi:app'],

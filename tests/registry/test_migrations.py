@@ -1,4 +1,4 @@
-"""Migrations and models agree: after ``upgrade heads`` Alembic finds nothing left to autogenerate."""
+"""Migrations and models agree: after ``upgrade`` Alembic finds nothing left to autogenerate."""
 
 from __future__ import annotations
 
@@ -36,3 +36,16 @@ def test_migrated_database_matches_the_models(app_ctx):
         })
         differences = compare_metadata(context, db.metadata)
     assert differences == [], '\n'.join(str(difference) for difference in differences)
+
+
+def test_migrations_form_one_linear_history():
+    """``flask db upgrade`` (without "heads") works only while there is exactly one head."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from registry.app import MIGRATIONS_DIR
+
+    config = Config(str(MIGRATIONS_DIR / 'alembic.ini'))
+    config.set_main_option('script_location', str(MIGRATIONS_DIR))
+    heads = ScriptDirectory.from_config(config).get_heads()
+    assert len(heads) == 1, f'several migration heads: {heads}; chain the newest onto the others'
