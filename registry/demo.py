@@ -400,10 +400,41 @@ def _ensure_accounts(echo: Callable[[str], None]) -> dict[Role, User]:
     return users
 
 
+#: A feature package's demo step: given a seeded random source and ``echo``, adds its rows in the current unit of
+#: work and returns a one-line summary.
+DemoStep = Callable[[random.Random, Callable[[str], None]], str]
+
+
+def register_demo_step(app, name: str, step: DemoStep) -> None:
+    """Let a feature package (placements, market, ...) add its demo data after the core's, in registration order.
+
+    The core knows nothing of the packages: the app factory registers each step. A step runs once: its own
+    ``demo.load.<name>`` audit event marks it done, so an existing demo database gains a new package's data the
+    next time ``load-demo`` runs, and a second run changes nothing.
+    """
+    app.extensions.setdefault('demo_steps', []).append((name, step))
+
+
 def load_demo_data(seed: int = 2025, echo: Callable[[str], None] = print) -> str:
-    """Load demo organisations, settings, qualifications, local lists and accounts; a second run changes nothing."""
-    if already_loaded():
-        return 'Demo data is already loaded; nothing changed.'
+    """Load the core demo, then each registered package's demo step; a second run changes nothing."""
+    from flask import current_app
+
+    lines = [] if already_loaded() else [_load_core_demo(seed, echo)]
+    for name, step in current_app.extensions.get('demo_steps', []):
+        action = f'{DEMO_ACTION}.{name}'
+        if db.session.scalar(select(AuditEvent.id).where(AuditEvent.action == action).limit(1)) is not None:
+            continue
+        echo(f'Adding demo data: {name}…')
+        with unit_of_work():
+            summary = step(random.Random(f'{seed}-{name}'), echo)
+            record(action, None, object_type='demo', reason=f'Demonstration data loaded: {name}',
+                   after={'summary': summary, 'seed': seed})
+        lines.append(summary)
+    return '\n'.join(lines) or 'Demo data is already loaded; nothing changed.'
+
+
+def _load_core_demo(seed: int, echo: Callable[[str], None]) -> str:
+    """Organisations, settings, qualifications, local lists and accounts."""
     rng = random.Random(seed)
     echo('Reading the Ofsted register extract and placing settings…')
     owners = _plan(rng, echo)

@@ -112,3 +112,31 @@ def _no_demo_childrens_home_has_a_real_ofsted_address():
         assert home.address_line_1.lower() not in published_streets
         assert 'made up' in home.description
         assert 'REDACTED' not in (home.address_line_1, home.town, home.postcode)
+
+
+def test_a_package_demo_step_runs_once_after_the_core_demo_even_on_an_existing_demo(app_ctx):
+    from flask import current_app
+
+    from registry.demo import register_demo_step
+
+    load_demo_data(echo=_quiet)
+    calls = []
+
+    def add_a_note(rng, echo):
+        calls.append(rng.random())
+        setting = db.session.scalars(select(Setting).order_by(Setting.id)).first()
+        setting.description += ' Demo step ran.'
+        return 'Added a note to one setting.'
+
+    steps = current_app.extensions.setdefault('demo_steps', [])
+    register_demo_step(current_app, 'note', add_a_note)
+    try:
+        first = load_demo_data(echo=_quiet)
+        second = load_demo_data(echo=_quiet)
+    finally:
+        steps.pop()
+
+    assert first == 'Added a note to one setting.'
+    assert 'already loaded' in second
+    assert len(calls) == 1
+    assert db.session.scalar(select(func.count()).where(AuditEvent.action == 'demo.load.note')) == 1
