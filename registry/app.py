@@ -9,9 +9,12 @@ from pathlib import Path
 from flask import Flask, g, send_from_directory
 from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+from registry import database
 from registry.config import INSTANCE_DIR, Config, check_production, load_env_overrides
 from registry.extensions import csrf, db, login_manager, migrate
+from registry.inputs import DatabaseIdConverter
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / 'migrations'
 
@@ -24,6 +27,12 @@ def create_app(overrides: dict | None = None) -> Flask:
     if overrides:
         app.config.update(overrides)
     check_production(app.config)
+    app.config['SQLALCHEMY_ENGINE_OPTIONS'] = database.engine_options(app.config)
+    # every <int:...> in a URL must fit the database's integer columns (larger ones are simply not found)
+    app.url_map.converters['int'] = DatabaseIdConverter
+    if app.config['TRUSTED_PROXIES']:
+        hops = int(app.config['TRUSTED_PROXIES'])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(levelname)s %(name)s: %(message)s')
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
@@ -43,7 +52,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     login_manager.init_app(app)
     WTFormsHelpers(app)
     _register_models()
-    _register_sqlite_pragmas(app)
+    database.init_app(app)
     _register_blueprints(app)
     _register_assets(app)
     _register_security_headers(app)
@@ -70,28 +79,8 @@ def _register_models() -> None:
     import registry.ofsted.models  # noqa: F401
     import registry.organisations.models  # noqa: F401
     import registry.settings.models  # noqa: F401
+    import registry.throttle  # noqa: F401
     import workspace.models  # noqa: F401
-
-
-def _register_sqlite_pragmas(app: Flask) -> None:
-    """Enforce foreign keys and allow concurrent readers on SQLite."""
-    if not app.config['SQLALCHEMY_DATABASE_URI'].startswith('sqlite'):
-        return
-    from sqlalchemy import event
-
-    with app.app_context():
-        engine = db.engine
-
-        @event.listens_for(engine, 'connect')
-        def _pragmas(dbapi_connection, _record):
-            cursor = dbapi_connection.cursor()
-            cursor.execute('PRAGMA foreign_keys=ON')
-            cursor.execute('PRAGMA journal_mode=WAL')
-            cursor.execute('PRAGMA busy_timeout=5000')
-            # Read pages through a memory map, not one pread() syscall per page: the default 2 MB page cache
-            # made each directory search re-read most of the search index (14,000 preads a request at 10k).
-            cursor.execute('PRAGMA mmap_size=1073741824')
-            cursor.close()
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -22,6 +22,23 @@ class Config:
     SECRET_KEY = 'dev-only'
     SQLALCHEMY_DATABASE_URI = f'sqlite:///{INSTANCE_DIR / "registry.sqlite"}'
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    #: Seconds to open a database connection (PostgreSQL ``connect_timeout``; at least 2).
+    DATABASE_CONNECT_TIMEOUT = 5
+    #: Seconds one statement may run: PostgreSQL's ``statement_timeout``, and the client gives up on a server that
+    #: does not answer at all 2 seconds after that (a hung server or a network that swallows packets).
+    DATABASE_STATEMENT_TIMEOUT = 15
+    #: Test each pooled connection with a cheap query before use, so connections broken by a database restart or a
+    #: network fault are replaced instead of failing the request.
+    DATABASE_POOL_PRE_PING = True
+    #: Seconds a request waits for a free pooled connection before the service answers 503.
+    DATABASE_POOL_TIMEOUT = 10
+    #: Seconds SQLite waits for another writer to finish before giving up (its busy timeout).
+    SQLITE_BUSY_TIMEOUT = 5
+    #: Seconds the 503 page (database unavailable) asks clients to wait, in its Retry-After header.
+    DATABASE_RETRY_AFTER = 30
+    #: How many proxies (load balancers) in front of the service add an X-Forwarded-For / X-Forwarded-Proto entry
+    #: that can be trusted. 0 (the default) ignores those headers, so a client cannot pretend to be another address.
+    TRUSTED_PROXIES = 0
     #: Where the service says it lives, for links in emails.
     SERVER_BASE_URL = 'http://127.0.0.1:5000'
     SERVICE_NAME = "Children's Social Care Provider Registry"
@@ -36,10 +53,26 @@ class Config:
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = 8 * 3600
 
-    #: Sign-in throttling: failures per account before it locks, lock length, failures per address.
+    #: Sign-in throttling: consecutive wrong passwords before an account locks, and how long the lock lasts.
     LOGIN_MAX_FAILURES = 5
     LOGIN_LOCKOUT_MINUTES = 15
+    #: Wrong security codes (TOTP) an account may have in LOGIN_LOCKOUT_MINUTES, over any number of sign-ins,
+    #: before it locks for LOGIN_LOCKOUT_MINUTES and its owner is emailed.
+    TOTP_MAX_FAILURES = 5
+    #: Failed sign-ins one address may make in 15 minutes at full speed; after that each further attempt from the
+    #: address waits (1, 2, 4 ... seconds, up to LOGIN_ADDRESS_MAX_DELAY), so many people behind one address are
+    #: slowed down, never locked out.
     LOGIN_MAX_FAILURES_PER_ADDRESS = 30
+    LOGIN_ADDRESS_MAX_DELAY = 60
+    #: Emails a visitor can cause, per hour: password reset links to one address, reset requests from one network
+    #: address, registrations from one network address, emails of any kind about registering to one address.
+    PASSWORD_RESETS_PER_EMAIL_PER_HOUR = 3
+    PASSWORD_RESETS_PER_ADDRESS_PER_HOUR = 20
+    REGISTRATIONS_PER_ADDRESS_PER_HOUR = 10
+    REGISTRATION_EMAILS_PER_EMAIL_PER_HOUR = 3
+    #: Invitations (colleagues and staff) one person may send per hour, and that one address may receive per hour.
+    INVITATIONS_PER_SENDER_PER_HOUR = 30
+    INVITATIONS_PER_EMAIL_PER_HOUR = 3
     #: argon2id cost: memory-hard hashing at OWASP's recommended baseline (19 MiB, 2 passes, 1 lane). Higher
     #: settings made sign-in the bottleneck on 2 cores (see docs/benchmarks.md); stored hashes are upgraded or
     #: downgraded to these at the next sign-in. Tests lower them to keep the suite fast.
@@ -66,6 +99,15 @@ class Config:
     S3_REGION = 'eu-west-2'
     S3_PREFIX = ''
     MAX_UPLOAD_MB = 20
+    #: The most an upload's ZIP container (DOCX, XLSX, ODT) may be inflated while checking what it is, in bytes.
+    ZIP_INSPECT_MAX_BYTES = 64 * 1024
+    #: The most members a ZIP-based upload may list in its central directory.
+    ZIP_MAX_MEMBERS = 5000
+    #: clamd's Unix socket (e.g. ``/run/clamav/clamd.ctl``): every upload is scanned over clamd's INSTREAM
+    #: protocol when set; an infected file is refused, and uploads are refused while clamd cannot be reached.
+    CLAMD_SOCKET = ''
+    #: Seconds to wait for clamd's verdict.
+    CLAMD_TIMEOUT = 30
     SIGNED_URL_SECONDS = 300
 
     #: Search: ``sql`` (embedded) or ``elasticsearch``.

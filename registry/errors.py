@@ -1,10 +1,41 @@
-"""Domain errors and the HTTP error pages."""
+"""Domain errors and the HTTP error responses: GOV.UK pages, or JSON under ``/api/``.
+
+Error responses never need the database: when it is the database that failed, the error page must still render
+(no signed-in user is looked up, the failed transaction is rolled back and any error doing so is ignored).
+"""
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+import logging
 
-from registry.extensions import db
+from flask import Flask, Response, g, jsonify, render_template, request
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from registry import database
+from registry.extensions import db, login_manager
+
+log = logging.getLogger(__name__)
+
+#: Paths answered in JSON, with the API's one error shape ``{"errors": {name: message}}``.
+API_PREFIX = '/api/'
+#: Status codes with their own GOV.UK page; others use the 500 page's wording.
+PAGES = {400: '400', 403: '403', 404: '404', 405: '404', 409: '409', 413: '413', 429: '429', 500: '500',
+         503: '503'}
+MESSAGES = {
+    400: 'The request is not valid',
+    403: 'You do not have permission to see this',
+    404: 'There is nothing at this address',
+    405: 'This address does not accept that method',
+    409: 'Someone else changed this at the same time. Reload it and try again',
+    413: 'The request is too large',
+    429: 'Too many requests. Wait and try again',
+    500: 'Sorry, there is a problem with the service. Try again later',
+    503: 'Sorry, the service is unavailable. Try again later',
+}
+CONFLICT_MESSAGE = ('Someone else changed this at the same time as you, so your change was not saved. '
+                    'Check the page as it is now and try again.')
 
 
 class DomainError(Exception):
@@ -19,19 +50,111 @@ class PermissionDenied(DomainError):
     """The actor may not do this to this object."""
 
 
+class ConflictError(DomainError):
+    """Two people changed the same thing at once and this change lost; answered 409."""
+
+
+def is_api_request() -> bool:
+    """Whether the current request is for the JSON API."""
+    return request.path.startswith(API_PREFIX)
+
+
+def safe_rollback() -> None:
+    # roll back so that rendering the page cannot trip over a failed transaction; with the database gone the
+    # rollback itself can fail, and that must not turn the error page into a bare "Internal Server Error"
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - nothing more can be done for this transaction
+        log.warning('rollback failed while answering an error', exc_info=True)
+    try:
+        db.session.remove()
+    except Exception:  # noqa: BLE001
+        log.warning('closing the session failed while answering an error', exc_info=True)
+
+
+def _without_database() -> None:
+    """Answer as a signed-out visitor: looking the user up would need the database."""
+    g._login_user = login_manager.anonymous_user()
+    g.database_unavailable = True
+
+
+def error_response(code: int, message: str | None = None, *, headers: dict | None = None,
+                   field: str = 'request') -> Response:
+    """The response for an error: JSON under /api/, otherwise the GOV.UK page for ``code``."""
+    message = message or MESSAGES.get(code, MESSAGES[500])
+    if is_api_request():
+        response = jsonify({'errors': {field: message}})
+    else:
+        response = Response(render_template(f'errors/{PAGES.get(code, "500")}.html', message=message))
+    response.status_code = code
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def database_unavailable_response(retry_after: int) -> Response:
+    """503 with Retry-After, rendered without touching the database."""
+    safe_rollback()
+    _without_database()
+    return error_response(503, headers={'Retry-After': str(retry_after)})
+
+
 def register_error_handlers(app: Flask) -> None:
-    """Render GOV.UK error pages for the common HTTP errors."""
+    """HTTP errors and database failures become GOV.UK pages (or JSON under /api/) with the right status."""
 
-    def render(code: int, template: str):
-        def handler(_error):
-            if code == 500:
-                # roll back so that rendering the page cannot trip over a failed transaction
-                db.session.rollback()
-            return render_template(f'errors/{template}.html'), code
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):
+        if error.code is None:
+            return error
+        if error.code >= 500:
+            safe_rollback()
+            original = getattr(error, 'original_exception', None)
+            if original is not None and database.is_unavailable(original):
+                return database_unavailable(original)
+        headers = {name: value for name, value in error.get_headers() if name.lower() not in {'content-type'}}
+        if is_api_request() or error.code in PAGES:
+            message = None
+            if is_api_request() and error.code not in MESSAGES:
+                message = error.description
+            return error_response(error.code, message, headers=headers)
+        return error
 
-        return handler
+    @app.errorhandler(sa_exc.SQLAlchemyError)
+    def _database_error(error: sa_exc.SQLAlchemyError):
+        if database.is_unavailable(error):
+            return database_unavailable(error)
+        if database.is_conflict(error):
+            safe_rollback()
+            log.info('conflicting concurrent change answered 409: %s', error)
+            return error_response(409, CONFLICT_MESSAGE)
+        safe_rollback()
+        log.error('database error', exc_info=error)
+        return error_response(500)
 
-    for code, template in ((400, '400'), (403, '403'), (404, '404'), (405, '404'), (413, '413'),
-                           (429, '429'), (500, '500')):
-        app.register_error_handler(code, render(code, template))
-    app.register_error_handler(PermissionDenied, lambda _e: (render_template('errors/403.html'), 403))
+    @app.errorhandler(StaleDataError)
+    def _stale(error: StaleDataError):
+        safe_rollback()
+        log.info('stale update answered 409: %s', error)
+        return error_response(409, CONFLICT_MESSAGE)
+
+    @app.errorhandler(ConflictError)
+    def _conflict(error: ConflictError):
+        safe_rollback()
+        return error_response(409, str(error))
+
+    @app.errorhandler(PermissionDenied)
+    def _forbidden(_error: PermissionDenied):
+        return error_response(403)
+
+    def database_unavailable(error: BaseException):
+        log.error('database unavailable: %s', error)
+        return database_unavailable_response(int(app.config['DATABASE_RETRY_AFTER']))
+
+    @app.errorhandler(InternalServerError)
+    def _internal(error: InternalServerError):
+        # reached for uncaught exceptions of any kind (error.original_exception)
+        original = getattr(error, 'original_exception', None)
+        if original is not None and database.is_unavailable(original):
+            return database_unavailable(original)
+        safe_rollback()
+        return error_response(500)

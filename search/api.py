@@ -35,7 +35,8 @@ def errors(messages: dict[str, str], status: int = 400):
 @api_bp.after_request
 def _cache_headers(response):
     if request.method in {'GET', 'HEAD'}:
-        response.headers['Cache-Control'] = 'public, max-age=60'
+        # errors (a 503 while the database is down above all) must not be kept by caches
+        response.headers['Cache-Control'] = 'public, max-age=60' if response.status_code < 500 else 'no-store'
         response.headers['Access-Control-Allow-Origin'] = '*'
     return response
 

@@ -8,14 +8,12 @@ from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCharacterCount,
     GovCheckboxesInput,
-    GovDateInput,
     GovRadioInput,
     GovSelect,
     GovSubmitInput,
     GovTextInput,
 )
 from wtforms import (
-    DateField,
     HiddenField,
     RadioField,
     SelectField,
@@ -24,56 +22,17 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.utils import unset_value
 from wtforms.validators import AnyOf, DataRequired, Length, NumberRange, Optional, StopValidation, ValidationError
 
 from registry.extensions import db
 from registry.geography import postcodes
 from registry.geography.models import LocalAuthority
+from registry.inputs import GovDateField, date_required
 from registry.organisations.forms import WholeNumberField, number_required, strip
 from registry.settings.taxonomy import NEEDS, Judgement, ProvisionType
 from workspace.services import MAX_NOTE_LENGTH
 
 MAX_AGE, MAX_DISTANCE_MILES, MAX_CHILDREN = 25, 300, 6
-
-
-class GovDateField(DateField):
-    """A date typed as day, month and year (GOV.UK date input), with GOV.UK error messages."""
-
-    widget = GovDateInput()
-
-    def __init__(self, label=None, validators=None, **kwargs):
-        super().__init__(label, validators, format='%d %m %Y', **kwargs)
-
-    def process(self, formdata, data=unset_value, extra_filters=None):
-        super().process(formdata, data, extra_filters)
-        # The widget unpacks exactly three values (day, month, year), even when some were not sent.
-        if self.raw_data is not None and len(self.raw_data) != 3:
-            self.raw_data = [*self.raw_data, '', '', ''][:3]
-
-    def process_formdata(self, valuelist):
-        if not valuelist:
-            return
-        parts = [str(value).strip() for value in valuelist]
-        if not any(parts):
-            self.data = None
-            return
-        if not all(parts):
-            self.data = None
-            raise ValueError(f'{self.label.text} must include a day, month and year')
-        try:
-            self.data = date(int(parts[2]), int(parts[1]), int(parts[0]))
-        except ValueError:
-            self.data = None
-            raise ValueError(f'{self.label.text} must be a real date') from None
-
-
-def _date_required(message: str):
-    def check(form, field) -> None:
-        if field.data is None and not field.process_errors:
-            raise StopValidation(message)
-
-    return check
 
 
 class FinderForm(FlaskForm):
@@ -104,7 +63,7 @@ class FinderForm(FlaskForm):
                                                             f'Maximum distance must be between 1 and '
                                                             f'{MAX_DISTANCE_MILES} miles')])
     start_date = GovDateField('Placement start date', description='For example, 27 3 2027',
-                              validators=[_date_required('Enter the placement start date')])
+                              validators=[date_required('Enter the placement start date')])
     placement = RadioField('Placed alone or with siblings?', widget=GovRadioInput(), default='solo',
                            choices=[('solo', 'Alone'), ('siblings', 'With brothers or sisters')],
                            validators=[DataRequired('Select whether the child is placed alone or with siblings')],

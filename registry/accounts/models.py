@@ -61,8 +61,13 @@ class User(UserMixin, TimestampMixin, db.Model):
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     #: The last TOTP time-step accepted, so a code cannot be replayed.
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    #: Consecutive wrong passwords (reset by a right one, and when the account locks).
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Wrong security codes since ``totp_failures_since``: counted across sign-ins (a right password does not
+    #: reset it), so codes cannot be guessed by signing in again and again.
+    totp_failures: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    totp_failures_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Bumped on password change; part of the session id so old sessions stop working.
     session_version: Mapped[int] = mapped_column(Integer, default=1, nullable=False)

@@ -14,12 +14,14 @@ import pyotp
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, has_request_context, url_for
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, literal, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
+from registry import throttle
 from registry.accounts.models import LoginAttempt, Role, User
 from registry.accounts.passwords import hash_password, needs_rehash, verify_password
 from registry.audit.services import record
-from registry.db import unit_of_work, utcnow
+from registry.db import UTCDateTime, unit_of_work, utcnow
 from registry.errors import DomainError, PermissionDenied
 from registry.extensions import db
 from registry.notifications.services import queue_email
@@ -31,6 +33,8 @@ RESET_PASSWORD_SALT = 'accounts.reset-password'
 MIN_PASSWORD_LENGTH = 12
 #: Window over which failures from one address are counted.
 ADDRESS_WINDOW = timedelta(minutes=15)
+#: Window of the email throttles (password reset, registration, invitations).
+EMAIL_WINDOW = timedelta(hours=1)
 #: Roles an administrator can invite; providers register themselves.
 STAFF_ROLES = (Role.COMMISSIONER, Role.ASSESSOR, Role.BOARD_MEMBER, Role.ADMIN)
 
@@ -62,7 +66,11 @@ class AccountLockedError(AccountError):
 
 
 class TooManyAttemptsError(AccountError):
-    """Too many failed sign-ins from one address: the view answers 429."""
+    """Too many attempts (sign-ins, emails asked for) from one address: the view answers 429 with Retry-After."""
+
+    def __init__(self, message: str, retry_after: int, field: str | None = None):
+        super().__init__(message, field)
+        self.retry_after = retry_after
 
 
 # --- helpers -----------------------------------------------------------------------------------------
@@ -152,12 +160,15 @@ def _queue_verification(user: User) -> None:
     queue_email(user.email, 'verify-email', 'Confirm your email address', user=user, link=link)
 
 
-def _add_user(*, email: str, full_name: str, password: str | None, role: Role, authority_code: str | None,
-              verified: bool, actor: User | None) -> User:
-    """Validate and add a user to the current transaction (no commit)."""
+def _check_new_account(*, email: str, full_name: str, password: str | None, role: Role,
+                       authority_code: str | None) -> tuple[str, str, str | None]:
+    """Check everything about a new account except whether the email is taken.
+
+    :returns: the normalised (email, full name, authority code).
+    :raises AccountError: a missing name, a malformed email, a missing authority or a weak password.
+    """
     from registry.geography.models import LocalAuthority
 
-    role = Role(role)
     full_name = (full_name or '').strip()
     if not full_name:
         raise AccountError('Enter your full name', field='full_name')
@@ -166,19 +177,26 @@ def _add_user(*, email: str, full_name: str, password: str | None, role: Role, a
     except EmailNotValidError:
         raise AccountError('Enter an email address in the correct format, like name@example.com',
                            field='email') from None
-    if find_user_by_email(email) is not None:
-        raise AccountError('An account already uses this email address. Sign in or reset your password.',
-                           field='email')
     if role == Role.COMMISSIONER:
         if not authority_code or db.session.get(LocalAuthority, authority_code) is None:
             raise AccountError('Select the local authority the commissioner works for', field='authority_code')
     else:
         authority_code = None
-    if password is None:
-        password_hash = _unusable_password()
-    else:
+    if password is not None:
         check_password_strength(password, email=email)
-        password_hash = hash_password(password)
+    return email, full_name, authority_code
+
+
+def _add_user(*, email: str, full_name: str, password: str | None, role: Role, authority_code: str | None,
+              verified: bool, actor: User | None) -> User:
+    """Validate and add a user to the current transaction (no commit)."""
+    role = Role(role)
+    email, full_name, authority_code = _check_new_account(email=email, full_name=full_name, password=password,
+                                                          role=role, authority_code=authority_code)
+    if find_user_by_email(email) is not None:
+        raise AccountError('An account already uses this email address. Sign in or reset your password.',
+                           field='email')
+    password_hash = _unusable_password() if password is None else hash_password(password)
     user = User(email=email, full_name=full_name, password_hash=password_hash, role=role,
                 authority_code=authority_code, email_verified_at=utcnow() if verified else None)
     db.session.add(user)
@@ -204,16 +222,63 @@ def create_user(*, email: str, full_name: str, password: str, role: Role, author
     return user
 
 
-def register_provider(*, email: str, full_name: str, password: str) -> User:
+def register_provider(*, email: str, full_name: str, password: str, ip: str = '') -> User | None:
     """Public registration: an unverified provider account, and an email with a link to confirm the address.
 
-    :raises AccountError: as :func:`create_user`.
+    The answer never says whether the address already has an account: if it has, nothing is created and its
+    owner is emailed instead (with links to sign in or reset the password), so the page looks the same.
+
+    :returns: the new user, or None when the address already had an account.
+    :raises AccountError: a bad name, email or password (the same whether or not the address is taken).
+    :raises TooManyAttemptsError: too many registrations from ``ip`` this hour.
     """
-    with unit_of_work():
-        user = _add_user(email=email, full_name=full_name, password=password, role=Role.PROVIDER,
-                         authority_code=None, verified=False, actor=None)
-        _queue_verification(user)
+    config = current_app.config
+    email, full_name, _ = _check_new_account(email=email, full_name=full_name, password=password,
+                                             role=Role.PROVIDER, authority_code=None)
+    # hash whether or not the address is taken, so the time taken does not tell
+    password_hash = hash_password(password)
+    try:
+        with unit_of_work():
+            if throttle.over_limit(f'register-address:{(ip or "unknown")[:45]}',
+                                   config['REGISTRATIONS_PER_ADDRESS_PER_HOUR'], EMAIL_WINDOW, session=db.session):
+                raise _too_many('There have been too many attempts to create an account from your network.')
+            emails_allowed = not throttle.over_limit(f'register-email:{email}',
+                                                     config['REGISTRATION_EMAILS_PER_EMAIL_PER_HOUR'], EMAIL_WINDOW,
+                                                     session=db.session)
+            existing = find_user_by_email(email)
+            if existing is not None:
+                _tell_owner_of_registration_attempt(existing, emails_allowed)
+                return None
+            user = User(email=email, full_name=full_name, password_hash=password_hash, role=Role.PROVIDER)
+            db.session.add(user)
+            db.session.flush()
+            record('user.create', user, actor=None, after=_snapshot(user))
+            if emails_allowed:
+                _queue_verification(user)
+    except IntegrityError:
+        # someone registered the same address at the same moment: answer as for any taken address
+        existing = find_user_by_email(email)
+        if existing is None:
+            raise
+        with unit_of_work():
+            _tell_owner_of_registration_attempt(existing, True)
+        return None
     return user
+
+
+def _tell_owner_of_registration_attempt(user: User, send: bool) -> None:
+    """Someone tried to register an address that has an account: tell its owner, not the visitor (no commit)."""
+    record('user.register_existing', user, reason='registration attempted with an address that has an account')
+    if send and user.is_active_account:
+        queue_email(user.email, 'register-existing-account', 'You already have an account', user=user,
+                    sign_in_link=_external_url('accounts.sign_in'),
+                    reset_link=_external_url('accounts.request_password_reset'))
+
+
+def _too_many(message: str, retry_after: int = 3600) -> TooManyAttemptsError:
+    minutes = max(1, round(retry_after / 60))
+    wait = f'{retry_after} seconds' if retry_after < 120 else f'{minutes} minutes'
+    return TooManyAttemptsError(f'{message} Wait {wait} and try again.', retry_after=retry_after, field='email')
 
 
 def resend_verification(user: User) -> None:
@@ -256,55 +321,96 @@ def _dummy_hash() -> str:
     return _dummy_hash_cache[key]
 
 
-def _failures_from_address(ip: str) -> int:
-    since = utcnow() - ADDRESS_WINDOW
-    return db.session.scalar(
-        select(func.count()).select_from(LoginAttempt)
-        .where(LoginAttempt.ip_address == ip, LoginAttempt.succeeded.is_(False), LoginAttempt.attempted_at >= since)
-    ) or 0
-
-
 def sign_in_failed_message() -> str:
     """The one message shown for any failed sign-in."""
     config = current_app.config
     return SIGN_IN_FAILED.format(failures=config['LOGIN_MAX_FAILURES'], minutes=config['LOGIN_LOCKOUT_MINUTES'])
 
 
-def _count_failure(user: User, now) -> None:
-    """One more consecutive failure (password or security code); lock the account and tell its owner at the limit."""
+def _locked_now(now):
+    return and_(User.locked_until.is_not(None), User.locked_until > literal(now, UTCDateTime))
+
+
+def _lock_notice(user: User, locked_until, reason: str, template: str) -> None:
+    """Audit the lock and tell the owner (no commit)."""
     config = current_app.config
-    user.failed_logins += 1
-    if user.failed_logins >= config['LOGIN_MAX_FAILURES']:
-        user.failed_logins = 0
-        user.locked_until = now + timedelta(minutes=config['LOGIN_LOCKOUT_MINUTES'])
-        record('user.lock', user, reason='too many failed sign-in attempts', after={'locked_until': user.locked_until})
-        queue_email(user.email, 'account-locked', 'Your account has been locked for a short time',
-                    user=user, minutes=config['LOGIN_LOCKOUT_MINUTES'],
-                    reset_link=_external_url('accounts.request_password_reset'))
+    record('user.lock', user, reason=reason, after={'locked_until': locked_until})
+    queue_email(user.email, template, 'Your account has been locked for a short time',
+                user=user, minutes=config['LOGIN_LOCKOUT_MINUTES'],
+                reset_link=_external_url('accounts.request_password_reset'))
+
+
+def _count_password_failure(user: User, now) -> None:
+    """One more consecutive wrong password, counted in the database in one statement (concurrent failures all
+    count); at the limit the account locks and its owner is told, exactly once."""
+    config = current_app.config
+    until = now + timedelta(minutes=config['LOGIN_LOCKOUT_MINUTES'])
+    counted = User.failed_logins + 1
+    locks = counted >= int(config['LOGIN_MAX_FAILURES'])
+    locked_now = _locked_now(now)
+    row = db.session.execute(
+        update(User).where(User.id == user.id).values(
+            failed_logins=case((locked_now, User.failed_logins), (locks, 0), else_=counted),
+            locked_until=case((locked_now, User.locked_until), (locks, literal(until, UTCDateTime)),
+                              else_=User.locked_until))
+        .returning(User.locked_until).execution_options(synchronize_session=False)).one()
+    db.session.expire(user, ['failed_logins', 'locked_until'])
+    if row.locked_until == until:
+        _lock_notice(user, until, 'too many failed sign-in attempts', 'account-locked')
+
+
+def _count_totp_failure(user: User, now) -> None:
+    """One more wrong security code in the current window, counted in the database in one statement; at
+    ``TOTP_MAX_FAILURES`` within ``LOGIN_LOCKOUT_MINUTES`` the account locks and its owner is told, exactly once."""
+    config = current_app.config
+    window = timedelta(minutes=config['LOGIN_LOCKOUT_MINUTES'])
+    until = now + window
+    stale = or_(User.totp_failures_since.is_(None), User.totp_failures_since < literal(now - window, UTCDateTime))
+    counted = case((stale, 1), else_=User.totp_failures + 1)
+    locks = counted >= int(config['TOTP_MAX_FAILURES'])
+    locked_now = _locked_now(now)
+    row = db.session.execute(
+        update(User).where(User.id == user.id).values(
+            totp_failures=case((locked_now, User.totp_failures), (locks, 0), else_=counted),
+            totp_failures_since=case((locked_now, User.totp_failures_since), (locks, null_datetime()),
+                                     (stale, literal(now, UTCDateTime)), else_=User.totp_failures_since),
+            locked_until=case((locked_now, User.locked_until), (locks, literal(until, UTCDateTime)),
+                              else_=User.locked_until))
+        .returning(User.locked_until).execution_options(synchronize_session=False)).one()
+    db.session.expire(user, ['totp_failures', 'totp_failures_since', 'locked_until'])
+    if row.locked_until == until:
+        _lock_notice(user, until, 'too many wrong security codes', 'account-locked-second-factor')
+
+
+def null_datetime():
+    """A typed SQL NULL for a timestamp column inside CASE."""
+    return literal(None, UTCDateTime)
 
 
 def authenticate(email: str, password: str, ip: str) -> User:
-    """Check an email and password, with per-account lock-out and per-address throttling.
+    """Check an email and password, with per-account lock-out and per-address slowing down.
 
     Every attempt is recorded. After ``LOGIN_MAX_FAILURES`` consecutive failures the account is locked
-    for ``LOGIN_LOCKOUT_MINUTES`` and its owner is emailed.
+    for ``LOGIN_LOCKOUT_MINUTES`` and its owner is emailed. One address gets ``LOGIN_MAX_FAILURES_PER_ADDRESS``
+    failures at full speed in 15 minutes, then one attempt per slot of 1, 2, 4 ... seconds (at most
+    ``LOGIN_ADDRESS_MAX_DELAY``): everyone behind a busy address is slowed, nobody is locked out.
 
-    :raises TooManyAttemptsError: more than ``LOGIN_MAX_FAILURES_PER_ADDRESS`` failures from ``ip`` lately.
+    :raises TooManyAttemptsError: the address must wait before its next attempt (``retry_after`` seconds).
     :raises AccountError: anything else; the message never says whether the email has an account.
     """
     config = current_app.config
     email = normalise_email(email)[:254]
     ip = (ip or 'unknown')[:45]
+    address_key = f'sign-in:{ip}'
+    verdict = throttle.admit(address_key, free=int(config['LOGIN_MAX_FAILURES_PER_ADDRESS']), window=ADDRESS_WINDOW,
+                             max_delay=float(config['LOGIN_ADDRESS_MAX_DELAY']))
+    if not verdict.allowed:
+        raise _too_many('There have been too many attempts to sign in from your network.', verdict.retry_after)
     now = utcnow()
-    throttled = _failures_from_address(ip) >= config['LOGIN_MAX_FAILURES_PER_ADDRESS']
-    user = None if throttled else find_user_by_email(email)
+    user = find_user_by_email(email)
     succeeded = False
     with unit_of_work():
-        if throttled:
-            pass
-        elif user is None:
-            verify_password(_dummy_hash(), password or '')
-        elif user.is_locked(now) or not user.is_active_account:
+        if user is None or user.is_locked(now) or not user.is_active_account:
             verify_password(_dummy_hash(), password or '')
         elif verify_password(user.password_hash, password or ''):
             succeeded = True
@@ -315,21 +421,32 @@ def authenticate(email: str, password: str, ip: str) -> User:
                 user.password_hash = hash_password(password)
             record('user.sign_in', user, actor=user)
         else:
-            _count_failure(user, now)
+            _count_password_failure(user, now)
         db.session.add(LoginAttempt(email=email, ip_address=ip, attempted_at=now, succeeded=succeeded))
-    if throttled:
-        raise TooManyAttemptsError('There have been too many attempts to sign in from your network. '
-                                   'Wait 15 minutes and try again.')
     if not succeeded:
         raise AccountError(sign_in_failed_message())
+    throttle.forgive(address_key)
     return user
 
 
 # --- passwords ---------------------------------------------------------------------------------------
 
 
-def request_password_reset(email: str) -> None:
-    """Email a reset link if the address has an active account; the caller always answers the same way."""
+def request_password_reset(email: str, ip: str = '') -> None:
+    """Email a reset link if the address has an active account; the caller always answers the same way.
+
+    At most ``PASSWORD_RESETS_PER_EMAIL_PER_HOUR`` links go to one address an hour (further requests are
+    answered the same way and send nothing).
+
+    :raises TooManyAttemptsError: more than ``PASSWORD_RESETS_PER_ADDRESS_PER_HOUR`` requests from ``ip``.
+    """
+    config = current_app.config
+    if throttle.over_limit(f'reset-address:{(ip or "unknown")[:45]}', config['PASSWORD_RESETS_PER_ADDRESS_PER_HOUR'],
+                           EMAIL_WINDOW):
+        raise _too_many('There have been too many requests to reset a password from your network.')
+    email = normalise_email(email)[:254]
+    if throttle.over_limit(f'reset-email:{email}', config['PASSWORD_RESETS_PER_EMAIL_PER_HOUR'], EMAIL_WINDOW):
+        return
     user = find_user_by_email(email)
     if user is None or not user.is_active_account:
         return
@@ -455,14 +572,20 @@ def verify_totp(user: User, code: str) -> User:
     if user.is_locked():
         raise AccountLockedError(sign_in_failed_message())
     step = _matching_step(user.totp_secret, code)
-    accepted = step is not None and (user.totp_last_step is None or step > user.totp_last_step)
     with unit_of_work():
-        if accepted:
-            user.totp_last_step = step
-            user.failed_logins = 0
-        else:
-            # Wrong codes count towards the same lock-out as wrong passwords, so codes cannot be guessed.
-            _count_failure(user, utcnow())
+        accepted = False
+        if step is not None:
+            # compare-and-set: of two requests carrying the same code, only one is accepted
+            claimed = db.session.execute(
+                update(User).where(User.id == user.id,
+                                   or_(User.totp_last_step.is_(None), User.totp_last_step < step))
+                .values(totp_last_step=step, totp_failures=0, totp_failures_since=null_datetime())
+                .execution_options(synchronize_session=False))
+            accepted = claimed.rowcount == 1
+        if not accepted:
+            # counted per account across sign-ins: signing in again with the password does not reset it
+            _count_totp_failure(user, utcnow())
+    db.session.expire(user)
     if user.is_locked():
         raise AccountLockedError(sign_in_failed_message())
     if not accepted:

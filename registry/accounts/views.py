@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import segno
-from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from markupsafe import Markup
 
@@ -25,9 +25,10 @@ from registry.accounts.forms import (
 SECOND_FACTOR_KEY = 'second_factor_verified'
 NEXT_KEY = 'next_after_sign_in'
 SETUP_SECRET_KEY = 'totp_setup_secret'
+REGISTERED_EMAIL_KEY = 'registered_email'
 
 #: Endpoints reachable whatever state the signed-in account is in.
-ALWAYS_ALLOWED = frozenset({'static', 'govuk_assets', 'main.healthcheck', 'accounts.sign_out'})
+ALWAYS_ALLOWED = frozenset({'static', 'govuk_assets', 'main.healthcheck', 'main.liveness', 'accounts.sign_out'})
 #: Reachable by a signed-in user who has not yet confirmed their email address.
 UNVERIFIED_ALLOWED = ALWAYS_ALLOWED | {'accounts.check_email', 'accounts.verify_email'}
 #: Reachable by a board or admin user who has not yet passed the second factor.
@@ -106,14 +107,33 @@ def register():
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            user = services.register_provider(email=form.email.data, full_name=form.full_name.data,
-                                              password=form.password.data)
+            services.register_provider(email=form.email.data, full_name=form.full_name.data,
+                                       password=form.password.data, ip=request.remote_addr or '')
+        except services.TooManyAttemptsError as exc:
+            return _too_many_attempts('accounts/register.html', form, exc)
         except services.AccountError as exc:
             _apply_error(form, exc, 'email')
         else:
-            _start_session(user)
-            return redirect(url_for('accounts.check_email'))
+            # The same answer whether or not the address already had an account: the email tells its owner.
+            session[REGISTERED_EMAIL_KEY] = services.normalise_email(form.email.data)
+            return redirect(url_for('accounts.registered'))
     return render_template('accounts/register.html', form=form)
+
+
+@bp.route('/register/check-your-email')
+def registered():
+    email = session.get(REGISTERED_EMAIL_KEY)
+    if not email:
+        return redirect(url_for('accounts.register'))
+    return render_template('accounts/registered.html', email=email)
+
+
+def _too_many_attempts(template: str, form, error: services.TooManyAttemptsError):
+    """The form again with the message, as 429 with Retry-After."""
+    _add_error(getattr(form, error.field or 'email'), str(error))
+    response = make_response(render_template(template, form=form), 429)
+    response.headers['Retry-After'] = str(error.retry_after)
+    return response
 
 
 @bp.route('/verify-email', methods=['GET', 'POST'])
@@ -154,8 +174,7 @@ def sign_in():
         try:
             user = services.authenticate(form.email.data, form.password.data, request.remote_addr or '')
         except services.TooManyAttemptsError as exc:
-            _add_error(form.email, str(exc))
-            return render_template('accounts/sign_in.html', form=form), 429
+            return _too_many_attempts('accounts/sign_in.html', form, exc)
         except services.AccountError as exc:
             _add_error(form.email, str(exc))
         else:
@@ -273,7 +292,10 @@ def change_password():
 def request_password_reset():
     form = RequestResetForm()
     if form.validate_on_submit():
-        services.request_password_reset(form.email.data)
+        try:
+            services.request_password_reset(form.email.data, request.remote_addr or '')
+        except services.TooManyAttemptsError as exc:
+            return _too_many_attempts('accounts/request_reset.html', form, exc)
         # The same answer whether or not the address has an account.
         return render_template('accounts/reset_sent.html', email=form.email.data)
     return render_template('accounts/request_reset.html', form=form)

@@ -48,9 +48,12 @@ def test_unknown_page_uses_the_gov_uk_not_found_template(client):
 
 
 def test_load_balancer_gets_ok_from_the_healthcheck(client):
-    response = client.get('/healthcheck')
-    assert response.status_code == 200
-    assert response.get_json() == {'status': 'ok'}
+    for path in ('/healthcheck', '/healthcheck/ready'):
+        response = client.get(path)
+        assert response.status_code == 200
+        assert response.get_json() == {'status': 'ok', 'database': 'ok'}
+    live = client.get('/healthcheck/live')
+    assert live.status_code == 200 and live.get_json() == {'status': 'ok'}
 
 
 def test_hsts_is_sent_only_when_cookies_are_secure(client):

@@ -42,7 +42,7 @@ def test_repeated_wrong_passwords_lock_the_account_even_against_the_right_passwo
             LoginAttempt.email == email, LoginAttempt.succeeded.is_(False))) == limit + 1
 
 
-def test_one_address_trying_many_accounts_is_throttled_with_429(app, client, monkeypatch):
+def test_one_address_trying_many_accounts_is_slowed_with_429_and_retry_after(app, client, monkeypatch):
     monkeypatch.setitem(app.config, 'LOGIN_MAX_FAILURES_PER_ADDRESS', 4)
     _user_id, email = _make_provider(app)
     for n in range(4):
@@ -50,6 +50,7 @@ def test_one_address_trying_many_accounts_is_throttled_with_429(app, client, mon
     throttled = _post(client, email, PASSWORD)
     assert throttled.status_code == 429
     assert 'too many attempts to sign in from your network' in throttled.get_data(as_text=True)
+    assert int(throttled.headers['Retry-After']) >= 1
     assert client.get('/account').status_code == 302
     # another address is not affected
     other = app.test_client()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -17,6 +18,11 @@ GOOD = {'full_name': 'Ada Provider', 'email': 'Ada@Example.org', 'password': 'fo
         'confirm_password': 'four unrelated words here'}
 
 
+def page_text(response, email: str) -> str:
+    """The page with the address and the per-request CSP nonce taken out."""
+    return re.sub(r'nonce="[^"]+"', '', response.get_data(as_text=True).replace(email, 'X'))
+
+
 def user_count() -> int:
     return db.session.scalar(select(func.count()).select_from(User))
 
@@ -25,7 +31,7 @@ def test_visitor_can_register_and_is_asked_to_confirm_their_email(app_ctx, clien
     response = client.post('/register', data=GOOD)
 
     assert response.status_code == 302
-    assert response.headers['Location'].endswith('/verify-email')
+    assert response.headers['Location'].endswith('/register/check-your-email')
     user = db.session.scalar(select(User))
     assert user.email == 'ada@example.org'
     assert user.role == Role.PROVIDER
@@ -33,9 +39,10 @@ def test_visitor_can_register_and_is_asked_to_confirm_their_email(app_ctx, clien
     assert user.password_hash.startswith('$argon2id$')
     [email] = emails('verify-email', to='ada@example.org')
     assert '/verify-email/' in email.body
-    page = client.get('/verify-email')
+    page = client.get('/register/check-your-email')
     assert b'Check your email' in page.data
     assert b'ada@example.org' in page.data
+    assert not is_signed_in(client)  # the emailed link proves the address; then they sign in
 
 
 @pytest.mark.parametrize(('changes', 'message'), [
@@ -59,19 +66,40 @@ def test_visitor_cannot_register_with_bad_input(app_ctx, client, changes, messag
     assert emails('verify-email') == []
 
 
-def test_visitor_cannot_register_an_email_that_already_has_an_account(app_ctx, client):
-    make_user(email='ada@example.org')
+def test_registering_an_address_that_has_an_account_looks_the_same_and_emails_its_owner(app_ctx, client):
+    make_user(email='ada@example.org', full_name='Ada Owner')
+    fresh = app_ctx.test_client()
+    new = fresh.post('/register', data={**GOOD, 'email': 'bea@example.org'})
+    new_page = fresh.get(new.headers['Location'])
 
-    response = client.post('/register', data=GOOD)
+    taken = client.post('/register', data=GOOD)
+    taken_page = client.get(taken.headers['Location'])
 
-    assert response.status_code == 200
-    assert b'govuk-error-summary' in response.data
-    assert b'An account already uses this email address' in response.data
-    assert user_count() == 1
+    # the visitor cannot tell a taken address from a new one
+    assert (taken.status_code, taken.headers['Location']) == (new.status_code, new.headers['Location'])
+    assert taken_page.status_code == new_page.status_code == 200
+    assert page_text(taken_page, 'ada@example.org') == page_text(new_page, 'bea@example.org')
+    assert b'An account already uses' not in taken.data + taken_page.data
+    # nothing is created; the owner hears about it by email instead
+    assert user_count() == 2
+    assert emails('verify-email', to='ada@example.org') == []
+    [notice] = emails('register-existing-account', to='ada@example.org')
+    assert 'You already have an account' in notice.subject
+    assert '/sign-in' in notice.body and '/reset-password' in notice.body
+
+
+def register_and_sign_in(client) -> None:
+    client.post('/register', data=GOOD)
+    client.post('/sign-in', data={'email': GOOD['email'], 'password': GOOD['password']})
+
+
+def is_signed_in(client) -> bool:
+    with client.session_transaction() as session:
+        return '_user_id' in session
 
 
 def test_unverified_user_is_held_on_the_check_your_email_page(app_ctx, client):
-    client.post('/register', data=GOOD)
+    register_and_sign_in(client)
 
     for path in ('/', '/account', '/admin/users'):
         response = client.get(path)
@@ -81,7 +109,7 @@ def test_unverified_user_is_held_on_the_check_your_email_page(app_ctx, client):
 
 
 def test_user_can_resend_the_confirmation_email(app_ctx, client):
-    client.post('/register', data=GOOD)
+    register_and_sign_in(client)
 
     response = client.post('/verify-email', follow_redirects=True)
 
@@ -96,9 +124,11 @@ def test_confirmation_link_works_once(app_ctx, client):
     response = client.get(link)
 
     assert response.status_code == 302
+    assert response.headers['Location'].endswith('/sign-in')
     user = db.session.scalar(select(User))
     db.session.refresh(user)
     assert user.is_verified
+    client.post('/sign-in', data={'email': GOOD['email'], 'password': GOOD['password']})
     assert client.get('/account').status_code == 200
     again = client.get(link)
     assert again.status_code == 400

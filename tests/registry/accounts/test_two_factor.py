@@ -126,7 +126,7 @@ def test_provider_does_not_need_a_second_factor(app_ctx, client):
 
 
 def test_repeated_wrong_codes_lock_the_account_and_end_the_sign_in(app_ctx, client, monkeypatch):
-    monkeypatch.setitem(app_ctx.config, 'LOGIN_MAX_FAILURES', 3)
+    monkeypatch.setitem(app_ctx.config, 'TOTP_MAX_FAILURES', 3)
     secret = pyotp.random_base32()
     user = make_user(Role.ASSESSOR, email='asa@example.org', totp_secret=secret)
     sign_in(client, 'asa@example.org')
