@@ -13,4 +13,20 @@ def _upload_limit(state) -> None:
         config['MAX_CONTENT_LENGTH'] = (int(config.get('MAX_UPLOAD_MB', 20)) + 1) * 1024 * 1024
 
 
+@bp.record_once
+def _storage_references(state) -> None:
+    """Evidence rows refer to stored documents: ``flask registry storage-check`` must not remove those."""
+    from registry.storage import register_references
+
+    def evidence_keys():
+        from sqlalchemy import select
+
+        from qualification.applications import Evidence
+        from registry.extensions import db
+
+        return db.session.scalars(select(Evidence.storage_key).distinct())
+
+    register_references(state.app, 'qualification evidence', evidence_keys)
+
+
 from qualification import board_views, cli, local_views, views  # noqa: E402,F401

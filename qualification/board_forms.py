@@ -10,6 +10,7 @@ from wtforms import BooleanField, RadioField, SelectField, SubmitField, TextArea
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from qualification.review import LOT_OUTCOMES, QUESTION_OUTCOMES
+from registry.inputs import parse_money
 from registry.settings.taxonomy import Lot
 
 LOT_CHOICES = [(lot.value, lot.label) for lot in Lot]
@@ -154,10 +155,11 @@ class LocalRequirementsForm(FlaskForm):
                 continue
             placement, _bar, price = line.partition('|')
             try:
-                pence = round(float(price.strip().lstrip('£').replace(',', '')) * 100)
+                pence = parse_money(price)
             except ValueError:
                 raise ValidationError(f'Price schedule line {number}: enter a placement type, a bar and a weekly '
-                                      'price, for example "Solo placement | 5200.00"') from None
+                                      'price in pounds up to £10,000,000, for example "Solo placement | 5200.00"'
+                                      ) from None
             if not placement.strip() or pence <= 0:
                 raise ValidationError(f'Price schedule line {number}: enter a placement type and a price above £0')
             self.price_rows.append({'placement_type': placement.strip(), 'weekly_price_pence': pence})

@@ -198,6 +198,9 @@ def board_sign_off(application_id: int):
                 flash(f'Decision signed off: QA-{application.id} is {application.status.label.lower()}', 'success')
         except DomainError as exc:
             flash(str(exc), 'error')
+            # another board member acted first: show the application as it is now (the decision rows read
+            # before may have been deleted by a send-back)
+            context.update(lot_decisions=board.lot_decisions(application), review=board.review_of(application))
             return render_template('qualification/board_sign_off.html', **context), 409
         return redirect(url_for('qualification.board_application', application_id=application.id))
     return render_template('qualification/board_sign_off.html', **context), (400 if form.errors else 200)

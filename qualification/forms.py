@@ -32,7 +32,8 @@ class DayMonthYearField(Field):
     widget = GovDateInput()
 
     def process_formdata(self, valuelist):
-        self.raw_data = list(valuelist)
+        # exactly three boxes whatever was posted: the widget unpacks day, month and year
+        self.raw_data = [*list(valuelist)[:3], '', '', ''][:3]
         self.data = None
 
     def _value(self):

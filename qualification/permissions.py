@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from qualification.applications import Application, Evidence
 from qualification.models import Qualification, QualificationStatus
+from qualification.states import ApplicationStatus
 from registry.accounts.models import Role
 from registry.extensions import db
 from registry.organisations.models import Membership
@@ -45,12 +46,22 @@ def holds_active_qualification(organisation_id: int, today: date | None = None) 
 
 
 def can_read_evidence(user, evidence: Evidence) -> bool:
-    """Owning organisation's members, the board, and commissioners once the organisation is qualified."""
+    """Owning organisation's members and the board; commissioners only evidence of an approved application of an
+    organisation that holds an active qualification (never drafts or applications still under review)."""
     organisation_id = evidence.application.organisation_id
     if is_member(user, organisation_id) or is_board(user):
         return True
-    return (getattr(user, 'is_authenticated', False) and user.role == Role.COMMISSIONER
-            and holds_active_qualification(organisation_id))
+    return is_commissioner_reader(user) and evidence_is_public_to_commissioners(evidence)
+
+
+def is_commissioner_reader(user) -> bool:
+    return getattr(user, 'is_authenticated', False) and user.role == Role.COMMISSIONER
+
+
+def evidence_is_public_to_commissioners(evidence: Evidence) -> bool:
+    """Evidence of an approved application, while its organisation holds an active qualification."""
+    return (evidence.application.status == ApplicationStatus.APPROVED
+            and holds_active_qualification(evidence.application.organisation_id))
 
 
 # --- board review, qualifications and local lists -------------------------------------------------------------------

@@ -18,7 +18,7 @@ from qualification.schemes import Question, Scheme, SchemeError, Section, curren
 from qualification.states import OPEN_STATUSES, ApplicationAction, ApplicationStatus
 from qualification.workflow import apply_transition
 from registry.audit.services import record
-from registry.db import after_commit, unit_of_work, utcnow
+from registry.db import after_commit, retry_on_conflict, unit_of_work, utcnow
 from registry.errors import DomainError, PermissionDenied
 from registry.extensions import db
 from registry.storage import get_storage
@@ -202,6 +202,7 @@ def _check_editable(application: Application, actor, question_id: str | None = N
             raise ApplicationLocked('Only the questions the national board asked about can be changed')
 
 
+@retry_on_conflict
 def save_answers(application: Application, section_id: str, form_data: dict[str, Any], *, actor,
                  uploads: dict[str, list[CheckedUpload]] | None = None) -> Application:
     """Save one section's answers (and any new uploads) in one transaction.

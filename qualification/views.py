@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from qualification import answers as answer_rules
@@ -26,7 +27,7 @@ from registry.errors import DomainError, InvalidTransition
 from registry.extensions import db
 from registry.organisations.models import Membership, Organisation
 from registry.permissions import is_board, require
-from registry.storage import get_storage
+from registry.storage import StorageUnavailableError, get_storage
 
 STATUS_TAGS = {
     'not-started': {'text': 'Not started', 'classes': 'govuk-tag--blue'},
@@ -197,9 +198,16 @@ def edit_section(application_id: int, section_id: str):
     values = application.answer_values()
     counts = {question.id: len(application.evidence_for(question.id)) for question in section.questions}
     form = section_form(scheme, section, application.lots, values, counts)
+    status = 400 if request.method == 'POST' else 200
     if request.method == 'POST' and form.validate():
         try:
             services.save_answers(application, section.id, form.cleaned, actor=current_user, uploads=form.uploads)
+        except StorageUnavailableError as exc:
+            # the answers typed stay in the form; the message sits on the file question(s) in the error summary
+            for question_id in form.uploads:
+                form[question_id].errors = [*(form[question_id].errors or []), str(exc)]
+            form._errors = None
+            status = 503
         except DomainError as exc:
             flash(str(exc), 'error')
         else:
@@ -209,10 +217,9 @@ def edit_section(application_id: int, section_id: str):
             return redirect(url_for('qualification.check_section', application_id=application.id,
                                     section_id=section.id))
     reveal, always, children = _follow_up_layout(scheme, form.questions)
-    status = 400 if request.method == 'POST' else 200
     return render_template('qualification/section.html', application=application, scheme=scheme, section=section,
                            form=form, reveal=reveal, always=always, follow_up_children=children,
-                           clarification=clarification), status
+                           clarification=clarification), status, ({'Retry-After': '60'} if status == 503 else {})
 
 
 @bp.route('/applications/<int:application_id>/sections/<section_id>/check')
@@ -307,12 +314,42 @@ def withdraw_application(application_id: int):
     return render_template('qualification/withdraw.html', application=application, form=form)
 
 
+#: Evidence links given to commissioners are signed for them and last a working day.
+EVIDENCE_LINK_SALT = 'qualification.evidence-link'
+EVIDENCE_LINK_SECONDS = 8 * 3600
+
+
+def _evidence_link_signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config['SECRET_KEY'], salt=EVIDENCE_LINK_SALT)
+
+
+@bp.app_template_global('evidence_url')
+def evidence_url(evidence: Evidence) -> str:
+    """The download link for a document, signed for the signed-in user.
+
+    Commissioners can only use links the pages they are meant to see gave them (the provider profile), so
+    counting through ids reaches nothing; members and the board may use plain links too.
+    """
+    token = _evidence_link_signer().dumps([evidence.id, current_user.get_id()])
+    return url_for('qualification.download_evidence', evidence_id=evidence.id, t=token)
+
+
+def _signed_for_current_user(evidence_id: int) -> bool:
+    try:
+        signed_id, user_id = _evidence_link_signer().loads(request.args.get('t', ''), max_age=EVIDENCE_LINK_SECONDS)
+    except (BadSignature, ValueError, TypeError):
+        return False
+    return signed_id == evidence_id and user_id == current_user.get_id()
+
+
 @bp.route('/evidence/<int:evidence_id>')
 @login_required
 def download_evidence(evidence_id: int):
     """Check who is asking, then send them to a short-lived signed link."""
     evidence = get_or_404(Evidence, evidence_id)
     require(permissions.can_read_evidence(current_user, evidence))
+    if permissions.is_commissioner_reader(current_user):
+        require(_signed_for_current_user(evidence.id))
     return redirect(get_storage().url(evidence.storage_key, evidence.filename))
 
 

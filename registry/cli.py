@@ -72,6 +72,38 @@ def send_emails():
     click.echo(f'Delivered {deliver_pending()} emails.')
 
 
+@registry_cli.command('storage-check')
+@click.option('--min-age-hours', default=24.0, show_default=True,
+              help='Remove orphans and unfinished temporary files older than this.')
+@click.option('--dry-run', is_flag=True, help='Report only; remove nothing.')
+def storage_check(min_age_hours: float, dry_run: bool):
+    """Find blobs no row refers to (and remove those older than a day) and rows whose blob is missing.
+
+    Exits with status 1 when a row refers to a missing blob: that needs a person to look.
+    """
+    from datetime import timedelta
+
+    from flask import current_app
+
+    from registry.storage import check_storage
+
+    age = None if dry_run else timedelta(hours=min_age_hours)
+    report = check_storage(current_app._get_current_object(), remove_older_than=age)
+    click.echo(f'Stored blobs:           {report.blobs}')
+    click.echo(f'Referenced by rows:     {report.referenced}')
+    click.echo(f'Orphans (no row):       {len(report.orphans)}')
+    click.echo(f'Unfinished temporaries: {len(report.partials)}')
+    for blob in [*report.orphans, *report.partials]:
+        action = 'removed' if blob in report.removed else 'kept (younger than the limit)' if not dry_run else 'found'
+        click.echo(f'  {blob.key}  {blob.size} bytes  {blob.modified_at:%Y-%m-%d %H:%M} UTC  {action}')
+    click.echo(f'Removed:                {len(report.removed)}')
+    click.echo(f'Rows with no blob:      {len(report.missing)}')
+    for source, key in report.missing:
+        click.echo(f'  {source}: {key}')
+    if report.missing:
+        raise SystemExit(1)
+
+
 def register_cli(app: Flask) -> None:
     from registry.ofsted.cli import import_ofsted, seed_from_register
 

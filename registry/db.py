@@ -6,6 +6,7 @@ import enum
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import wraps
 
 from flask import abort
 from sqlalchemy import DateTime, Enum, TypeDecorator
@@ -83,8 +84,38 @@ def after_commit(key: str, callback: Callable[[], None]) -> None:
     db.session.info.setdefault('after_commit', {})[key] = callback
 
 
+def retry_on_conflict(service: Callable) -> Callable:
+    """Run a service verb once more when it lost a race with a concurrent one (a unique constraint or a row
+    changed under it), against what the winner committed; a second loss is raised (and answered 409).
+
+    For verbs whose last write should simply win, such as saving a form twice at once from two tabs. The verb
+    must start from fresh reads (the rollback expires every loaded object) and clean up after itself on error.
+    """
+
+    @wraps(service)
+    def wrapped(*args, **kwargs):
+        from sqlalchemy.exc import IntegrityError
+        from sqlalchemy.orm.exc import StaleDataError
+
+        from registry.database import is_conflict
+
+        try:
+            return service(*args, **kwargs)
+        except (IntegrityError, StaleDataError) as exc:
+            if not (isinstance(exc, StaleDataError) or is_conflict(exc)):
+                raise
+            db.session.rollback()
+            return service(*args, **kwargs)
+
+    return wrapped
+
+
 def get_or_404(model, ident):
-    """Load a row by primary key or answer 404."""
+    """Load a row by primary key or answer 404 (ids no integer column can hold are simply not found)."""
+    from registry.inputs import MAX_DB_INT
+
+    if isinstance(ident, int) and not 0 < ident <= MAX_DB_INT:
+        abort(404)
     obj = db.session.get(model, ident)
     if obj is None:
         abort(404)

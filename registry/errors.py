@@ -10,7 +10,7 @@ import logging
 
 from flask import Flask, Response, g, jsonify, render_template, request
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from registry import database
@@ -132,7 +132,8 @@ def register_error_handlers(app: Flask) -> None:
         return error_response(500)
 
     @app.errorhandler(StaleDataError)
-    def _stale(error: StaleDataError):
+    @app.errorhandler(ObjectDeletedError)
+    def _stale(error: Exception):
         safe_rollback()
         log.info('stale update answered 409: %s', error)
         return error_response(409, CONFLICT_MESSAGE)

@@ -7,15 +7,25 @@ that names the key and expires, so files are never served from a guessable path.
 
 from __future__ import annotations
 
+import logging
 import mimetypes
+import os
 import re
+import secrets
 import shutil
 import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from flask import Blueprint, Flask, abort, current_app, send_file, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
+
+from registry.errors import DomainError
+
+log = logging.getLogger(__name__)
 
 #: Keys are path-like but restricted, so a key can never climb out of the storage root.
 KEY_PATTERN = re.compile(r'^[A-Za-z0-9_\-]+(/[A-Za-z0-9_\-.]+)*$')
@@ -24,8 +34,34 @@ _TOKEN_SALT = 'registry.storage.download'
 bp = Blueprint('storage', __name__, url_prefix='/documents')
 
 
+#: Suffix of the temporary files LocalStorage writes before renaming them into place.
+PARTIAL_SUFFIX = '.partial'
+
+
 class StorageError(Exception):
     """A key is malformed or missing."""
+
+
+class StorageUnavailableError(DomainError):
+    """The document store refused a write (full, read-only, unreachable): nothing was stored; try again later."""
+
+    def __init__(self, detail: str = ''):
+        super().__init__('The document could not be saved because the document store is not available at the '
+                         'moment. Nothing has been saved: try again in a few minutes.')
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    """One object in the store, as :meth:`Storage.blobs` lists it."""
+
+    key: str
+    size: int
+    modified_at: datetime
+    #: A temporary file (LocalStorage) or multipart upload (S3) left by a write that never finished.
+    is_partial: bool = False
+    #: S3's id of an unfinished multipart upload.
+    upload_id: str = ''
 
 
 class Storage(Protocol):
@@ -38,6 +74,10 @@ class Storage(Protocol):
     def delete(self, key: str) -> None: ...
 
     def url(self, key: str, filename: str, expires: int | None = None) -> str: ...
+
+    def blobs(self) -> Iterator[StoredBlob]: ...
+
+    def delete_blob(self, blob: StoredBlob) -> None: ...
 
 
 def check_key(key: str) -> str:
@@ -68,13 +108,31 @@ class LocalStorage:
         return path
 
     def save(self, key: str, fileobj: BinaryIO, content_type: str) -> str:
-        """Write ``fileobj`` under ``key`` (atomically: a half-written file never appears)."""
+        """Write ``fileobj`` under ``key`` atomically: a half-written file never appears under the key.
+
+        The bytes go to a temporary file of a name used once, which is renamed into place when complete and
+        removed on any failure, so a failed write (disk full, folder read-only) leaves nothing behind to block
+        later ones.
+
+        :raises StorageUnavailableError: the folder cannot be written.
+        """
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(path.name + '.partial')
-        with partial.open('wb') as out:
-            shutil.copyfileobj(fileobj, out)
-        partial.replace(path)
+        partial = path.with_name(f'.{path.name}.{secrets.token_hex(8)}{PARTIAL_SUFFIX}')
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with partial.open('xb') as out:
+                shutil.copyfileobj(fileobj, out)
+                out.flush()
+                os.fsync(out.fileno())
+            partial.replace(path)
+        except OSError as exc:
+            log.error('could not store document %s: %s', key, exc)
+            raise StorageUnavailableError(str(exc)) from exc
+        finally:
+            try:
+                partial.unlink(missing_ok=True)
+            except OSError as exc:  # the folder itself may be what failed
+                log.warning('could not remove temporary file %s: %s', partial, exc)
         return key
 
     def open(self, key: str) -> BinaryIO:
@@ -88,6 +146,25 @@ class LocalStorage:
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+    def blobs(self) -> Iterator[StoredBlob]:
+        """Every stored file (and every leftover temporary file), with its size and last change."""
+        if not self.root.is_dir():
+            return
+        for path in sorted(self.root.rglob('*')):
+            if not path.is_file():
+                continue
+            stat = path.stat()
+            modified = datetime.fromtimestamp(stat.st_mtime, UTC)
+            key = path.relative_to(self.root).as_posix()
+            yield StoredBlob(key, stat.st_size, modified, is_partial=path.name.endswith(PARTIAL_SUFFIX))
+
+    def delete_blob(self, blob: StoredBlob) -> None:
+        """Remove a listed file, temporary or not."""
+        path = (self.root / blob.key).resolve()
+        if not path.is_relative_to(self.root.resolve()):
+            raise StorageError(f'invalid storage key {blob.key!r}')
+        path.unlink(missing_ok=True)
 
     def _serializer(self) -> URLSafeSerializer:
         return URLSafeSerializer(self.secret_key, salt=_TOKEN_SALT)
@@ -138,8 +215,19 @@ class S3Storage:
         return self.prefix + check_key(key)
 
     def save(self, key: str, fileobj: BinaryIO, content_type: str) -> str:
-        self.client.upload_fileobj(fileobj, self.bucket, self._key(key),
-                                   ExtraArgs={'ContentType': content_type or 'application/octet-stream'})
+        """Upload ``fileobj`` (S3 makes it visible only once complete).
+
+        :raises StorageUnavailableError: S3 cannot be reached or refused the object.
+        """
+        from boto3.exceptions import S3UploadFailedError
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.upload_fileobj(fileobj, self.bucket, self._key(key),
+                                       ExtraArgs={'ContentType': content_type or 'application/octet-stream'})
+        except (BotoCoreError, ClientError, S3UploadFailedError) as exc:
+            log.error('could not store document %s in S3: %s', key, exc)
+            raise StorageUnavailableError(str(exc)) from exc
         return key
 
     def open(self, key: str) -> BinaryIO:
@@ -152,6 +240,25 @@ class S3Storage:
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
+
+    def blobs(self) -> Iterator[StoredBlob]:
+        """Every object under the prefix, and every multipart upload never completed, with size and time."""
+        paginator = self.client.get_paginator('list_objects_v2')
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
+            for item in page.get('Contents', []):
+                yield StoredBlob(item['Key'][len(self.prefix):], int(item['Size']), item['LastModified'])
+        uploads = self.client.get_paginator('list_multipart_uploads')
+        for page in uploads.paginate(Bucket=self.bucket, Prefix=self.prefix):
+            for item in page.get('Uploads', []):
+                yield StoredBlob(item['Key'][len(self.prefix):], 0, item['Initiated'], is_partial=True,
+                                 upload_id=item['UploadId'])
+
+    def delete_blob(self, blob: StoredBlob) -> None:
+        if blob.upload_id:
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=self.prefix + blob.key,
+                                               UploadId=blob.upload_id)
+        else:
+            self.client.delete_object(Bucket=self.bucket, Key=self.prefix + blob.key)
 
     def url(self, key: str, filename: str, expires: int | None = None) -> str:
         name = _content_disposition_name(filename)
@@ -185,6 +292,66 @@ def get_storage(app: Flask | None = None) -> Storage:
         cached = (signature, build_storage(app.config))
         app.extensions['registry.storage'] = cached
     return cached[1]
+
+
+# --- finding orphans: blobs with no row, rows with no blob ---------------------------------------------------------
+
+#: A function returning every storage key the database refers to.
+KeySource = Callable[[], Iterable[str]]
+
+
+def register_references(app: Flask, name: str, keys: KeySource) -> None:
+    """Declare that a feature's rows refer to stored documents (``keys()`` lists their keys).
+
+    ``flask registry storage-check`` treats a blob as in use when any registered source lists its key, so the core
+    needs to know nothing about the features that store documents.
+    """
+    app.extensions.setdefault('registry.storage.references', {})[name] = keys
+
+
+@dataclass
+class StorageReport:
+    """What ``storage-check`` found and did."""
+
+    blobs: int = 0
+    referenced: int = 0
+    #: Blobs no row refers to (left by a crash between writing the file and committing its row).
+    orphans: list[StoredBlob] = field(default_factory=list)
+    #: Temporary files from writes that never finished.
+    partials: list[StoredBlob] = field(default_factory=list)
+    #: (source, key): rows whose blob is not in the store.
+    missing: list[tuple[str, str]] = field(default_factory=list)
+    removed: list[StoredBlob] = field(default_factory=list)
+
+
+def check_storage(app: Flask, *, remove_older_than: timedelta | None, now: datetime | None = None) -> StorageReport:
+    """Compare the store with the database; remove orphans and leftovers older than ``remove_older_than``.
+
+    Younger orphans are only reported: an upload in progress has its file before its row is committed.
+    """
+    now = now or datetime.now(UTC)
+    storage = get_storage(app)
+    report = StorageReport()
+    in_use: dict[str, str] = {}
+    for name, source in app.extensions.get('registry.storage.references', {}).items():
+        for key in source():
+            in_use.setdefault(key, name)
+    report.referenced = len(in_use)
+    present = set()
+    for blob in storage.blobs():
+        report.blobs += 1
+        if blob.is_partial:
+            report.partials.append(blob)
+        elif blob.key in in_use:
+            present.add(blob.key)
+            continue
+        else:
+            report.orphans.append(blob)
+        if remove_older_than is not None and now - blob.modified_at >= remove_older_than:
+            storage.delete_blob(blob)
+            report.removed.append(blob)
+    report.missing = sorted((name, key) for key, name in in_use.items() if key not in present)
+    return report
 
 
 @bp.route('/<token>')

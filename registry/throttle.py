@@ -122,3 +122,23 @@ def forgive(key: str) -> None:
     with db.engine.begin() as connection:
         connection.execute(update(table).where(table.c.key == key)
                            .values(hits=case((table.c.hits > 0, table.c.hits - 1), else_=0)))
+
+
+#: Window of the invitation limits.
+INVITATION_WINDOW = timedelta(hours=1)
+
+
+def invitation_refusal(sender_id: int, email: str) -> str | None:
+    """Count an invitation (inside the caller's transaction, so only invitations actually sent count) and say why
+    it may not be sent, or None. Limits: ``INVITATIONS_PER_SENDER_PER_HOUR`` and ``INVITATIONS_PER_EMAIL_PER_HOUR``.
+    """
+    from flask import current_app
+
+    config = current_app.config
+    if over_limit(f'invite-sender:{sender_id}', config['INVITATIONS_PER_SENDER_PER_HOUR'], INVITATION_WINDOW,
+                  session=db.session):
+        return 'You have sent too many invitations in the last hour. Try again later.'
+    if over_limit(f'invite-email:{email.strip().lower()}', config['INVITATIONS_PER_EMAIL_PER_HOUR'], INVITATION_WINDOW,
+                  session=db.session):
+        return 'This address has been sent too many invitations in the last hour. Try again later.'
+    return None

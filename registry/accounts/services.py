@@ -606,7 +606,8 @@ def invite_staff_user(*, email: str, full_name: str, role: Role, authority_code:
     """Create a staff account with no usable password and email them a link to set one.
 
     :raises PermissionDenied: the actor is not an administrator.
-    :raises AccountError: a bad or duplicate email, a role that cannot be invited, a missing authority.
+    :raises AccountError: a bad or duplicate email, a role that cannot be invited, a missing authority, or too many
+        invitations this hour (from the actor, or to the address).
     """
     _require_admin(actor)
     if Role(role) not in STAFF_ROLES:
@@ -614,6 +615,9 @@ def invite_staff_user(*, email: str, full_name: str, role: Role, authority_code:
     with unit_of_work():
         user = _add_user(email=email, full_name=full_name, password=None, role=role, authority_code=authority_code,
                          verified=False, actor=actor)
+        refusal = throttle.invitation_refusal(actor.id, user.email)
+        if refusal:
+            raise AccountError(refusal, field='email')
         record('user.invite', user, actor=actor, after=_snapshot(user))
         link = _external_url('accounts.reset_password', token=make_reset_token(user))
         queue_email(user.email, 'staff-invite', f"You have been invited to the {current_app.config['SERVICE_NAME']}",

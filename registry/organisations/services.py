@@ -12,6 +12,7 @@ from datetime import timedelta
 from flask import url_for
 from sqlalchemy import func
 
+from registry import throttle
 from registry.accounts.models import Role, User
 from registry.audit.services import changes, record
 from registry.db import unit_of_work, utcnow
@@ -100,7 +101,8 @@ def invite_colleague(organisation: Organisation, email: str, role: MemberRole | 
     """Invite someone by email to join ``organisation``; the link works once, for 14 days.
 
     :raises PermissionDenied: if ``actor`` is not an owner.
-    :raises DomainError: if the person is already a member.
+    :raises DomainError: if the person is already a member, or too many invitations were sent this hour (by the
+        actor, or to the address).
     """
     if not permissions.can_manage_members(actor, organisation):
         raise PermissionDenied('Only owners can invite colleagues')
@@ -113,6 +115,9 @@ def invite_colleague(organisation: Organisation, email: str, role: MemberRole | 
         raise DomainError(f'{email} is already a member of {organisation.display_name}')
     token = secrets.token_urlsafe(32)
     with unit_of_work():
+        refusal = throttle.invitation_refusal(actor.id, email)
+        if refusal:
+            raise DomainError(refusal)
         invitation = Invitation(organisation_id=organisation.id, email=email, role=role,
                                 token_hash=hash_token(token), invited_by_id=actor.id,
                                 expires_at=utcnow() + INVITATION_LIFETIME, message=message.strip())

@@ -26,6 +26,7 @@ from registry.audit.models import AuditEvent
 from registry.extensions import db
 from registry.indexing import ReindexRequest
 from registry.notifications.models import OutboxEmail
+from registry.storage import StorageUnavailableError
 from tests.factories import make_user
 from tests.qualification.conftest import PDF_BYTES, stored_answers
 from tests.registry.organisations.helpers import make_organisation
@@ -151,10 +152,11 @@ def test_a_storage_outage_during_upload_keeps_the_answers_and_writes_no_evidence
     before = state(application.id)
     scheme = load_scheme(application.scheme_version)
     question = next(q for q in scheme.section('policies').questions_for(LOTS) if q.type == 'text')
-    with pytest.raises(Exception) as failure:
+    with pytest.raises(StorageUnavailableError) as failure:
         services.save_answers(application, 'policies', {question.id: 'A changed answer in the same request'},
                               actor=owner, uploads={'pol-complaints': [pdf('outage.pdf')]})
-    assert 'connect' in str(failure.value).lower()
+    assert 'connect' in failure.value.detail.lower()
+    assert 'try again' in str(failure.value)
     after = state(application.id)
     assert after == before  # earlier answers intact, the changed one not half-applied, no Evidence row
 
