@@ -357,8 +357,8 @@ def test_board_can_read_but_not_edit_an_application(client, login_as, organisati
                        data=form_data_for(scheme.section('organisation'), LOTS)).status_code == 403
 
 
-def test_commissioner_reads_evidence_only_once_the_organisation_is_qualified(client, login_as, organisation,
-                                                                             provider):
+def test_commissioner_cannot_read_a_drafts_evidence_even_once_the_organisation_is_qualified(client, login_as,
+                                                                                            organisation, provider):
     from qualification.models import Qualification
 
     login_as(provider)
@@ -376,7 +376,8 @@ def test_commissioner_reads_evidence_only_once_the_organisation_is_qualified(cli
                                  valid_from=today, valid_to=today.replace(year=today.year + 1),
                                  next_review_due=today.replace(year=today.year + 1)))
     db.session.commit()
-    assert client.get(url).status_code == 302
+    # only evidence of approved applications reaches commissioners (tests/security/test_evidence_access.py)
+    assert client.get(url).status_code == 403
 
 
 def test_signed_out_visitor_is_sent_to_sign_in(client, organisation):
