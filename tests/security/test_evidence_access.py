@@ -19,7 +19,17 @@ from registry.accounts.models import Role
 from registry.extensions import db
 from tests.factories import make_user
 from tests.qualification.board_helpers import board_users, submit_application_over_http
-from tests.qualification.conftest import PDF_BYTES, organisation, provider  # noqa: F401 - fixtures
+from tests.qualification.conftest import PDF_BYTES, make_member, make_organisation
+
+
+@pytest.fixture
+def organisation(app_ctx):
+    return make_organisation()
+
+
+@pytest.fixture
+def provider(organisation):
+    return make_member(organisation)
 
 
 def approve(application) -> None:
