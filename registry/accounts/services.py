@@ -477,6 +477,7 @@ def _set_password(user: User, new_password: str) -> None:
     user.session_version += 1
     user.failed_logins = 0
     user.locked_until = None
+    user.totp_failures, user.totp_failures_since = 0, None
 
 
 def reset_password(token: str, new_password: str) -> User:

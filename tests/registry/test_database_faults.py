@@ -22,7 +22,6 @@ from sqlalchemy.engine import make_url
 
 from registry.app import create_app
 from registry.config import normalise_database_url
-from registry.database import CLIENT_GRACE_SECONDS
 from registry.extensions import db
 from tests.live import BlackholeProxy, free_port, wait_until
 
@@ -104,7 +103,10 @@ def test_a_busy_sqlite_database_answers_503_after_the_configured_busy_timeout(ap
 
 
 def test_engine_options_carry_the_configured_timeouts():
+    from registry.database import CLIENT_GRACE_SECONDS as grace
     from registry.database import engine_options
+
+    assert grace == CLIENT_GRACE_SECONDS
 
     postgres = engine_options({'SQLALCHEMY_DATABASE_URI': 'postgresql+psycopg://x/y', 'DATABASE_CONNECT_TIMEOUT': 3,
                                'DATABASE_STATEMENT_TIMEOUT': 7, 'DATABASE_POOL_PRE_PING': True,
@@ -130,6 +132,8 @@ def test_postgres_sessions_run_with_the_configured_statement_timeout(app):
 
 CONNECT_TIMEOUT = 2
 STATEMENT_TIMEOUT = 2
+#: registry.database.CLIENT_GRACE_SECONDS: how long after the statement timeout the client gives up.
+CLIENT_GRACE_SECONDS = 2
 #: The longest a request may take to fail while the database is black-holed: one pre-ping that never comes back
 #: (statement timeout + the client's grace), then one connection attempt (connect timeout), plus slack for a
 #: loaded machine.

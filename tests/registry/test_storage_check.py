@@ -23,7 +23,6 @@ from qualification.applications import Evidence
 from qualification.evidence import check_upload
 from registry.accounts.models import Role
 from registry.extensions import db
-from registry.storage import check_storage, get_storage
 from tests.factories import make_user
 from tests.qualification.conftest import PDF_BYTES, make_organisation
 from tests.registry.test_storage import moto_endpoint  # noqa: F401 - the session fixture, reused
@@ -136,6 +135,8 @@ def test_storage_check_is_clean_when_store_and_rows_agree(store, app_ctx):
 def test_storage_check_on_s3_removes_day_old_orphans_and_abandoned_multipart_uploads(app_ctx, moto_endpoint,  # noqa: F811
                                                                                      monkeypatch):
     import boto3
+
+    from registry.storage import check_storage, get_storage
 
     monkeypatch.setenv('AWS_ACCESS_KEY_ID', 'testing')
     monkeypatch.setenv('AWS_SECRET_ACCESS_KEY', 'testing')

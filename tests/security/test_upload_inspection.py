@@ -18,7 +18,6 @@ from sqlalchemy import func, select
 from qualification import services
 from qualification.applications import Evidence
 from qualification.evidence import EvidenceRejected, check_upload, sniff
-from registry import uploads
 from registry.extensions import db
 from tests.fake_clamd import EICAR, FakeClamd
 from tests.qualification.conftest import ODT_BYTES, PDF_BYTES, make_member, make_organisation
@@ -89,6 +88,8 @@ def test_a_zip_bomb_under_any_name_is_refused_without_being_inflated(section_pos
 
 
 def test_the_odt_mimetype_member_is_read_with_a_bound_whatever_size_it_claims():
+    from registry import uploads
+
     payload = bomb('mimetype', 32 * 1024 * 1024)
     assert peak_memory(lambda: sniff(payload)) < 2 * 1024 * 1024
     assert sniff(payload) is None
@@ -106,6 +107,8 @@ def test_real_office_documents_are_still_recognised_from_their_central_directory
 
 
 def test_an_archive_listing_too_many_members_is_refused_before_its_directory_is_parsed(app_ctx, monkeypatch):
+    from registry import uploads
+
     monkeypatch.setitem(app_ctx.config, 'ZIP_MAX_MEMBERS', 100)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, 'w') as archive:
@@ -120,6 +123,8 @@ def test_an_archive_listing_too_many_members_is_refused_before_its_directory_is_
 
 
 def test_a_zip64_directory_is_counted_from_its_zip64_record():
+    from registry import uploads
+
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, 'w') as archive:
         for n in range(66_000):  # more than the classic 16-bit count holds, so ZIP64 records are written
@@ -181,12 +186,16 @@ def test_uploads_are_refused_while_clamd_cannot_give_a_verdict(section_post, app
 
 
 def test_without_clamd_configured_nothing_is_scanned(app_ctx):
+    from registry import uploads
+
     assert app_ctx.config['CLAMD_SOCKET'] == ''
     assert uploads.get_scanner() is None
     assert check_upload(io.BytesIO(PDF_BYTES + EICAR), 'a.pdf', 10 ** 6).size == len(PDF_BYTES + EICAR)
 
 
 def test_a_registered_scanner_replaces_clamd(app_ctx):
+    from registry import uploads
+
     class Refuses:
         def scan(self, content):
             return uploads.ScanResult(True, 'Test.Signature')
