@@ -112,7 +112,8 @@ def admit(key: str, *, free: int, window: timedelta, max_delay: float, now: date
         connection.execute(update(table).where(table.c.key == key)
                            .values(hits=case((table.c.hits > 0, table.c.hits - 1), else_=0)))
         opens = connection.execute(select(table.c.next_allowed_at).where(table.c.key == key)).scalar()
-    wait = (opens - now).total_seconds() if opens is not None else 1
+    # measured from now, not from when this attempt arrived (it may have waited for the database meanwhile)
+    wait = min(float(max_delay), (opens - utcnow()).total_seconds()) if opens is not None else 1
     return Verdict(False, max(1, math.ceil(wait)))
 
 

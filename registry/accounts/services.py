@@ -372,7 +372,7 @@ def _count_totp_failure(user: User, now) -> None:
     row = db.session.execute(
         update(User).where(User.id == user.id).values(
             totp_failures=case((locked_now, User.totp_failures), (locks, 0), else_=counted),
-            totp_failures_since=case((locked_now, User.totp_failures_since), (locks, null_datetime()),
+            totp_failures_since=case((locked_now, User.totp_failures_since), (locks, _null_datetime()),
                                      (stale, literal(now, UTCDateTime)), else_=User.totp_failures_since),
             locked_until=case((locked_now, User.locked_until), (locks, literal(until, UTCDateTime)),
                               else_=User.locked_until))
@@ -382,7 +382,7 @@ def _count_totp_failure(user: User, now) -> None:
         _lock_notice(user, until, 'too many wrong security codes', 'account-locked-second-factor')
 
 
-def null_datetime():
+def _null_datetime():
     """A typed SQL NULL for a timestamp column inside CASE."""
     return literal(None, UTCDateTime)
 
@@ -580,7 +580,7 @@ def verify_totp(user: User, code: str) -> User:
             claimed = db.session.execute(
                 update(User).where(User.id == user.id,
                                    or_(User.totp_last_step.is_(None), User.totp_last_step < step))
-                .values(totp_last_step=step, totp_failures=0, totp_failures_since=null_datetime())
+                .values(totp_last_step=step, totp_failures=0, totp_failures_since=_null_datetime())
                 .execution_options(synchronize_session=False))
             accepted = claimed.rowcount == 1
         if not accepted:
