@@ -117,12 +117,16 @@ def admit(key: str, *, free: int, window: timedelta, max_delay: float, now: date
     return Verdict(False, max(1, math.ceil(wait)))
 
 
-def forgive(key: str) -> None:
-    """An admitted attempt succeeded: it no longer counts against ``key``."""
+def forgive(key: str, *, session=None) -> None:
+    """An admitted attempt succeeded: it no longer counts against ``key`` (in ``session``'s transaction if given)."""
     table = ThrottleCounter.__table__
+    statement = (update(table).where(table.c.key == key)
+                 .values(hits=case((table.c.hits > 0, table.c.hits - 1), else_=0)))
+    if session is not None:
+        session.execute(statement)
+        return
     with db.engine.begin() as connection:
-        connection.execute(update(table).where(table.c.key == key)
-                           .values(hits=case((table.c.hits > 0, table.c.hits - 1), else_=0)))
+        connection.execute(statement)
 
 
 #: Window of the invitation limits.

@@ -420,12 +420,12 @@ def authenticate(email: str, password: str, ip: str) -> User:
             if needs_rehash(user.password_hash):
                 user.password_hash = hash_password(password)
             record('user.sign_in', user, actor=user)
+            throttle.forgive(address_key, session=db.session)
         else:
             _count_password_failure(user, now)
         db.session.add(LoginAttempt(email=email, ip_address=ip, attempted_at=now, succeeded=succeeded))
     if not succeeded:
         raise AccountError(sign_in_failed_message())
-    throttle.forgive(address_key)
     return user
 
 
