@@ -55,7 +55,16 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_cli(app)
     import search
     search.init_app(app)
+    _register_demo_steps(app)
     return app
+
+
+def _register_demo_steps(app: Flask) -> None:
+    """Feature packages' demo data, loaded after the core demo in this order."""
+    from placements.demo import load as load_placements_demo
+    from registry.demo import register_demo_step
+
+    register_demo_step(app, 'placements', load_placements_demo)
 
 
 def _register_models() -> None:
@@ -70,6 +79,7 @@ def _register_models() -> None:
     import registry.ofsted.models  # noqa: F401
     import registry.organisations.models  # noqa: F401
     import registry.settings.models  # noqa: F401
+    import placements.models  # noqa: F401
     import workspace.models  # noqa: F401
 
 
@@ -103,10 +113,11 @@ def _register_blueprints(app: Flask) -> None:
     from registry.organisations import bp as organisations_bp
     from registry.settings.views import bp as settings_bp
     from registry.storage import bp as storage_bp
+    from placements import bp as placements_bp
     from workspace import bp as workspace_bp
 
     for blueprint in (main_bp, accounts_bp, organisations_bp, settings_bp, admin_bp, storage_bp, qualification_bp,
-                      ofsted_bp, workspace_bp):
+                      ofsted_bp, workspace_bp, placements_bp):
         app.register_blueprint(blueprint)
     from search import api_bp as search_api_bp
     from search import bp as search_bp
