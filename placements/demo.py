@@ -229,6 +229,8 @@ def load(rng: random.Random, echo: Callable[[str], None] = print, *, count: int 
     offers_by_referral: dict[int, list] = defaultdict(list)
     for offer_id, row, (response_id, referral_id, setting) in zip(offer_ids, offer_rows, offer_meta, strict=True):
         offers_by_referral[referral_id].append((offer_id, row, response_id, setting))
+    distance_of = {response_id: row['distance_miles'] or 0.0 for response_id, row in zip(response_ids, response_rows,
+                                                                                          strict=True)}
     responses_by_referral: dict[int, list[int]] = defaultdict(list)
     for response_id, row in zip(response_ids, response_rows, strict=True):
         responses_by_referral[row['referral_id']].append(response_id)
@@ -242,8 +244,10 @@ def load(rng: random.Random, echo: Callable[[str], None] = print, *, count: int 
         closed = row['created_at'] + timedelta(days=rng.randint(1, 6))
         closed = min(closed, now)
         if offers and rng.random() < 0.8:
-            offer_id, offer, accepted_response, setting = min(offers, key=lambda item: item[1]['weekly_price_pence']
-                                                              * rng.uniform(0.85, 1.15))
+            # commissioners weigh price against distance from home (and same-authority settings are preferred)
+            offer_id, offer, accepted_response, setting = min(offers, key=lambda item: (
+                item[1]['weekly_price_pence'] * rng.uniform(0.85, 1.15) * (1 + distance_of[item[2]] / 25)
+                * (0.5 if item[3].authority_code == row['authority_code'] else 1)))
             start = max(row['start_date'], offer['available_from'])
             planned = start + timedelta(weeks=row['expected_duration_weeks']) if row['expected_duration_weeks'] \
                 else None
