@@ -114,8 +114,12 @@ def _price_schedules(rng: random.Random) -> int:
 
 
 def load(rng: random.Random, echo: Callable[[str], None] = print, *, count: int = REFERRALS,
-         today: date | None = None) -> str:
-    """Add the demo referrals, responses, offers and placements in the current unit of work."""
+         today: date | None = None, leeds_share: float = 0.04) -> str:
+    """Add the demo referrals, responses, offers and placements in the current unit of work.
+
+    :param leeds_share: the share of referrals from Leeds (the demo commissioner's authority); the benchmark
+        raises it to load one authority's pages heavily.
+    """
     today = today or date.today()
     authorities = {la.code: la for la in db.session.scalars(select(LocalAuthority))}
     centroids = authority_centroids()
@@ -143,7 +147,7 @@ def load(rng: random.Random, echo: Callable[[str], None] = print, *, count: int 
         sent = _moment(today - timedelta(days=days_ago), rng)
         if sent > now:
             sent = now - timedelta(minutes=rng.randint(5, 600))
-        home = 'E08000035' if rng.random() < 0.04 else rng.choice(codes)
+        home = 'E08000035' if rng.random() < leeds_share else rng.choice(codes)
         kind = rng.choices(types, weights)[0]
         low, high = AGES[kind]
         age = rng.randint(low, high)
@@ -182,7 +186,7 @@ def load(rng: random.Random, echo: Callable[[str], None] = print, *, count: int 
     referral_ids = list(db.session.scalars(insert(Referral).returning(Referral.id, sort_by_parameter_order=True),
                                            referral_rows))
     response_rows, response_meta = [], []
-    for referral_id, row, (sent, home, kind, region, needs, children, chosen, centre) in zip(
+    for referral_id, row, (sent, _home, kind, region, needs, children, chosen, centre) in zip(
             referral_ids, referral_rows, plans, strict=True):
         settled = row['response_deadline'] < today
         for setting in chosen:
@@ -199,8 +203,9 @@ def load(rng: random.Random, echo: Callable[[str], None] = print, *, count: int 
             response_rows.append({
                 'referral_id': referral_id, 'setting_id': setting.id, 'organisation_id': setting.organisation_id,
                 'host_authority_code': setting.authority_code, 'provision_type': setting.provision_type,
-                'distance_miles': distance, 'finder_reasons': [{'kind': 'distance', 'met': True,
-                                                                'text': f'{distance:.1f} miles from {row["origin_label"]}'}],
+                'distance_miles': distance,
+                'finder_reasons': [{'kind': 'distance', 'met': True,
+                                    'text': f'{distance:.1f} miles from {row["origin_label"]}'}],
                 'status': status, 'responded_at': responded,
                 'decline_reason': None if status != ResponseStatus.DECLINED else rng.choices(
                     list(DeclineReason), (0.45, 0.2, 0.12, 0.18, 0.05))[0],

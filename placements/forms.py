@@ -99,7 +99,8 @@ class ReferralForm(FlaskForm):
                            validators=[number_required("Enter the child's age"),
                                        NumberRange(0, 25, "Child's age must be between 0 and 25")])
     sex = RadioField("Child's sex", widget=GovRadioInput(), choices=[('female', 'Female'), ('male', 'Male')],
-                     validators=[DataRequired("Select the child's sex")], invalid_choice_message="Select the child's sex")
+                     validators=[DataRequired("Select the child's sex")],
+                     invalid_choice_message="Select the child's sex")
     provision_type = RadioField('Type of placement', widget=GovRadioInput(),
                                 choices=[(kind.value, kind.label) for kind in ProvisionType],
                                 validators=[DataRequired('Select the type of placement')],

@@ -61,8 +61,9 @@ def delete_child_details(now: datetime | None = None, months: int = 12) -> int:
             db.session.execute(update(Offer).where(Offer.referral_id.in_(batch))
                                .values(conditions='').execution_options(synchronize_session=False))
             for referral_id in batch:
-                record('referral.delete_child_details', SimpleNamespace(id=referral_id, __tablename__='referrals'), reason=(
-                    f'Retention: child details deleted {months} months after the referral closed'),
-                    after={'referral_id': referral_id, 'retention_months': months})
+                referral = SimpleNamespace(id=referral_id, __tablename__='referrals')
+                record('referral.delete_child_details', referral,
+                       reason=f'Retention: child details deleted {months} months after the referral closed',
+                       after={'referral_id': referral_id, 'retention_months': months})
     db.session.expire_all()
     return len(ids)

@@ -12,7 +12,6 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select, update
 
-import search
 from placements import notifications, permissions
 from placements.identifiers import identifier_problem
 from placements.models import Offer, Placement, Referral, ReferralResponse, age_band

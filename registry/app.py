@@ -69,6 +69,7 @@ def _register_demo_steps(app: Flask) -> None:
 
 def _register_models() -> None:
     """Import every model module so that metadata (and Alembic autogenerate) sees all tables."""
+    import placements.models  # noqa: F401
     import qualification.applications  # noqa: F401
     import qualification.models  # noqa: F401
     import registry.accounts.models  # noqa: F401
@@ -79,7 +80,6 @@ def _register_models() -> None:
     import registry.ofsted.models  # noqa: F401
     import registry.organisations.models  # noqa: F401
     import registry.settings.models  # noqa: F401
-    import placements.models  # noqa: F401
     import workspace.models  # noqa: F401
 
 
@@ -105,6 +105,7 @@ def _register_sqlite_pragmas(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from placements import bp as placements_bp
     from qualification import bp as qualification_bp
     from registry.accounts import bp as accounts_bp
     from registry.admin import bp as admin_bp
@@ -113,7 +114,6 @@ def _register_blueprints(app: Flask) -> None:
     from registry.organisations import bp as organisations_bp
     from registry.settings.views import bp as settings_bp
     from registry.storage import bp as storage_bp
-    from placements import bp as placements_bp
     from workspace import bp as workspace_bp
 
     for blueprint in (main_bp, accounts_bp, organisations_bp, settings_bp, admin_bp, storage_bp, qualification_bp,

@@ -175,7 +175,8 @@ def _download_name(shortlist: Shortlist, extension: str) -> str:
 def export_csv(shortlist_id: int):
     """The shortlist's results as CSV, in rank order."""
     shortlist = _load_shortlist(shortlist_id)
-    return Response(exports.to_csv(shortlist, _contacts(entry.setting_id for entry in shortlist.entries)), mimetype='text/csv', headers={
+    contacts = _contacts(entry.setting_id for entry in shortlist.entries)
+    return Response(exports.to_csv(shortlist, contacts), mimetype='text/csv', headers={
         'Content-Disposition': f'attachment; filename="{_download_name(shortlist, "csv")}"',
         'Cache-Control': 'no-store'})
 

@@ -94,7 +94,7 @@ def test_two_commissioners_accepting_the_last_vacancy_at_once_exactly_one_succee
         barrier = threading.Barrier(2)
         results: list = [None, None]
 
-        def accept(index: int) -> None:
+        def accept(index: int, requests=requests, barrier=barrier, results=results) -> None:
             path, data, cookie = requests[index]
             barrier.wait()
             results[index] = _post(server, path, cookie, data)

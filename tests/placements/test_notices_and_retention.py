@@ -63,7 +63,8 @@ def test_placing_within_the_home_authority_sends_no_notice(world, app_ctx):
     ('risk_notes', 'DOB 03/04/2014, known to police', 'Risk notes must not include a date of birth (“03/04/2014”)'),
     ('education_notes', 'NHS no. 943 476 5919', 'Education notes must not include an NHS number'),
     ('other_notes', 'Grandmother lives at LS6 2QB', 'Other information must not include a full postcode (“LS6 2QB”)'),
-    ('location_notes', 'Born 14 February 2013 in Leeds', 'Location and distance notes must not include a date of birth'),
+    ('location_notes', 'Born 14 February 2013 in Leeds',
+     'Location and distance notes must not include a date of birth'),
 ])
 def test_free_text_with_an_identifier_is_refused_with_a_govuk_error(world, client, login_as, field, text, message):
     from tests.placements.test_loop import _referral_form
