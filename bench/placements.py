@@ -70,11 +70,12 @@ def build(env: dict, echo) -> dict:
     from placements.models import Offer, Placement, Referral, ReferralResponse
     from registry.accounts.models import Role, User
     from registry.app import create_app
-    from registry.db import unit_of_work
+    from registry.db import unit_of_work, utcnow
     from registry.demo import load_demo_data
     from registry.extensions import db
     from registry.organisations.models import MemberRole, Membership
     from registry.settings.models import Setting
+    from search.entries import listed_condition
 
     app = create_app({'SQLALCHEMY_DATABASE_URI': env['DATABASE_URL'], 'SECRET_KEY': env['REGISTRY_SECRET_KEY'],
                       'SESSION_COOKIE_SECURE': False, 'REMEMBER_COOKIE_SECURE': False, 'MAIL_BACKEND': 'outbox'})
@@ -96,7 +97,7 @@ def build(env: dict, echo) -> dict:
             select(ReferralResponse.organisation_id, func.count()).group_by(ReferralResponse.organisation_id)
             .order_by(func.count().desc()).limit(1)).first()
         provider = User(email='bench-provider@example.org', full_name='Bench Provider', password_hash='x',
-                        role=Role.PROVIDER)
+                        role=Role.PROVIDER, email_verified_at=utcnow())
         db.session.add(provider)
         db.session.flush()
         db.session.add(Membership(user_id=provider.id, organisation_id=busiest_org[0], role=MemberRole.OWNER))
@@ -122,8 +123,7 @@ def build(env: dict, echo) -> dict:
         from search import engine as search_engine
         search_engine().reindex(build_entries())
         listed = set(db.session.scalars(select(Setting.id).where(
-            Setting.id.in_([s.id for s in settings]), __import__('search.entries', fromlist=['x'])
-            .listed_condition(today))))
+            Setting.id.in_([s.id for s in settings]), listed_condition(today))))
         owners = {}
         for setting in settings:
             if setting.id not in listed:
@@ -131,7 +131,7 @@ def build(env: dict, echo) -> dict:
             owner = owners.get(setting.organisation_id)
             if owner is None:
                 owner = User(email=f'bench-owner-{setting.organisation_id}@example.org', full_name='Owner',
-                             password_hash='x', role=Role.PROVIDER)
+                             password_hash='x', role=Role.PROVIDER, email_verified_at=utcnow())
                 db.session.add(owner)
                 db.session.flush()
                 db.session.add(Membership(user_id=owner.id, organisation_id=setting.organisation_id,
@@ -181,6 +181,10 @@ class Client:
         self.connection.request(method, path, body=data, headers=headers)
         response = self.connection.getresponse()
         text = response.read().decode()
+        # keep the session the server sends back (it carries the CSRF token a form posts against)
+        for header, value in response.getheaders():
+            if header.lower() == 'set-cookie' and value.startswith('session='):
+                self.cookie = value.split(';', 1)[0].split('=', 1)[1]
         elapsed = (time.perf_counter() - started) * 1000
         return response.status, text, elapsed
 

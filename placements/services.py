@@ -247,6 +247,21 @@ def record_view(referral: Referral, *, actor) -> None:
                after={'as': 'commissioner' if permissions.is_referring_commissioner(actor, referral) else 'provider'})
 
 
+def record_placement_view(placement: Placement, *, actor) -> None:
+    """Audit that ``actor`` looked at a placement.
+
+    :raises PermissionDenied: if the actor may not see it.
+    """
+    if not permissions.can_view_placement(actor, placement):
+        raise PermissionDenied('You cannot see this placement')
+    if permissions.is_commissioner(actor):
+        seen_as = 'home' if actor.authority_code == placement.home_authority_code else 'host'
+    else:
+        seen_as = 'provider'
+    with unit_of_work():
+        record('placement.view', placement, actor=actor, after={'as': seen_as})
+
+
 def _require_open(referral: Referral) -> None:
     if referral.status != ReferralStatus.OPEN:
         raise PlacementError(f'This referral is {referral.status.label.lower()}: it takes no more responses')

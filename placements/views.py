@@ -334,6 +334,7 @@ def _load_placement(placement_id: int) -> Placement:
 def view_placement(placement_id: int):
     """A placement: where, from when, at what price, and how it ended."""
     placement = _load_placement(placement_id)
+    services.record_placement_view(placement, actor=current_user)
     return render_template('placements/placement_detail.html', placement=placement,
                            can_end=permissions.can_end_placement(current_user, placement)
                            and placement.status == PlacementStatus.ACTIVE,

@@ -45,6 +45,8 @@ def test_placing_in_another_authority_notifies_its_commissioners_without_child_d
     assert placement.reference in listing and 'Leeds' in listing
     page = client.get(url_for('placements.view_placement', placement_id=placement.id)).get_data(as_text=True)
     assert 'Bradford Moor House' in page and placement.referral.reference not in page
+    view = db.session.scalars(db.select(AuditEvent).where(AuditEvent.action == 'placement.view')).one()
+    assert (view.actor_id, view.after) == (world.bradford_officer.id, {'as': 'host'})
     assert client.get(url_for('placements.view_referral', referral_id=placement.referral_id)).status_code == 403
     assert client.get(url_for('placements.end_placement', placement_id=placement.id)).status_code == 403
     # other authorities see nothing
