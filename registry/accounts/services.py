@@ -282,10 +282,17 @@ def _too_many(message: str, retry_after: int = 3600) -> TooManyAttemptsError:
 
 
 def resend_verification(user: User) -> None:
-    """Send the confirm-your-email link again (no-op when already verified)."""
+    """Send the confirm-your-email link again (no-op when already verified).
+
+    :raises TooManyAttemptsError: ``REGISTRATION_EMAILS_PER_EMAIL_PER_HOUR`` emails have gone to the address.
+    """
     if user.is_verified:
         return
     with unit_of_work():
+        if throttle.over_limit(f'register-email:{user.email}',
+                               current_app.config['REGISTRATION_EMAILS_PER_EMAIL_PER_HOUR'], EMAIL_WINDOW,
+                               session=db.session):
+            raise _too_many('We have sent several emails to this address in the last hour.')
         _queue_verification(user)
         record('user.resend_verification', user, actor=user)
 

@@ -143,7 +143,13 @@ def check_email():
         return redirect(url_for('accounts.account'))
     form = ResendForm()
     if form.validate_on_submit():
-        services.resend_verification(current_user)
+        try:
+            services.resend_verification(current_user)
+        except services.TooManyAttemptsError as exc:
+            flash(str(exc), 'error')
+            response = make_response(render_template('accounts/check_email.html', form=form), 429)
+            response.headers['Retry-After'] = str(exc.retry_after)
+            return response
         flash(f'We have sent another email to {current_user.email}', 'success')
         return redirect(url_for('accounts.check_email'))
     return render_template('accounts/check_email.html', form=form)

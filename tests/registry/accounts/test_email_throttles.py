@@ -91,3 +91,15 @@ def test_a_colleague_invitation_cannot_be_sent_to_one_address_again_and_again(ap
     assert 'govuk-error-summary' in body and 'too many invitations in the last hour' in body
     assert len(emails('organisation_invitation', to='jo@example.org')) == limit
     db.session.remove()
+
+
+def test_a_signed_in_unverified_user_cannot_resend_the_confirmation_without_limit(app_ctx, client, login_as):
+    user = make_user(email='new@example.org', verified=False)
+    login_as(user)
+    limit = app_ctx.config['REGISTRATION_EMAILS_PER_EMAIL_PER_HOUR']
+    for _ in range(limit):
+        assert client.post('/verify-email').status_code == 302
+    refused = client.post('/verify-email')
+    assert refused.status_code == 429 and int(refused.headers['Retry-After']) > 0
+    assert 'several emails to this address in the last hour' in refused.get_data(as_text=True)
+    assert len(emails('verify-email', to='new@example.org')) == limit
