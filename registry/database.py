@@ -18,6 +18,14 @@ from sqlalchemy import exc as sa_exc
 CLIENT_GRACE_SECONDS = 2
 
 
+class _NotRaised(Exception):
+    """Stands in for psycopg's internal timeout exception should a later version rename it."""
+
+
+#: What psycopg's wait raises when its timeout passes (psycopg 3.3 names it ``errors._WaitTimeout``).
+_WAIT_TIMEOUT = getattr(psycopg.errors, '_WaitTimeout', _NotRaised)
+
+
 class DeadlineConnection(psycopg.Connection):
     """A psycopg connection whose every round trip to the server has a deadline.
 
@@ -30,13 +38,13 @@ class DeadlineConnection(psycopg.Connection):
     deadline: float | None = None
 
     def wait(self, gen, interval=0.1, timeout=None):
-        if timeout is None:
-            timeout = self.deadline
+        if timeout is not None or self.deadline is None:
+            return super().wait(gen, interval=interval, timeout=timeout)  # psycopg's own timed waits, untouched
         try:
-            return super().wait(gen, interval=interval, timeout=timeout)
-        except psycopg.errors._WaitTimeout:
+            return super().wait(gen, interval=interval, timeout=self.deadline)
+        except _WAIT_TIMEOUT:
             self.pgconn.finish()
-            raise psycopg.OperationalError(f'the database did not answer within {timeout:g} seconds') from None
+            raise psycopg.OperationalError(f'the database did not answer within {self.deadline:g} seconds') from None
 
 
 def engine_options(config) -> dict:
