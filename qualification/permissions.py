@@ -104,6 +104,11 @@ def can_sign_off(user, review) -> bool:
     return sign_off_refusal(user, review) is None
 
 
+def can_override(user) -> bool:
+    """Recording an override (approval despite failures) is for board members (and admins), never assessors."""
+    return _signed_in(user) and user.role in _SENIOR
+
+
 def can_change_qualification(user) -> bool:
     """Suspending, reinstating and revoking qualifications is for board members and admins."""
     return _signed_in(user) and user.role in _SENIOR
