@@ -103,7 +103,7 @@ class DecisionOverride(db.Model):
     application_id: Mapped[int] = mapped_column(ForeignKey('applications.id', ondelete='CASCADE'), nullable=False,
                                                 index=True)
     reasons: Mapped[str] = mapped_column(Text, nullable=False)
-    #: ``[{'question_id': ..., 'kind': 'automatic' | 'marked', 'label': ...}]`` as they stood when recorded.
+    #: ``[{'question_id': ..., 'label': ..., 'automatic': bool, 'marked': bool}]`` as they stood when recorded.
     failures: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list, nullable=False)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey('users.id', ondelete='SET NULL'))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
@@ -112,6 +112,6 @@ class DecisionOverride(db.Model):
     recorded_by = relationship('User')
 
     def covers(self, failures) -> bool:
-        """Whether every one of ``failures`` (objects with ``key``) was listed when the override was recorded."""
-        listed = {(item['question_id'], item['kind']) for item in self.failures}
+        """Whether every one of ``failures`` (objects with a question id ``key``) was listed when it was recorded."""
+        listed = {item['question_id'] for item in self.failures}
         return all(failure.key in listed for failure in failures)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from datetime import date
 
 from flask import url_for
 from sqlalchemy import select
-
-import io
 
 from qualification import board, services
 from qualification.applications import Application
