@@ -130,6 +130,8 @@ class Failure:
     #: What the rule asks for, and the assessor's comment.
     requirement: str
     comment: str
+    #: Where the "fail" mark came from: ``automatic`` when the assessor accepted the rule's mark, else ``assessor``.
+    mark_source: str
     #: The application's lots the question applies to: only approving those is blocked.
     lots: tuple[str, ...]
 
@@ -200,6 +202,7 @@ def review_state(application: Application, scheme: Scheme | None = None) -> Revi
             failures.append(Failure(
                 question_id=question.id, label=question.label, automatic=automatic_fail, marked=marked_fail,
                 requirement=rules.rule_requirement(question, everything), comment=mark.comment if mark else '',
+                mark_source=mark.source if mark else '',
                 lots=tuple(lot for lot in application.lots if lot in question.applies_to)))
     return ReviewState(questions, marks, automatic, failures)
 
