@@ -48,6 +48,7 @@ _NUMBERED_STREET = re.compile(
     r"\d{1,4}[A-Za-z]?(?:\s*[-–]\s*\d{1,4}[A-Za-z]?)?,?\s+"
     r"(?:(?:The|St\.?|[A-Z][a-z'’]+(?:-[A-Z][a-z'’]+)?)\s+){1,3}"
     rf"(?:{'|'.join(word.capitalize() for word in _TYPE_OF)})\b")
+_DIGIT_RUN = re.compile(r'\d+')
 _FLAT = re.compile(r'\b(?:flat|apartment|apt)\.?\s*(?:no\.?\s*)?\d+[a-z]?\b', re.I)
 _LEADING_NUMBER = re.compile(r'^\s*(?:(?:flat|apartment|apt|unit)\.?\s*)?\d{1,4}[a-z]?(?:\s*[-–]\s*\d{1,4}[a-z]?)?'
                              r'\s*,?\s*', re.I)
@@ -103,6 +104,11 @@ def _street_pattern(street: str) -> re.Pattern:
 
 
 @functools.lru_cache(maxsize=4096)
+def _outcode(postcode: str) -> str:
+    return re.sub(r'\s+', '', postcode).lower()[:-3]
+
+
+@functools.lru_cache(maxsize=4096)
 def _own_postcode_pattern(postcode: str) -> re.Pattern | None:
     """The home's own postcode, and its outcode and sector, with or without the space."""
     compact = re.sub(r'\s+', '', postcode or '').upper()
@@ -134,10 +140,11 @@ def find_address(text: str, *, streets: Iterable[str] = (), postcode: str = '') 
         return []
     found: list[tuple[int, str, str]] = []
     lower = text.lower()
-    digits = sorted(index for digit in '0123456789' if digit in text for index in _positions(text, digit))
+    # where each run of digits starts: every pattern that needs a digit starts there or just before it
+    digits = [run.start() for run in _DIGIT_RUN.finditer(text)]
     for index in digits:
         before = text[index - 1] if index else ' '
-        # a number's first digit, and not an amount of money or the rest of "5,000"
+        # a house number: not an amount of money, nor the rest of "5,000"
         grouped = before in ',.' and index >= 2 and text[index - 2].isdigit()
         if not (before.isalnum() or before in '£$_' or grouped):
             match = _NUMBERED_STREET.match(text, index)
@@ -152,10 +159,9 @@ def find_address(text: str, *, streets: Iterable[str] = (), postcode: str = '') 
                 match = pattern.match(text, begin)
                 if match and area(match.group(1)) in POSTCODE_AREAS:
                     found.append((begin, 'postcode', match.group(0)))
-    compact = re.sub(r'\s+', '', postcode or '').lower()
-    own = _own_postcode_pattern(postcode) if digits else None
+    own = _own_postcode_pattern(postcode) if digits and postcode else None
     if own is not None:
-        for index in _positions(lower, compact[:-3]):
+        for index in _positions(lower, _outcode(postcode)):
             match = own.match(text, index)
             if match:
                 found.append((index, 'postcode', match.group(0)))
