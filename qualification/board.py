@@ -506,6 +506,16 @@ def _record_override_use(application: Application, override: DecisionOverride, a
                   'failures': override.failures})
 
 
+def sign_off_blocker(application: Application) -> str | None:
+    """Why the proposed decision cannot be signed off as it stands (so it must be sent back), or None."""
+    approving = [row.lot for row in lot_decisions(application) if row.outcome == 'approve']
+    try:
+        _check_decision_rests_on_marks(application, approving)
+    except DomainError as exc:
+        return str(exc)
+    return None
+
+
 def sign_off_refusal(application: Application, user) -> str | None:
     """Why ``user`` may not sign off the proposed decision, or None.
 

@@ -247,7 +247,9 @@ def board_sign_off(application_id: int):
     review = board.review_of(application)
     refusal = board.sign_off_refusal(application, current_user)
     form = SignOffForm()
-    context = {'application': application, 'form': form, 'refusal': refusal,
+    blocker = board.sign_off_blocker(application) if application.status == ApplicationStatus.DECISION_PROPOSED \
+        else None
+    context = {'application': application, 'form': form, 'refusal': refusal, 'blocker': blocker,
                'lot_decisions': board.lot_decisions(application), 'scheme': services.scheme_for(application),
                'review': review, **_review_context(application)}
     if refusal:

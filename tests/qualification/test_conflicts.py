@@ -177,3 +177,14 @@ def test_board_user_declares_and_withdraws_over_http(client, login_as, reviewing
     assert client.post(withdraw, data={'reason': 'No longer a director'}).status_code == 302
     assert conflicts.conflict_with(member, reviewing.organisation_id) is None
     assert client.get(url_for('qualification.board_application', application_id=reviewing.id)).status_code == 200
+
+
+def test_conflicted_board_member_cannot_read_the_submitted_answers_or_evidence(client, login_as, reviewing, users):
+    member = users['member2']
+    login_as(member)
+    snapshot = url_for('qualification.view_snapshot', application_id=reviewing.id)
+    evidence = url_for('qualification.download_evidence', evidence_id=reviewing.evidence[0].id)
+    assert client.get(snapshot).status_code == 200 and client.get(evidence).status_code == 302
+    conflicts.declare(reviewing.organisation, REASON, actor=member)
+    assert client.get(snapshot).status_code == 403
+    assert client.get(evidence).status_code == 403

@@ -271,12 +271,18 @@ def test_resubmission_after_clarification_voids_the_override(failing, users, pro
         board.propose_decision(failing, APPROVE, actor=assessor)
 
 
-def test_sign_off_refuses_a_decision_proposed_before_the_checks_existed(failing, users):
+def test_sign_off_refuses_a_decision_proposed_before_the_checks_existed(client, login_as, failing, users):
     """A proposal already waiting (made with no marks) is refused at sign-off: send it back instead."""
     failing.status = ApplicationStatus.DECISION_PROPOSED  # fixture set-up: how such proposals were left
     db.session.add(LotDecision(application_id=failing.id, lot='childrens-homes', outcome='approve',
                                reasons='Looks fine', proposed_by_id=users['assessor'].id))
     db.session.commit()
+    login_as(users['member'])
+    url = url_for('qualification.board_sign_off', application_id=failing.id)
+    page = client.get(url).get_data(as_text=True)
+    assert 'id="sign-off-blocked"' in page and 'no outcome yet' in page and 'Send it back' in page
+    response = client.post(url, data={'decision': 'sign-off'})
+    assert response.status_code == 409 and 'govuk-error-summary' in response.get_data(as_text=True)
     with pytest.raises(DomainError, match='no outcome yet'):
         board.sign_off(failing, actor=users['member'])
     # marks recorded since (as the old flow allowed) still leave the failures standing
