@@ -33,10 +33,9 @@ STREET_TYPES: dict[str, tuple[str, ...]] = {
     'walk': (), 'hill': (), 'rise': (), 'park': (), 'view': (), 'green': (), 'vale': (), 'parade': ('pde',),
     'croft': (), 'fold': (), 'mount': ('mt',), 'chase': (), 'wharf': (), 'yard': (), 'brow': (), 'gate': (),
     'bank': (), 'wynd': (), 'boulevard': ('blvd',), 'approach': (), 'crest': (), 'meadow': (), 'meadows': (),
-    'fields': (), 'end': (), 'side': (), 'garth': (), 'lea': (), 'dale': (), 'heights': (), 'broadway': (),
+    'fields': (), 'garth': (), 'dale': (), 'heights': (), 'broadway': (),
 }
 _TYPE_OF = {spelling: name for name, abbreviations in STREET_TYPES.items() for spelling in (name, *abbreviations)}
-_TYPE_WORDS = '|'.join(sorted((re.escape(word) for word in _TYPE_OF), key=len, reverse=True))
 
 _OUTCODE = r'([A-Z]{1,2})[0-9][A-Z0-9]?'
 _FULL_POSTCODE = re.compile(rf'(?<![A-Z0-9]){_OUTCODE} ?[0-9][A-Z]{{2}}(?![A-Z0-9])', re.I)

@@ -29,6 +29,7 @@ ID_KINDS = {
     'qualification_id': 'qualification',
     'requirements_id': 'requirements',
     'local_application_id': 'local_application',
+    'conflict_id': 'conflict',
 }
 #: Kinds owned by a local authority's commissioners rather than by a provider organisation.
 AUTHORITY_KINDS = {'shortlist', 'requirements'}
