@@ -79,13 +79,14 @@ def _without_database() -> None:
 
 
 def error_response(code: int, message: str | None = None, *, headers: dict | None = None,
-                   field: str = 'request') -> Response:
+                   field: str = 'request', **page_context) -> Response:
     """The response for an error: JSON under /api/, otherwise the GOV.UK page for ``code``."""
     message = message or MESSAGES.get(code, MESSAGES[500])
     if is_api_request():
         response = jsonify({'errors': {field: message}})
     else:
-        response = Response(render_template(f'errors/{PAGES.get(code, "500")}.html', message=message))
+        response = Response(render_template(f'errors/{PAGES.get(code, "500")}.html', message=message,
+                                            **page_context))
     response.status_code = code
     for name, value in (headers or {}).items():
         response.headers[name] = value
@@ -144,8 +145,9 @@ def register_error_handlers(app: Flask) -> None:
         return error_response(409, str(error))
 
     @app.errorhandler(PermissionDenied)
-    def _forbidden(_error: PermissionDenied):
-        return error_response(403)
+    def _forbidden(error: PermissionDenied):
+        # a service's refusal says why (a conflict of interest, a second signature needed): show it
+        return error_response(403, str(error) or None, reason=str(error))
 
     def database_unavailable(error: BaseException):
         log.error('database unavailable: %s', error)

@@ -17,7 +17,7 @@ from qualification.schemes import load_scheme
 from qualification.states import ApplicationStatus
 from registry.extensions import db
 from tests.live import ThreadedServer, run_together, signed_in
-from tests.qualification.board_helpers import board_users
+from tests.qualification.board_helpers import board_users, in_review, mark_everything
 from tests.qualification.conftest import form_data_for, make_member, make_organisation
 
 LOTS = ['childrens-homes']
@@ -72,10 +72,8 @@ def _proposed(app) -> tuple[int, dict[str, int]]:
         organisation = make_organisation()
         provider = make_member(organisation)
         users = board_users()
-        application = services.start_application(organisation, LOTS, actor=provider)
-        application.status = ApplicationStatus.SUBMITTED  # set-up only: the verbs under test move it from here
-        db.session.commit()
-        board.assign(application, users['assessor'], actor=users['member'])
+        application = in_review(organisation, provider, users)
+        mark_everything(application, users['assessor'])
         board.propose_decision(application, {'childrens-homes': ('approve', 'Meets the standard')},
                                actor=users['assessor'])
         result = application.id, {name: user.id for name, user in users.items()}

@@ -71,6 +71,8 @@ def build_world(app: Flask) -> World:
         assessor = make_user(Role.ASSESSOR)
         _add_workspace_objects(a, b)
         _add_placement_objects(a, b)
+        for party in (a, b):
+            _add_conflict_of_interest(party)
         world = World(a=a, b=b, assessor_id=assessor.id)
         db.session.remove()
     return world
@@ -177,6 +179,15 @@ def _add_placement_objects(a: Party, b: Party) -> None:
                                                     actor=commissioner)
         party.ids.update(referral=referral.id, referral_response=referral.responses[0].id, offer=offer.id,
                          placement=placement.id)
+def _add_conflict_of_interest(party: Party) -> None:
+    """A board member's conflict of interest with the party's organisation (only its author may withdraw it)."""
+    from qualification import conflicts
+    from registry.organisations.models import Organisation
+
+    member = make_user(Role.BOARD_MEMBER)
+    organisation = db.session.get(Organisation, party.ids['organisation'])
+    party.users['board'] = member.id
+    party.ids['conflict'] = conflicts.declare(organisation, 'A former employer', actor=member).id
 
 
 @pytest.fixture

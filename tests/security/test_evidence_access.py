@@ -18,7 +18,7 @@ from qualification.states import ApplicationStatus
 from registry.accounts.models import Role
 from registry.extensions import db
 from tests.factories import make_user
-from tests.qualification.board_helpers import board_users, submit_application_over_http
+from tests.qualification.board_helpers import board_users, mark_everything, submit_application_over_http
 from tests.qualification.conftest import PDF_BYTES, make_member, make_organisation
 
 
@@ -33,9 +33,10 @@ def provider(organisation):
 
 
 def approve(application) -> None:
-    """The board's real verbs: assign, propose approval, a second board member signs off."""
+    """The board's real verbs: assign, mark every question, propose approval, a second board member signs off."""
     users = board_users()
     board.assign(application, users['assessor'], actor=users['member'])
+    mark_everything(application, users['assessor'])
     board.propose_decision(application, {lot: ('approve', 'Meets the national standard') for lot in application.lots},
                            actor=users['assessor'])
     board.sign_off(application, actor=users['member2'])

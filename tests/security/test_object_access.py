@@ -34,6 +34,7 @@ ID_KINDS = {
     'response_id': 'referral_response',
     'offer_id': 'offer',
     'placement_id': 'placement',
+    'conflict_id': 'conflict',
 }
 #: Kinds owned by a local authority's commissioners rather than by a provider organisation.
 AUTHORITY_KINDS = {'shortlist', 'shortlist_entry', 'requirements', 'referral', 'offer', 'placement'}
