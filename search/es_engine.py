@@ -144,6 +144,8 @@ class ElasticsearchEngine:
         self.retry_backoff = retry_backoff
         #: Previous indices are kept this long after they were replaced, for ``flask search rollback``.
         self.keep_previous = timedelta(hours=keep_previous_hours)
+        #: Documents read per request when walking the whole index (``ids()``, ``hashes()``).
+        self.walk_size = WALK_SIZE
         self._sleep = sleep
 
     @classmethod
@@ -368,9 +370,9 @@ class ElasticsearchEngine:
     def count(self) -> int:
         return int(self._call('count', lambda: self.client.count(index=self.alias))['count'])
 
-    def _walk(self, source: bool | dict, size: int = WALK_SIZE) -> Iterator[dict]:
-        """Every document in id order, a page of ``size`` at a time (``search_after`` on ``id``)."""
-        after = 0
+    def _walk(self, source: bool | dict) -> Iterator[dict]:
+        """Every document in id order, :attr:`walk_size` at a time (``search_after`` on ``id``)."""
+        size, after = self.walk_size, 0
         while True:
             hits = self._search(by_id_body(size, after_id=after, source=source), 'read')['hits']['hits']
             yield from hits
