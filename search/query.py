@@ -431,7 +431,8 @@ def parse_query(args: Mapping, page_size: int = 20) -> Query:
 
     if errors:
         raise QueryError(errors)
-    return Query(words=words.strip(), provision_types=provision_types, lots=lots, min_judgement=min_judgement,
+    # Only leading spaces go: a trailing space (or a closing quote) says the last word is finished, not a prefix.
+    return Query(words=words.lstrip(), provision_types=provision_types, lots=lots, min_judgement=min_judgement,
                  authority_codes=authority_codes, region_codes=region_codes, needs=needs, age=age, sex=sex,
                  has_vacancy=has_vacancy, accepted_by=accepted_by, origin=origin, origin_label=origin_label,
                  radius_miles=radius_miles, sort=sort, facets=facets, page=page, page_size=page_size)
