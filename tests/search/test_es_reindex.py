@@ -218,3 +218,17 @@ def test_index_names_sort_by_creation_time():
     earlier = engine.new_index_name(datetime(2025, 1, 2, 3, 4, 5, 6, tzinfo=UTC))
     assert earlier == f'{ALIAS}-20250102030405000006'
     assert earlier < engine.new_index_name(datetime(2025, 1, 2, 3, 4, 5, 7, tzinfo=UTC))
+
+
+def test_hsds_export_reaches_pages_past_the_result_window(client, es, standin, directory):
+    """The export used the search's from/size, so it could not page past the first 10,000 entries."""
+    es.max_result_window = 2  # as if the directory held more than 10,000 settings
+    seen = []
+    for page in (1, 2, 3):
+        body = client.get(f'/api/v1/hsds/services?per_page=2&page={page}').get_json()
+        assert body['total_items'] == 5 and body['total_pages'] == 3
+        seen += [service['id'] for service in body['contents']]
+    assert seen == [f'setting-{setting_id}' for setting_id in sorted(directory.listed_ids)]
+    searches = [request.body for request in standin.calls('POST', rf'/{ALIAS}/_search')]
+    assert all('search_after' in body or body.get('from', 0) + body['size'] <= 2 for body in searches)
+    assert client.get('/api/v1/hsds/services?per_page=2&page=4').status_code == 400

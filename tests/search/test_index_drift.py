@@ -26,7 +26,7 @@ from registry.extensions import db
 from registry.organisations.models import MemberRole, Membership
 from registry.settings.models import Setting
 from search.sql_engine import SqlEngine
-from search.sync import compare, lock_index, pending_count, rebuild
+from search.sync import compare, drain, lock_index, pending_count, rebuild
 from tests.factories import PASSWORD, make_user
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -122,6 +122,8 @@ def test_concurrent_vacancy_changes_leave_the_index_equal_to_the_database(app_ct
         db.session.rollback()
         db.session.expire_all()
         in_database = db.session.get(Setting, setting_id).vacancies
+        if pending_count():  # an after-commit drain that ran out of time leaves the rest for the worker
+            drain()
         assert pending_count() == 0
         assert SqlEngine().get(setting_id).vacancies == in_database, f'trial {trial}: the index drifted'
         comparison = compare(SqlEngine())
