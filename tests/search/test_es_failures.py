@@ -35,9 +35,11 @@ def standin():
 
 
 def _use(app, engine):
+    """Make ``engine`` the app's engine (None: let the app choose again); returns the one it replaced."""
     state = app.extensions.setdefault('search', {})
-    previous = state.get('engine')
-    state['engine'] = engine
+    previous = state.pop('engine', None)
+    if engine is not None:
+        state['engine'] = engine
     return previous
 
 

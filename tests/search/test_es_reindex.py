@@ -35,11 +35,13 @@ def es(app, standin, directory):
     """The app's engine is Elasticsearch on the stand-in; the directory's five listed settings are indexed."""
     engine = ElasticsearchEngine.from_url(standin.url, ALIAS, refresh='wait_for')
     state = app.extensions.setdefault('search', {})
-    previous = state.get('engine')
+    previous = state.pop('engine', None)
     state['engine'] = engine
     rebuild()
     yield engine
-    state['engine'] = previous
+    state.pop('engine', None)
+    if previous is not None:
+        state['engine'] = previous
 
 
 def run(app, *args):
