@@ -100,10 +100,13 @@ def test_provider_is_qualified_by_the_board_and_found_by_a_commissioner(new_pers
     commissioner.locator('#start_date-year').fill(str(start.year))
     journeys.click_button(commissioner, 'Find placements')
     commissioner.get_by_text('Willow House').filter(visible=True).first.wait_for()
+    commissioner.get_by_label('Select Willow House').check()
     commissioner.get_by_label('Name this shortlist').fill('Friday evening: 14-year-old with autism')
     journeys.click_button(commissioner, 'Save as shortlist')
     commissioner.get_by_text('Friday evening: 14-year-old with autism').first.wait_for()
     assert_accessible(commissioner)
     shortlist = live_server.query('SELECT id FROM shortlists')
     assert len(shortlist) == 1
-    assert live_server.query('SELECT count(*) FROM shortlist_entries WHERE shortlist_id = ?', shortlist[0])[0][0] >= 1
+    # only the ticked result is saved, with the setting's contact shown to the commissioner
+    assert live_server.query('SELECT count(*) FROM shortlist_entries WHERE shortlist_id = ?', shortlist[0])[0][0] == 1
+    assert 'Confidential Road' in commissioner.content() and '0113 496 0000' in commissioner.content()
