@@ -4,7 +4,7 @@ Every write to the search index bumps the row first and reads its entries after,
 leave an older state in the index (issue 19); Elasticsearch keeps the version with each document (issue 21).
 
 Revision ID: 4c27e699edd9
-Revises: a1b2c3d4e5f6
+Revises: b48ddaaee36f
 Create Date: 2026-12-06 12:03:54.384553
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '4c27e699edd9'
-down_revision = 'a1b2c3d4e5f6'
+down_revision = 'b48ddaaee36f'
 branch_labels = None
 depends_on = None
 
