@@ -4,7 +4,7 @@ Every write to the search index bumps the row first and reads its entries after,
 leave an older state in the index (issue 19); Elasticsearch keeps the version with each document (issue 21).
 
 Revision ID: 4c27e699edd9
-Revises: b48ddaaee36f
+Revises: 83f4d1c206c9
 Create Date: 2026-12-06 12:03:54.384553
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '4c27e699edd9'
-down_revision = 'b48ddaaee36f'
+down_revision = '83f4d1c206c9'
 branch_labels = None
 depends_on = None
 
