@@ -280,7 +280,7 @@ def _assemble(token: str | None, version: int | None, ids: np.ndarray, *, coded:
         rows = row_of_id[np.array(entry_ids, dtype=np.int64)] if entry_ids else EMPTY
         return np.sort(rows[rows >= 0])
 
-    order_name = np.argsort(name, kind='stable')  # rows are in id order, so ties stay in id order
+    order_name = np.argsort(name_order_keys(name), kind='stable')  # rows are in id order: ties stay in id order
     name_rank = np.empty(size, dtype=np.int64)
     name_rank[order_name] = np.arange(size)
     judgement_rank = numeric['judgement_rank']
@@ -291,6 +291,12 @@ def _assemble(token: str | None, version: int | None, ids: np.ndarray, *, coded:
         order_updated=np.lexsort((ids, -numeric['updated'])),
         order_judgement=np.lexsort((name_rank, -judgement_rank.astype(np.int64))),
         names=names, words=words)
+
+
+def name_order_keys(names: np.ndarray) -> np.ndarray:
+    """Names as they sort on every engine: ignoring case first, then exactly (``"apple"`` before ``"Birch"``, and
+    ``"Oak"`` before ``"oak"``); Elasticsearch sorts ``name.sort`` (lower-cased) then ``name.raw`` the same way."""
+    return np.array([name.lower() + '\x00' + name for name in names], dtype=object)
 
 
 def fetch(session: Session, sql: str) -> list[tuple]:

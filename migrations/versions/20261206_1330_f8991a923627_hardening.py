@@ -1,7 +1,7 @@
 """Hardening: throttle counters shared by every process, and wrong security codes counted per account.
 
 Revision ID: f8991a923627
-Revises: 83f4d1c206c9
+Revises: 4c27e699edd9
 Create Date: 2026-12-06 12:00:53.826370
 
 """
@@ -13,7 +13,7 @@ import registry.db
 
 # revision identifiers, used by Alembic.
 revision = 'f8991a923627'
-down_revision = '83f4d1c206c9'
+down_revision = '4c27e699edd9'
 branch_labels = None
 depends_on = None
 
