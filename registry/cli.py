@@ -35,8 +35,10 @@ def create_admin(email: str, full_name: str, password: str):
 def load_demo(seed: int):
     """Load believable demo organisations, settings and accounts across England (idempotent)."""
     from registry.demo import load_demo_data
+    from registry.indexing import drain_everything
 
     summary = load_demo_data(seed=seed, echo=click.echo)
+    drain_everything()
     click.echo(summary)
 
 

@@ -32,14 +32,27 @@ class ReindexRequest(db.Model):
     last_error: Mapped[str] = mapped_column(Text, default='', nullable=False)
 
 
-#: Set by the search package at start-up: drains pending requests after a commit.
+#: Set by the search package at start-up: drains pending requests after a commit (within a short time limit).
 _drainer: Callable[[], None] | None = None
+#: Set by the search package at start-up: drains every pending request, however long it takes.
+_full_drainer: Callable[[], object] | None = None
 
 
-def set_drainer(drainer: Callable[[], None] | None) -> None:
-    """Register the function that pushes pending requests to the search index after commit."""
-    global _drainer
+def set_drainer(drainer: Callable[[], None] | None, full_drainer: Callable[[], object] | None = None) -> None:
+    """Register the functions that push pending requests to the search index: after commit, and all at once."""
+    global _drainer, _full_drainer
     _drainer = drainer
+    _full_drainer = full_drainer
+
+
+def drain_everything() -> None:
+    """Index every pending request now, without the after-commit time limit.
+
+    For bulk loads run from the command line (the demo): the after-commit drain stops after a couple of
+    seconds, which would leave a freshly loaded directory half indexed until the next write or worker run.
+    """
+    if _full_drainer is not None:
+        _full_drainer()
 
 
 def enqueue_settings(setting_ids: Iterable[int], reason: str = '') -> None:
@@ -60,4 +73,4 @@ def enqueue_organisation(organisation_id: int, reason: str = '') -> None:
     enqueue_settings(ids, reason)
 
 
-__all__ = ['ReindexRequest', 'enqueue_organisation', 'enqueue_settings', 'set_drainer']
+__all__ = ['ReindexRequest', 'drain_everything', 'enqueue_organisation', 'enqueue_settings', 'set_drainer']

@@ -119,7 +119,7 @@ def init_app(app: Flask) -> None:
     if app.config.get('SEARCH_ENGINE') == 'elasticsearch' and not (app.config.get('ELASTICSEARCH_URL')
                                                                     or app.config.get('ELASTICSEARCH_CLOUD_ID')):
         logger.warning('SEARCH_ENGINE is elasticsearch but ELASTICSEARCH_URL is not set: using the SQL engine')
-    set_drainer(_drain_after_commit)
+    set_drainer(_drain_after_commit, full_drainer=drain)
     app.register_error_handler(SearchUnavailableError, _unavailable)
     app.cli.add_command(search_cli)
 

@@ -111,3 +111,23 @@ def test_status_lists_failing_requests_with_their_reasons(app, directory):
     assert 'Engine: sql' in result.output
     assert 'Pending requests: 1' in result.output
     assert f'(setting {directory.oak_house.id}, 2 attempts): 429 es_rejected_execution_exception: busy' in result.output
+
+
+def test_loading_the_demo_leaves_the_whole_directory_indexed_even_without_after_commit_draining(app, app_ctx):
+    """The after-commit drain has a time limit; ``load-demo`` must not leave a half-indexed directory behind."""
+    from sqlalchemy import func, select
+
+    from search.entries import listed_setting_ids
+
+    saved = app.config['SEARCH_AFTER_COMMIT_SECONDS']
+    app.config['SEARCH_AFTER_COMMIT_SECONDS'] = 0
+    try:
+        result = app.test_cli_runner().invoke(args=['registry', 'load-demo'])
+    finally:
+        app.config['SEARCH_AFTER_COMMIT_SECONDS'] = saved
+    assert result.exit_code == 0, result.output
+    pending = db.session.scalar(select(func.count()).select_from(ReindexRequest)
+                                .where(ReindexRequest.processed_at.is_(None)))
+    assert pending == 0
+    assert search.engine().ids() == listed_setting_ids()
+    assert len(listed_setting_ids()) > 300
