@@ -218,10 +218,10 @@ class SqlEngine:
         size = snapshot.size
         words = query.parsed_words
         sqlite = self.dialect == 'sqlite'
-        base: list[np.ndarray] = []
-        score = None
+        base: list[np.ndarray] = [snapshot.alive] if snapshot.dead else []
+        score = body = None
         if not words.empty:
-            matched, score = self._word_matches(snapshot, words, sqlite)
+            matched, score, body = self._word_matches(snapshot, words, sqlite)
             base.append(matched)
         points = None
         if query.origin is not None:
@@ -236,7 +236,7 @@ class SqlEngine:
         if query.page > pages:
             raise PageOutOfRangeError(query.page, pages)
         start, stop = (query.page - 1) * query.page_size, query.page * query.page_size
-        rows = self._page_rows(query, snapshot, selected, score, points, words.empty, stop)[start:stop]
+        rows = self._page_rows(query, snapshot, selected, score, body, points, stop)[start:stop]
 
         page_ids = [int(snapshot.ids[row]) for row in rows]
         docs = dict(fetch(self.session, 'SELECT id, doc FROM search_entries WHERE id IN '
@@ -264,9 +264,10 @@ class SqlEngine:
             cache = state.setdefault('snapshots', SnapshotCache())
         return cache.get(self.session)
 
-    def _word_matches(self, snapshot: Snapshot, words: Words, sqlite: bool) -> tuple[np.ndarray, np.ndarray]:
-        """Rows matching the words, and each row's relevance from the names held in the snapshot (see
-        :mod:`search.names`).
+    def _word_matches(self, snapshot: Snapshot, words: Words, sqlite: bool
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Rows matching the words; each row's relevance from the names (see :mod:`search.names`); and each row's
+        BM25 over all its indexed words, so the description's own words rank entries whose names tie.
 
         The database's own words decide: the snapshot's copy of each entry's indexed words (FTS5 tokens, or the
         tsvector's lexemes) with the query's words made tokens by the same tokenizer (FTS5's, or PostgreSQL's);
@@ -274,15 +275,21 @@ class SqlEngine:
         """
         matched = np.zeros(snapshot.size, dtype=bool)
         tokens = None
-        if snapshot.words is not None and not words.phrases:
-            tokens = _fts_query_tokens(words.terms) if sqlite else _lexemes(self.session, words.terms)
-        if tokens is not None:
+        if snapshot.words is not None:
+            terms = list(dict.fromkeys(words.all_terms()))
+            tokens = _fts_query_tokens(terms) if sqlite else _lexemes(self.session, terms)
+        if tokens is not None and not words.phrases:
             rows = self._snapshot_rows(snapshot, words, tokens)
         else:
             ids = self._fts_ids(fts5_expression(words)) if sqlite else self._tsquery_ids(tsquery_expression(words))
             rows = snapshot.rows_of(ids)
         matched[rows] = True
-        return matched, snapshot.names.scores(words, matched)
+        body = None
+        if tokens is not None:
+            last = words.terms[-1] if words.prefix else None
+            terms = [(token, term == last) for term in dict.fromkeys(words.all_terms()) for token in tokens[term]]
+            body = snapshot.words.bm25(terms, snapshot.size, snapshot.live)
+        return matched, snapshot.names.scores(words, matched, snapshot.live), body
 
     @staticmethod
     def _snapshot_rows(snapshot: Snapshot, words: Words, tokens: dict[str, tuple[str, ...]]) -> np.ndarray:
@@ -345,25 +352,29 @@ class SqlEngine:
         }
 
     @staticmethod
-    def _page_rows(query: Query, snapshot: Snapshot, selected: np.ndarray, score, points, no_words: bool,
+    def _page_rows(query: Query, snapshot: Snapshot, selected: np.ndarray, score, body, points,
                    stop: int) -> np.ndarray:
-        """The first ``stop`` selected rows in the query's order (ties by name, then id; distance ties by id)."""
-        if query.sort == 'distance' and points is not None:
-            candidates = np.flatnonzero(selected)
-            squared = _squared_distances(points, query.origin, candidates)
-            return _first(candidates, [squared, snapshot.ids[candidates]], stop)
+        """The first ``stop`` selected rows in the query's order.
+
+        Relevance: (judgement, for that sort,) the names' score (a name match first), then the description's own
+        words (BM25), then distance when there is an origin, then a shuffle seeded by the query, so equal matches
+        come in an order that favours no name (alphabetical order put names starting with a digit or "A" first)
+        and stays the same from page to page and worker to worker. Distance and update time break ties the same
+        way.
+        """
         if query.sort == 'updated':
-            order = snapshot.order_updated
-        elif query.sort == 'judgement' and no_words:
-            order = snapshot.order_judgement
-        elif no_words:
-            order = snapshot.order_name
-        else:
-            candidates = np.flatnonzero(selected)
-            judgement = snapshot.judgement_rank[candidates] if query.sort == 'judgement' else None
-            key = _relevance_key(score[candidates], snapshot.name_rank[candidates], snapshot.size, judgement)
-            return _first(candidates, [key], stop)
-        return _first_in_order(order, selected, stop)
+            return _first_in_order(snapshot.order_updated, selected, stop)
+        candidates = np.flatnonzero(selected)
+        shuffle = _shuffled(snapshot.ids[candidates], query.seed)
+        if query.sort == 'distance' and points is not None:
+            return _first(candidates, [_squared_distances(points, query.origin, candidates), shuffle], stop)
+        judgement = snapshot.judgement_rank[candidates] if query.sort == 'judgement' else None
+        primary = _relevance_key(None if score is None else score[candidates],
+                                 None if body is None else body[candidates], judgement)
+        keys = [primary] if primary is not None else []
+        if points is not None:
+            keys.append(_squared_distances(points, query.origin, candidates))
+        return _first(candidates, [*keys, shuffle], stop)
 
     @staticmethod
     def _facets(query: Query, snapshot: Snapshot, base: list, facet_masks: dict) -> dict[str, dict[str, int]]:
@@ -523,18 +534,31 @@ def _first(candidates: np.ndarray, keys: list[np.ndarray], stop: int) -> np.ndar
     return candidates[np.lexsort(keys[::-1])][:stop]
 
 
-def _relevance_key(score: np.ndarray, name_rank: np.ndarray, size: int,
-                   judgement_rank: np.ndarray | None = None) -> np.ndarray:
-    """One int64 per row ordering by (judgement desc,) score desc, then name: one partition instead of a lexsort.
+def _relevance_key(score: np.ndarray | None, body: np.ndarray | None,
+                   judgement_rank: np.ndarray | None = None) -> np.ndarray | None:
+    """One int64 per row ordering by (judgement desc,) names' score desc, then body score desc: one partition
+    instead of a lexsort. None when there is nothing to order by.
 
-    Scores are non-negative float32, whose bit patterns sort as the numbers do.
+    Scores are non-negative float32, whose bit patterns sort as the numbers do; each keeps its top 30 bits.
     """
-    name_bits = max(1, int(size).bit_length())
-    key = (np.int64(0x7FFFFFFF) - score.astype(np.float32).view(np.int32).astype(np.int64)) << name_bits
-    key |= name_rank.astype(np.int64)
+    key = None
+    for part, shift in ((score, 30), (body, 0)):
+        if part is not None:
+            bits = (np.int64(0x3FFFFFFF) - (part.astype(np.float32).view(np.int32).astype(np.int64) >> 1)) << shift
+            key = bits if key is None else key | bits
     if judgement_rank is not None:
-        key |= (np.int64(JUDGEMENT_RANKS) - judgement_rank.astype(np.int64)) << (31 + name_bits)
+        bits = (np.int64(JUDGEMENT_RANKS) - judgement_rank.astype(np.int64)) << 60
+        key = bits if key is None else key | bits
     return key
+
+
+def _shuffled(ids: np.ndarray, seed: int) -> np.ndarray:
+    """A pseudo-random but repeatable number per id for this seed (splitmix64), to break ties fairly."""
+    with np.errstate(over='ignore'):
+        value = ids.astype(np.uint64) ^ np.uint64(seed)
+        value = (value + np.uint64(0x9E3779B97F4A7C15)) * np.uint64(0xBF58476D1CE4E5B9)
+        value = (value ^ (value >> np.uint64(30))) * np.uint64(0x94D049BB133111EB)
+        return value ^ (value >> np.uint64(31))
 
 
 def _first_in_order(order: np.ndarray, selected: np.ndarray, stop: int) -> np.ndarray:

@@ -79,4 +79,5 @@ def test_snapshot_is_reused_until_the_index_changes(app_ctx, directory):
     engine.remove([directory.oak_house.id])
     db.session.commit()
     assert engine.snapshot() is not first
-    assert directory.oak_house.id not in engine.snapshot().ids.tolist()
+    snapshot = engine.snapshot()
+    assert directory.oak_house.id not in snapshot.ids[snapshot.alive].tolist()
