@@ -73,6 +73,9 @@ class Config:
     ELASTICSEARCH_URL = ''
     SEARCH_INDEX_ALIAS = 'registry-settings'
     SEARCH_PAGE_SIZE = 20
+    #: SQL engine: each process's background thread checks for index writes this often (seconds) and patches them
+    #: into its snapshot, so requests rarely have to; 0 turns the thread off (requests then patch for themselves).
+    SEARCH_SNAPSHOT_REFRESH_SECONDS = 0.25
 
     #: Where qualification scheme YAML files live; empty means ``qualification/schemes`` in the project.
     QUALIFICATION_SCHEMES_DIR = ''

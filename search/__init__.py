@@ -8,6 +8,8 @@ Public API (nothing outside this package imports it except the app factory):
 - :func:`parse_query` turns request arguments into a :class:`Query` or raises :class:`QueryError`.
 - :func:`drain` pushes pending ``ReindexRequest`` rows to the index.
 - :func:`init_app` registers the after-commit drainer and the ``flask search`` commands.
+- :func:`warm` starts the SQL engine's background snapshot thread in this process (``wsgi.py`` calls it, so each
+  gunicorn worker reads its snapshot as it starts, not inside its first request).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from .query import FACETS, SORTS, Hit, PageOutOfRangeError, Query, QueryError, R
 logger = logging.getLogger(__name__)
 
 __all__ = ['FACETS', 'SORTS', 'DirectoryEntry', 'DrainReport', 'Hit', 'PageOutOfRangeError', 'Query', 'QueryError',
-           'Results', 'build_entries', 'build_entry', 'drain', 'engine', 'init_app', 'parse_query', 'search']
+           'Results', 'build_entries', 'build_entry', 'drain', 'engine', 'init_app', 'parse_query', 'search', 'warm']
 
 
 def engine():
@@ -50,6 +52,16 @@ def _make_engine(config):
             return ElasticsearchEngine.from_url(config['ELASTICSEARCH_URL'], config['SEARCH_INDEX_ALIAS'])
         logger.warning('SEARCH_ENGINE is elasticsearch but ELASTICSEARCH_URL is not set: using the SQL engine')
     return SqlEngine()
+
+
+def warm(app: Flask) -> None:
+    """Start reading the SQL engine's snapshot in the background now (a no-op for Elasticsearch, or when
+    ``SEARCH_SNAPSHOT_REFRESH_SECONDS`` is 0)."""
+    with app.app_context():
+        from .sql_engine import SqlEngine, start_refresher
+
+        if isinstance(engine(), SqlEngine):
+            start_refresher(app)
 
 
 def search(query: Query) -> Results:

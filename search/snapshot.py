@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from .models import SearchEntry, SearchEntryAuthority, SearchEntryNeed, SearchIndexState
 from .names import FieldPostings, NameIndex, fts_tokens
+from .suggest import Suggester
 
 ENTRIES = SearchEntry.__table__
 NEEDS = SearchEntryNeed.__table__
@@ -131,6 +132,9 @@ class Snapshot:
     #: needs no full-text lookup and the description's own words can rank (BM25). Quoted phrases still go to the
     #: index, which keeps positions.
     words: FieldPostings | None
+    #: The distinct words for "did you mean", and the ``vocabulary_version`` they were read at.
+    suggester: Suggester
+    vocabulary_version: int
 
     @property
     def size(self) -> int:
@@ -265,7 +269,8 @@ def load(session: Session, version: int | None, token: str | None) -> Snapshot:
         row_of_id=row_of_id, coded={facet: Coded.encode(batch.values[column]) for facet, column in CODED.items()},
         **numeric, needs=batch.need_columns(), accepted=accepted,
         order_updated=np.lexsort((batch.ids, -numeric['updated'])),
-        names=NameIndex.build(batch.values['name'], batch.values['organisation_name']), words=batch.words())
+        names=NameIndex.build(batch.values['name'], batch.values['organisation_name']), words=batch.words(),
+        **_vocabulary(session))
 
 
 def patch(old: Snapshot, session: Session, version: int, token: str, changed: np.ndarray) -> Snapshot:
@@ -332,7 +337,18 @@ def patch(old: Snapshot, session: Session, version: int, token: str, changed: np
         token=token, version=version, ids=ids, alive=alive, live=int(np.count_nonzero(alive)), row_of_id=row_of_id,
         coded={facet: old.coded[facet].updated(rows, batch.values[column], size) for facet, column in CODED.items()},
         **numeric, needs=needs, accepted=accepted, order_updated=order_updated,
-        names=old.names.updated(rows, batch.values['name'], batch.values['organisation_name'], size), words=words)
+        names=old.names.updated(rows, batch.values['name'], batch.values['organisation_name'], size), words=words,
+        **_vocabulary(session, old))
+
+
+def _vocabulary(session: Session, old: Snapshot | None = None) -> dict:
+    """The suggester and its version: ``old``'s own when the vocabulary has not changed since, else read afresh."""
+    rows = fetch(session, 'SELECT vocabulary_version FROM search_index_state WHERE id = 1')
+    version = int(rows[0][0]) if rows else 0
+    if old is not None and old.vocabulary_version == version:
+        return {'suggester': old.suggester, 'vocabulary_version': version}
+    return {'suggester': Suggester.build(fetch(session, 'SELECT term, entries FROM search_vocabulary')),
+            'vocabulary_version': version}
 
 
 def _grown(column: np.ndarray, size: int, fill=0) -> np.ndarray:
@@ -388,6 +404,8 @@ class SnapshotCache:
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
         self._wake = threading.Event()
+        self._starting = threading.Lock()
+        self._stopping = False
 
     def current(self, key: str) -> Snapshot | None:
         return self._snapshots.get(key)
@@ -442,22 +460,39 @@ class SnapshotCache:
     def start(self, engine: Engine, interval: float) -> None:
         """Keep ``engine``'s snapshot fresh from a daemon thread in this process (started once per process: a
         forked worker starts its own)."""
-        if self.running:
-            return
-        self._pid = os.getpid()
-        self._lock = threading.Lock()  # a lock held by another thread at fork time would never be released here
+        with self._starting:
+            if self.running:
+                return
+            if self._pid != os.getpid():  # forked: a lock held by another thread at fork time would never be released
+                self._pid, self._lock = os.getpid(), threading.Lock()
+            self._start(engine, interval)
+
+    def _start(self, engine: Engine, interval: float) -> None:
+        self._stopping = False
         self._thread = threading.Thread(target=self._run, args=(engine, interval), name='search-snapshot',
                                         daemon=True)
         self._thread.start()
 
+    def stop(self) -> None:
+        """Stop the background thread (and wait for it)."""
+        thread = self._thread
+        if thread is not None and self.running:
+            self._stopping = True
+            self._wake.set()
+            thread.join(timeout=30)
+
     def _run(self, engine: Engine, interval: float) -> None:
-        while True:
+        failures = 0
+        while not self._stopping:
             try:
                 with Session(engine) as session:
                     self.refresh(session)
+                failures = 0
             except Exception:  # the database may be away for a moment; requests still answer from the last one
-                logger.exception('Refreshing the search snapshot failed; trying again')
-            self._wake.wait(interval)
+                failures += 1
+                if failures == 1:
+                    logger.exception('Refreshing the search snapshot failed; trying again')
+            self._wake.wait(interval if not failures else min(30.0, interval * 2 ** failures))
             self._wake.clear()
 
 

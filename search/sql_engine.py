@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable
 from uuid import uuid4
 
 import numpy as np
 from flask import current_app
 from sqlalchemy import Text, cast, column, delete, func, insert, select, table, text, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from registry.extensions import db
@@ -27,11 +30,10 @@ from .models import (
     SearchEntryNeed,
     SearchIndexChange,
     SearchIndexState,
-    SearchTerm,
+    SearchVocabulary,
 )
 from .names import FTS_TOKENIZER, fts_tokens
 from .query import (
-    _TOKEN,
     MARK_END,
     MARK_START,
     Hit,
@@ -39,10 +41,10 @@ from .query import (
     Query,
     Results,
     Words,
-    closest_term,
     render_highlight,
 )
 from .snapshot import EMPTY, KEPT_VERSIONS, Snapshot, SnapshotCache, fetch
+from .suggest import words_of
 
 #: Judgement ranks run from 0 (not inspected) to this.
 JUDGEMENT_RANKS = max(judgement.rank for judgement in Judgement)
@@ -50,7 +52,7 @@ JUDGEMENT_RANKS = max(judgement.rank for judgement in Judgement)
 ENTRIES = SearchEntry.__table__
 NEEDS = SearchEntryNeed.__table__
 ACCEPTED = SearchEntryAuthority.__table__
-TERMS = SearchTerm.__table__
+VOCABULARY = SearchVocabulary.__table__
 STATE = SearchIndexState.__table__
 CHANGES = SearchIndexChange.__table__
 #: PostgreSQL only: each entry's tsvector, with the GIN index (created by the migration, kept in step by a trigger).
@@ -75,9 +77,8 @@ def tsquery_expression(words: Words) -> str:
 
 
 def vocabulary(entry: DirectoryEntry) -> set[str]:
-    """The words of an entry worth suggesting: lower case, three letters or more, no digits."""
-    text = ' '.join((entry.name, entry.organisation_name, entry.search_text()))
-    return {token.lower() for token in _TOKEN.findall(text) if 3 <= len(token) <= 60 and token.isalpha()}
+    """The words of an entry worth suggesting (see :func:`search.suggest.words_of`)."""
+    return words_of((entry.name, entry.organisation_name, entry.search_text()))
 
 
 class SqlEngine:
@@ -106,16 +107,45 @@ class SqlEngine:
             self._write(entries)
         return len(entries)
 
-    def _write(self, entries: list[DirectoryEntry]) -> None:
-        self._delete([entry.id for entry in entries])
+    def _write(self, entries: list[DirectoryEntry], fresh: bool = False) -> None:
+        ids = [entry.id for entry in entries]
+        before = Counter() if fresh else self._indexed_words(ids)
+        if not fresh:
+            self._delete(ids)
         self.session.execute(insert(ENTRIES), [self._row(entry) for entry in entries])
         needs = [{'entry_id': entry.id, 'need': need} for entry in entries for need in entry.needs]
         accepted = [{'entry_id': entry.id, 'authority_code': code} for entry in entries for code in entry.accepted_by]
-        terms = [{'entry_id': entry.id, 'term': term, 'length': len(term)}
-                 for entry in entries for term in sorted(vocabulary(entry))]
-        for target, rows in ((NEEDS, needs), (ACCEPTED, accepted), (TERMS, terms)):
+        for target, rows in ((NEEDS, needs), (ACCEPTED, accepted)):
             if rows:
                 self.session.execute(insert(target), rows)
+        self._count_words(Counter(word for entry in entries for word in vocabulary(entry)), before)
+
+    def _indexed_words(self, ids: list[int]) -> Counter:
+        """How many of these indexed entries use each suggestible word (read from their stored documents)."""
+        words: Counter = Counter()
+        for start in range(0, len(ids), 500):
+            for doc in self.session.scalars(select(ENTRIES.c.doc).where(ENTRIES.c.id.in_(ids[start:start + 500]))):
+                words.update(vocabulary(DirectoryEntry.from_json(doc)))
+        return words
+
+    def _count_words(self, added: Counter, removed: Counter) -> None:
+        """Apply a write's difference in words to ``search_vocabulary`` (and move its version if it changed)."""
+        change = {word: added[word] - removed[word] for word in added.keys() | removed.keys()
+                  if added[word] != removed[word]}
+        if not change:
+            return
+        upsert = (sqlite_insert if self.dialect == 'sqlite' else postgresql_insert)(VOCABULARY)
+        rows = [{'term': word, 'entries': count} for word, count in sorted(change.items())]
+        for start in range(0, len(rows), 1000):
+            self.session.execute(upsert.on_conflict_do_update(
+                index_elements=['term'], set_={'entries': VOCABULARY.c.entries + upsert.excluded.entries}),
+                rows[start:start + 1000])
+        gone = sorted(word for word, count in change.items() if count < 0)
+        for start in range(0, len(gone), 500):
+            self.session.execute(delete(VOCABULARY).where(VOCABULARY.c.term.in_(gone[start:start + 500]),
+                                                          VOCABULARY.c.entries <= 0))
+        self.session.execute(update(STATE).where(STATE.c.id == 1)
+                             .values(vocabulary_version=STATE.c.vocabulary_version + 1))
 
     def touch(self, entry_ids: Iterable[int] | None) -> None:
         """Give the index a new version and token in this transaction and record which entries it changes
@@ -156,12 +186,13 @@ class SqlEngine:
         ids = sorted(set(ids))
         if ids:
             self.touch(ids)
+            self._count_words(Counter(), self._indexed_words(ids))
             self._delete(ids)
 
     def _delete(self, ids: list[int]) -> None:
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
-            for target in (NEEDS, ACCEPTED, TERMS):
+            for target in (NEEDS, ACCEPTED):
                 self.session.execute(delete(target).where(target.c.entry_id.in_(chunk)))
             # Triggers remove the FTS5 rows on SQLite.
             self.session.execute(delete(ENTRIES).where(ENTRIES.c.id.in_(chunk)))
@@ -169,8 +200,10 @@ class SqlEngine:
     def clear(self) -> None:
         """Empty the index."""
         self.touch(None)
-        for target in (NEEDS, ACCEPTED, TERMS, ENTRIES):
+        for target in (NEEDS, ACCEPTED, VOCABULARY, ENTRIES):
             self.session.execute(delete(target))
+        self.session.execute(update(STATE).where(STATE.c.id == 1)
+                             .values(vocabulary_version=STATE.c.vocabulary_version + 1))
 
     def reindex(self, entries: Iterable[DirectoryEntry], progress: Callable[[int], None] | None = None,
                 batch_size: int = 200) -> int:
@@ -194,8 +227,11 @@ class SqlEngine:
         """Part of :meth:`reindex`: its :meth:`clear` has already told every worker to read everything again."""
         entries = list({entry.id: entry for entry in entries}.values())
         if entries:
-            self._write(entries)
+            self._write(entries, fresh=not self._indexed_any([entry.id for entry in entries]))
         return len(entries)
+
+    def _indexed_any(self, ids: list[int]) -> bool:
+        return self.session.scalar(select(func.count()).select_from(ENTRIES).where(ENTRIES.c.id.in_(ids))) > 0
 
     # -- reading -------------------------------------------------------------------------------------------
 
@@ -252,16 +288,15 @@ class SqlEngine:
                             distance_m=query.distance_to(entry), highlights=highlights.get(entry_id, {})))
 
         facets = self._facets(query, snapshot, base, facet_masks)
-        suggestions = self._suggestions(words) if total == 0 and not words.empty else {}
+        suggestions = self._suggestions(snapshot, words) if total == 0 and not words.empty else {}
         return Results(hits=hits, total=total, page=query.page, page_size=query.page_size, facets=facets,
                        suggestions=suggestions)
 
     def snapshot(self) -> Snapshot:
         """This process's columnar copy of the index, reloaded first if any transaction has written it since."""
-        state = current_app.extensions.setdefault('search', {})
-        cache = state.get('snapshots')
-        if cache is None:
-            cache = state.setdefault('snapshots', SnapshotCache())
+        cache = snapshot_cache(current_app)
+        if self._session is None and not cache.running:
+            start_refresher(current_app)
         return cache.get(self.session)
 
     def _word_matches(self, snapshot: Snapshot, words: Words, sqlite: bool
@@ -450,22 +485,29 @@ class SqlEngine:
         finally:
             connection.execute('DELETE FROM page')
 
-    def _suggestions(self, words: Words) -> dict[str, str]:
-        """For each word the index does not know, the closest word it does know."""
-        suggestions = {}
-        for word in dict.fromkeys(words.all_terms()):
-            if len(word) < 3 or not word.isalpha():
-                continue
-            rows = self.session.execute(
-                select(TERMS.c.term, func.count()).where(TERMS.c.length.between(len(word) - 2, len(word) + 2))
-                .group_by(TERMS.c.term).limit(50_000)
-            ).all()
-            candidates = {term: count for term, count in rows}
-            if word in candidates:
-                continue
-            if (suggestion := closest_term(word, candidates)) is not None:
-                suggestions[word] = suggestion
-        return suggestions
+    @staticmethod
+    def _suggestions(snapshot: Snapshot, words: Words) -> dict[str, str]:
+        """For each word the index does not know, the closest word it does know (bounded work: see
+        :mod:`search.suggest`)."""
+        return snapshot.suggester.suggestions(words.all_terms())
+
+
+def snapshot_cache(app) -> SnapshotCache:
+    """This process's snapshots for ``app``."""
+    state = app.extensions.setdefault('search', {})
+    cache = state.get('snapshots')
+    if cache is None:
+        cache = state.setdefault('snapshots', SnapshotCache())
+    return cache
+
+
+def start_refresher(app) -> None:
+    """Start this process's background snapshot thread for ``app``'s database, unless configured off (tests)."""
+    interval = float(app.config.get('SEARCH_SNAPSHOT_REFRESH_SECONDS') or 0)
+    if interval > 0:
+        with app.app_context():
+            engine = db.engine
+        snapshot_cache(app).start(engine, interval)
 
 
 _local = threading.local()

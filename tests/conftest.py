@@ -59,6 +59,8 @@ def app_config(tmp_path_factory) -> dict:
         'PASSWORD_HASH_MEMORY_KIB': 1024,
         'PASSWORD_HASH_PARALLELISM': 1,
         'MAIL_BACKEND': 'outbox',
+        # No background snapshot thread: it would hold a connection across the tests' resets.
+        'SEARCH_SNAPSHOT_REFRESH_SECONDS': 0,
     }
 
 
