@@ -10,6 +10,7 @@ from registry.db import get_or_404
 from registry.organisations.forms import add_form_error
 from registry.permissions import require, roles_required
 from registry.settings.taxonomy import NEEDS, Judgement, ProvisionType
+from search.views import pagination
 from workspace import bp, exports, permissions, services
 from workspace.forms import FinderForm, NoteForm, ShareForm, ShortlistForm, criteria_args
 from workspace.models import Shortlist
@@ -31,10 +32,17 @@ def _run_finder(form: FinderForm) -> list | None:
 
 
 def _finder_page(form: FinderForm, matches, save_form: ShortlistForm, *, error_form=None):
+    page = None
+    if matches is not None:
+        number = request.args.get('page', '1')
+        page = services.finder_page(matches, int(number) if number.isdigit() else 1)
+    query_args = request.args.to_dict(flat=False)
+    query_args.pop('page', None)
     return render_template(
-        'workspace/finder.html', form=error_form or form, finder_form=form, matches=matches, save_form=save_form,
-        can_save=permissions.can_create_shortlist(current_user), query_args=request.args.to_dict(flat=False),
-        needs_labels=NEEDS)
+        'workspace/finder.html', form=error_form or form, finder_form=form, page=page,
+        matches=page.matches if page else None, save_form=save_form,
+        can_save=permissions.can_create_shortlist(current_user), query_args=query_args, needs_labels=NEEDS,
+        pagination=pagination('workspace.finder', page) if page else None)
 
 
 @bp.route('/finder')

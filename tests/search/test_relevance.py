@@ -43,8 +43,9 @@ def homes(app_ctx):
     settings = {}
     for index, (early, late) in enumerate(zip(EARLY, LATE, strict=True)):
         for name in (early, late):
+            postcode = ('LS1 4DY', 'M1 1AE', 'BD1 1HY')[index % 3]
             settings[name] = make_setting(
-                organisation, f'{name} House', ProvisionType.CHILDRENS_HOME, ('LS1 4DY', 'M1 1AE', 'BD1 1HY')[index % 3],
+                organisation, f'{name} House', ProvisionType.CHILDRENS_HOME, postcode,
                 needs=['autism', 'emotional-behavioural'][:1 + index % 2], ages=(8 + index % 4, 17),
                 vacancies=index % 2, description=PLAIN if index % 2 else ONCE)
     settings['Zephyr House'] = make_setting(organisation, 'Zephyr House', ProvisionType.CHILDRENS_HOME, 'LS1 4DY',
