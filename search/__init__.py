@@ -8,8 +8,9 @@ Public API (nothing outside this package imports it except the app factory):
 - :func:`parse_query` turns request arguments into a :class:`Query` or raises :class:`QueryError`.
 - :func:`drain` pushes pending ``ReindexRequest`` rows to the index.
 - :func:`init_app` registers the after-commit drainer and the ``flask search`` commands.
-- :func:`warm` starts the SQL engine's background snapshot thread in this process (``wsgi.py`` calls it, so each
-  gunicorn worker reads its snapshot as it starts, not inside its first request).
+- :func:`warm` starts the SQL engine's background snapshot thread in this process, and :func:`preload` reads the
+  snapshot in a process about to fork (``gunicorn.conf.py`` calls them: each worker has its snapshot before its
+  first request).
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from .query import FACETS, SORTS, Hit, PageOutOfRangeError, Query, QueryError, R
 logger = logging.getLogger(__name__)
 
 __all__ = ['FACETS', 'SORTS', 'DirectoryEntry', 'DrainReport', 'Hit', 'PageOutOfRangeError', 'Query', 'QueryError',
-           'Results', 'build_entries', 'build_entry', 'drain', 'engine', 'init_app', 'parse_query', 'search', 'warm']
+           'Results', 'build_entries', 'build_entry', 'drain', 'engine', 'init_app', 'parse_query', 'preload', 'search',
+           'warm']
 
 
 def engine():
@@ -62,6 +64,22 @@ def warm(app: Flask) -> None:
 
         if isinstance(engine(), SqlEngine):
             start_refresher(app)
+
+
+def preload(app: Flask) -> None:
+    """Read the SQL engine's snapshot now, in this process, and close its database connections: for a gunicorn
+    master with ``--preload``, whose forked workers then share the snapshot's arrays. Objects made so far are
+    moved out of the garbage collector's reach (``gc.freeze``), so collections in the workers do not copy them."""
+    import gc
+
+    from .sql_engine import SqlEngine, snapshot_cache
+
+    with app.app_context():
+        if isinstance(engine(), SqlEngine):
+            snapshot_cache(app).refresh(db.session)
+            db.session.remove()
+            db.engine.dispose()
+    gc.freeze()
 
 
 def search(query: Query) -> Results:
