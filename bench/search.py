@@ -15,6 +15,7 @@ import json
 import os
 import platform
 import random
+import resource
 import signal
 import socket
 import subprocess
@@ -393,23 +394,37 @@ def measure_http(database_url: str, args) -> dict:
         hit_every_worker(port, args.workers)
         result['http'] = load_rounds(port, args.http_requests, args.http_concurrency, args.http_rounds)
         if args.write_rate:
-            writer = subprocess.Popen(
-                [sys.executable, __file__, '--writer', database_url, '--port', str(port),
-                 '--write-rate', str(args.write_rate), '--seconds', '600'],
-                cwd=ROOT, stdout=subprocess.PIPE, text=True)
-            time.sleep(2)  # the writer has started writing
-            try:
-                result['http_writes'] = load_rounds(port, args.http_requests, args.http_concurrency,
-                                                    args.http_rounds)
-            finally:
-                writer.send_signal(signal.SIGINT)
-                out, _ = writer.communicate(timeout=120)
-            result['writes'] = json.loads(out.strip().splitlines()[-1])
+            result.update(with_and_without_writes(database_url, port, args))
     finally:
         stop_server(server)
     if not args.no_memory:
         result['memory'] = measure_memory(database_url, args)
     return result
+
+
+def with_and_without_writes(database_url: str, port: int, args) -> dict:
+    """Pairs of rounds, one with the writer paused (SIGSTOP) and one with it writing, so the ratio in each pair
+    compares the same minute of a shared machine; the median pair's ratio is reported."""
+    writer = subprocess.Popen(
+        [sys.executable, __file__, '--writer', database_url, '--port', str(port), '--write-rate',
+         str(args.write_rate), '--seconds', '3600'], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    pairs = []
+    try:
+        time.sleep(3)  # started and writing
+        for _ in range(args.write_pairs):
+            writer.send_signal(signal.SIGUSR1)  # pause after the write (and its visibility check) under way
+            time.sleep(1.5)
+            without = load_rounds(port, args.http_requests, args.http_concurrency, 1)
+            writer.send_signal(signal.SIGUSR2)
+            time.sleep(0.5)
+            pairs.append((without, load_rounds(port, args.http_requests, args.http_concurrency, 1)))
+    finally:
+        writer.send_signal(signal.SIGINT)
+        out, _ = writer.communicate(timeout=120)
+    pairs.sort(key=lambda pair: pair[1]['rps'] / pair[0]['rps'])
+    without, busy = pairs[len(pairs) // 2]
+    return {'pairs': [(round(a['rps']), round(b['rps'])) for a, b in pairs], 'http_plain': without,
+            'http_writes': busy, 'writes': json.loads(out.strip().splitlines()[-1])}
 
 
 def measure_memory(database_url: str, args) -> dict:
@@ -427,27 +442,31 @@ def measure_memory(database_url: str, args) -> dict:
             memory[label] = {'rss_mb': sum(rss for rss, _ in sizes) / 1024,
                              'pss_mb': sum(pss for _, pss in sizes) / 1024,
                              'worker_rss_mb': [round(rss / 1024) for rss, _ in sizes[1:]]}
-            if preload:
-                victim = workers_of(server)[0]
-                os.kill(victim, signal.SIGKILL)
-                killed = time.perf_counter()
-                while True:
-                    fresh = [pid for pid in workers_of(server) if pid != victim]
-                    if len(fresh) == workers:
-                        break
-                    time.sleep(0.005)
-                # every worker answers, so the replacement's first search is among these
-                hit_every_worker(port, workers)
-                memory['replaced worker ready (s)'] = time.perf_counter() - killed
         finally:
             stop_server(server)
+    # One preloaded worker, killed: the time until its replacement (forked by the master) answers a search.
+    server, port = start_server(database_url, 1, preload=True)
+    try:
+        hit_every_worker(port, 1)
+        os.kill(workers_of(server)[0], signal.SIGKILL)
+        killed = time.perf_counter()
+        while True:
+            try:
+                if fetch_status(port, SEARCH_PATHS[0], timeout=5) == 200:
+                    break
+            except OSError:
+                time.sleep(0.005)
+        memory['replaced worker ready (s)'] = time.perf_counter() - killed
+    finally:
+        stop_server(server)
     return memory
 
 
 def write_load(database_url: str, port: int, rate: float, seconds: float) -> None:
     """Change one setting's vacancies ``rate`` times a second through the index, as providers updating vacancies
     do; after every fifth write, poll the API (a new connection each time, so every worker answers in turn)
-    until eight answers in a row show it. Prints a JSON summary on SIGINT or after ``seconds``."""
+    until eight answers in a row show it. Prints a JSON summary on SIGINT or after ``seconds``; SIGUSR1 pauses it
+    between writes, SIGUSR2 resumes."""
     from sqlalchemy import select, update
 
     from registry.app import create_app
@@ -456,17 +475,28 @@ def write_load(database_url: str, port: int, rate: float, seconds: float) -> Non
     from search.entries import build_entries
     from search.sql_engine import SqlEngine
 
-    stopping = []
+    stopping, paused = [], []
     signal.signal(signal.SIGINT, lambda *_: stopping.append(1))
+    signal.signal(signal.SIGUSR1, lambda *_: paused.append(1))
+    signal.signal(signal.SIGUSR2, lambda *_: paused.clear())
     app = create_app({'SQLALCHEMY_DATABASE_URI': database_url, 'SECRET_KEY': 'bench-only-secret',
                       'SEARCH_ENGINE': 'sql', 'SEARCH_SNAPSHOT_REFRESH_SECONDS': 0})
-    lags, writes, started = [], 0, time.monotonic()
+    lags, writes, started, due = [], 0, time.monotonic(), 0.0
+    active, paced, last = 0.0, 0, None
+    before = resource.getrusage(resource.RUSAGE_SELF)
     rng = random.Random(7)
     with app.app_context():
         ids = list(db.session.scalars(select(Setting.id).order_by(Setting.id).limit(20000)))
         while not stopping and time.monotonic() - started < seconds:
-            due = started + writes / rate
+            if paused:  # SIGUSR1 pauses between writes, SIGUSR2 resumes
+                time.sleep(0.01)
+                due, last = time.monotonic(), None
+                continue
+            due = max(due + 1 / rate, time.monotonic() - 1 / rate) if writes else time.monotonic()
             time.sleep(max(0.0, due - time.monotonic()))
+            if last is not None:
+                active, paced = active + time.monotonic() - last, paced + 1
+            last = time.monotonic()
             setting_id = rng.choice(ids)
             vacancies = db.session.get(Setting, setting_id).vacancies
             new = 0 if vacancies else 2
@@ -490,10 +520,13 @@ def write_load(database_url: str, port: int, rate: float, seconds: float) -> Non
                         in_a_row += 1
                     else:
                         in_a_row, first_seen = 0, None
-                lags.append((first_seen or time.monotonic()) - committed)
+                if first_seen is not None:  # (a pause in the middle would count as lag otherwise)
+                    lags.append(first_seen - committed)
             db.session.remove()
-    elapsed = time.monotonic() - started
-    print(json.dumps({'writes': writes, 'rate': writes / elapsed,
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime
+    print(json.dumps({'writes': writes, 'rate': paced / max(active, 1e-9),
+                      'cpu_ms_per_write': cpu * 1000 / max(1, writes),
                       'lag_p50_ms': percentile(lags, 0.5) * 1000 if lags else None,
                       'lag_max_ms': max(lags) * 1000 if lags else None, 'sampled': len(lags)}))
 
@@ -571,18 +604,19 @@ def report(results: list[tuple[str, int, dict]], args) -> str:
     with_writes = [(backend, size, r) for backend, size, r in results if 'http_writes' in r]
     if with_writes:
         lines += ['', f'HTTP with {args.write_rate:g} vacancy writes a second (a separate writer process) against '
-                      'the same rounds without, same server:', '',
-                  '| backend | settings | req/s without (rounds) | req/s with writes (rounds) | ratio | p95 without '
-                  '| p95 with | p99 with | writes done (/s) | visible everywhere, p50 / max (ms, sampled) |',
-                  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |']
+                      'rounds without (the writer paused), in alternating pairs on the same server; the median '
+                      'pair:', '',
+                  '| backend | settings | pairs (req/s without, with) | req/s without | req/s with writes | ratio '
+                  '| p95 without (ms) | p95 with | p99 with | writes (/s, CPU each) | visible everywhere p50 / max '
+                  '(ms, sampled) |',
+                  '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |']
         for backend, size, r in with_writes:
-            plain, busy, writes = r['http'], r['http_writes'], r['writes']
+            plain, busy, writes = r['http_plain'], r['http_writes'], r['writes']
             lines.append(
-                f'| {backend} | {size:,} | {plain["rps"]:.0f} ({", ".join(map(str, plain["rounds"]))}) '
-                f'| {busy["rps"]:.0f} ({", ".join(map(str, busy["rounds"]))}) | {busy["rps"] / plain["rps"]:.2f} '
-                f'| {plain["p95"]:.1f} | {busy["p95"]:.1f} | {busy["p99"]:.1f} | {writes["writes"]} '
-                f'({writes["rate"]:.1f}) | {writes["lag_p50_ms"]:.0f} / {writes["lag_max_ms"]:.0f} '
-                f'({writes["sampled"]}) |')
+                f'| {backend} | {size:,} | {" ".join(f"{a}/{b}" for a, b in r["pairs"])} | {plain["rps"]:.0f} '
+                f'| {busy["rps"]:.0f} | {busy["rps"] / plain["rps"]:.2f} | {plain["p95"]:.1f} | {busy["p95"]:.1f} '
+                f'| {busy["p99"]:.1f} | {writes["writes"]} ({writes["rate"]:.1f}/s, {writes["cpu_ms_per_write"]:.0f} '
+                f'ms) | {writes["lag_p50_ms"]:.0f} / {writes["lag_max_ms"]:.0f} ({writes["sampled"]}) |')
     with_memory = [(backend, size, r) for backend, size, r in results if 'memory' in r]
     if with_memory:
         lines += ['', 'Memory of gunicorn, master and workers together (MB; PSS counts a shared page once across '
@@ -626,6 +660,7 @@ def main() -> None:
     parser.add_argument('--no-http', action='store_true')
     parser.add_argument('--write-rate', type=float, default=10,
                         help='vacancy writes a second during the second set of HTTP rounds (0: none)')
+    parser.add_argument('--write-pairs', type=int, default=5, help='alternating rounds without and with writes')
     parser.add_argument('--no-memory', action='store_true', help='skip the memory and replaced-worker runs')
     parser.add_argument('--output', default='', help='write the markdown table here as well as to stdout')
     parser.add_argument('--writer', default='', help=argparse.SUPPRESS)  # internal: the write-load process
