@@ -105,6 +105,28 @@ def pagination(endpoint: str, results) -> dict | None:
     return params
 
 
+@dataclass(frozen=True)
+class Choice:
+    """One option of a filter list as the page shows it: the label carries the facet count."""
+
+    value: str
+    label: str
+    on: bool
+
+
+def choices(args, results, names: dict[str, list[tuple[str, str]]]) -> dict[str, list[Choice]]:
+    """Each filter list's options with their counts and whether chosen, made here so the page loops over plain
+    values (a macro call per option was most of a directory page's rendering)."""
+    facets = results.facets if results is not None else {}
+    made = {}
+    for param, (facet, options, many) in names.items():
+        chosen = set(args.getlist(param)) if many else {args.get(param, '')}
+        counts = facets.get(facet) if facet else None
+        made[param] = [Choice(value, label if counts is None else f'{label} ({counts.get(value, 0)})', value in chosen)
+                       for value, label in options]
+    return made
+
+
 def _context(endpoint: str, outcome: Outcome, *, commissioner: bool) -> dict:
     names = profiles.authority_names()
     results = outcome.results
@@ -122,6 +144,14 @@ def _context(endpoint: str, outcome: Outcome, *, commissioner: bool) -> dict:
         'sorts': SORTS, 'facet_names': FACETS, 'facet_label': profiles.facet_label,
         'miles': miles, 'km': km, 'stale_before': utcnow() - STALE_AFTER, 'locations': {}, 'map_svg': None,
     }
+    context['choices'] = choices(request.args, results, {
+        'provision_type': ('provision_type', context['provision_types'], True),
+        'need': ('needs', context['needs'], True),
+        'region': ('region', sorted(context['region_names'].items(), key=lambda item: item[1]), True),
+        'authority': ('authority', sorted(names.items(), key=lambda item: item[1]), False),
+        'min_judgement': ('judgement', context['judgements'], False),
+        'radius': (None, [(str(choice), f'{choice} miles') for choice in RADIUS_CHOICES], False),
+    })
     if results is not None and results.hits:
         if commissioner:
             context['locations'] = profiles.exact_locations(results.ids)
