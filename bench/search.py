@@ -228,6 +228,7 @@ def measure_engine(app, size: int, rounds: int) -> dict:
             timings[label].append((time.perf_counter() - start) * 1000)
     every = [value for values in timings.values() for value in values]
     floors = measure_floors(engine, engine.snapshot(), rounds)
+    floors['pages'] = measure_pages(app, rounds)
     return {**floors,
         'build_s': built - started, 'write_s': finished - built, 'load_s': load_s,
         'patch_ms': percentile(patch_ms, 0.5), 'memory_mb': memory_mb,
@@ -281,6 +282,34 @@ def measure_floors(engine, snapshot, rounds: int) -> dict:
             'floor_database_ms': _median_ms(lambda: fetch(engine.session, sql), rounds),
             'suggest_ms': _median_ms(lambda: snapshot.suggester.suggestions(['fosterign']), rounds),
             'vocabulary': len(snapshot.suggester)}
+
+
+#: Queries whose HTML page and JSON API answer are compared (CPU time in this process, the same query each).
+PAGE_QUERIES = [('words', {'q': 'fostering'}), ('filters', {'provision_type': 'childrens-home', 'age': '12'}),
+                ('distance', {'postcode': 'LS1 4DY', 'radius': '25'})]
+
+
+def measure_pages(app, rounds: int) -> dict:
+    """CPU per request (``time.process_time``, this process only) of the public directory page and of the JSON
+    API for the same query, through the app's test client: the median of ``rounds`` after a warm-up, and each
+    page's size."""
+    client = app.test_client()
+    found = {}
+    for label, args in PAGE_QUERIES:
+        timings = {}
+        for kind, path in (('html', '/directory'), ('json', '/api/v1/settings')):
+            url = f'{path}?{urlencode(args)}'
+            response = client.get(url)
+            assert response.status_code == 200, (url, response.status_code)
+            values = []
+            for _ in range(max(rounds, 20)):
+                start = time.process_time()
+                client.get(url).get_data()
+                values.append((time.process_time() - start) * 1000)
+            timings[kind] = percentile(values, 0.5)
+            timings[f'{kind}_kb'] = len(response.data) / 1024
+        found[label] = timings
+    return found
 
 
 def free_port() -> int:
@@ -601,6 +630,14 @@ def report(results: list[tuple[str, int, dict]], args) -> str:
                      f'| {words / r["floor_numpy_ms"]:.1f}x | {r["floor_database_ms"]:.1f} '
                      f'| {words / r["floor_database_ms"]:.2f}x | {r["suggest_ms"]:.2f} '
                      f'| {r["per_query"]["typo"][0]:.1f} / {r["per_query"]["typo"][1]:.1f} | {r["vocabulary"]:,} |')
+    lines += ['', 'HTML directory against the JSON API for the same query (CPU ms per request in-process, median; '
+                  'page size):', '',
+              '| backend | settings | query | HTML (ms) | JSON (ms) | ratio | HTML (KB) |',
+              '| --- | ---: | --- | ---: | ---: | ---: | ---: |']
+    for backend, size, r in results:
+        for label, timing in r['pages'].items():
+            lines.append(f'| {backend} | {size:,} | {label} | {timing["html"]:.1f} | {timing["json"]:.1f} '
+                         f'| {timing["html"] / timing["json"]:.2f} | {timing["html_kb"]:.0f} |')
     with_writes = [(backend, size, r) for backend, size, r in results if 'http_writes' in r]
     if with_writes:
         lines += ['', f'HTTP with {args.write_rate:g} vacancy writes a second (a separate writer process) against '

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import zlib
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -144,10 +145,8 @@ class FieldPostings:
         by_row = np.argsort(rows, kind='stable')
         term_ids, rows = term_ids[by_row], rows[by_row]
         counts = np.bincount(rows, minlength=size)
-        starts = np.concatenate([[0], np.cumsum(counts)])
-        digests = np.array([hash(tuple(sorted(vocabulary[term] for term in term_ids[starts[row]:starts[row + 1]])))
-                            for row in range(size)], dtype=np.int64)
-        return cls._index(vocabulary, lookup, counts, term_ids, rows, digests)
+        return cls._index(vocabulary, lookup, counts, term_ids, rows,
+                          _row_digests(_term_hashes(vocabulary)[term_ids], counts))
 
     @classmethod
     def _index(cls, vocabulary: list[str], lookup: dict[str, int], counts: np.ndarray, terms: np.ndarray,
@@ -252,8 +251,31 @@ class FieldPostings:
 
 
 def _digests(term_lists: Sequence[tuple[str, ...]]) -> np.ndarray:
-    """A hash of each row's words, whatever their order (the same within one process)."""
-    return np.fromiter((hash(tuple(sorted(terms))) for terms in term_lists), dtype=np.int64, count=len(term_lists))
+    """A hash of each row's words, whatever their order: the sum of a stable hash of each word (the same in every
+    process, so a snapshot read from a file compares with one made here)."""
+    counts = np.fromiter((len(terms) for terms in term_lists), dtype=np.int64, count=len(term_lists))
+    every = [term for terms in term_lists for term in terms]
+    return _row_digests(_term_hashes(every), counts)
+
+
+def _term_hashes(terms: Sequence[str]) -> np.ndarray:
+    """A stable 64-bit hash of each word (CRC-32 spread by splitmix64's finaliser)."""
+    value = np.fromiter((zlib.crc32(term.encode()) for term in terms), dtype=np.uint64, count=len(terms))
+    with np.errstate(over='ignore'):
+        value = (value ^ (value >> np.uint64(16))) * np.uint64(0xBF58476D1CE4E5B9)
+        value = (value ^ (value >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return value ^ (value >> np.uint64(31))
+
+
+def _row_digests(hashes: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Each row's words' hashes summed (rows in order, ``counts`` words each), wrapping at 64 bits."""
+    digests = np.zeros(len(counts), dtype=np.uint64)
+    nonempty = counts > 0
+    if nonempty.any():
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])[nonempty]
+        with np.errstate(over='ignore'):
+            digests[nonempty] = np.add.reduceat(hashes, starts)
+    return digests.view(np.int64)
 
 
 def _term_ids(term_lists: Sequence[tuple[str, ...]], vocabulary: list[str],
