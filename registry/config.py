@@ -76,6 +76,9 @@ class Config:
     #: SQL engine: each process's background thread checks for index writes this often (seconds) and patches them
     #: into its snapshot, so requests rarely have to; 0 turns the thread off (requests then patch for themselves).
     SEARCH_SNAPSHOT_REFRESH_SECONDS = 0.25
+    #: SQL engine: where a whole snapshot, once read, is saved for every process to memory-map (one copy in memory
+    #: however many workers, and a new worker starts from it); empty: nowhere.
+    SEARCH_SNAPSHOT_DIR = str(INSTANCE_DIR / 'search-snapshots')
 
     #: Where qualification scheme YAML files live; empty means ``qualification/schemes`` in the project.
     QUALIFICATION_SCHEMES_DIR = ''

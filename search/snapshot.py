@@ -397,7 +397,9 @@ class SnapshotCache:
     ``REFRESH_INTERVAL`` seconds so writes from other processes are usually patched in before a request asks.
     """
 
-    def __init__(self):
+    def __init__(self, files: str | None = None):
+        #: Where whole snapshots are saved for other processes to map (None: nowhere; see snapshot_files).
+        self._files = files or None
         self._snapshots: dict[str, Snapshot] = {}
         self._lock = threading.Lock()
         self._reloading: set[str] = set()
@@ -433,8 +435,28 @@ class SnapshotCache:
                     self._wake.set()
                     return snapshot  # the background thread reads everything; this request answers from the last
                 snapshot = self._snapshots[key] = (patch(snapshot, session, version, token, plan) if plan is not None
-                                                   else load(session, version, token))
+                                                   else self._whole(session, key, snapshot, version, token))
             return snapshot
+
+    def _whole(self, session: Session, key: str, old: Snapshot | None, version: int, token: str) -> Snapshot:
+        """The index at ``version``: on start-up from a saved snapshot patched forward when one fits, else read in
+        full from the database (and saved for the other processes)."""
+        from . import snapshot_files
+
+        if self._files and old is None:
+            for path in snapshot_files.saved(self._files, key):
+                candidate = snapshot_files.open_saved(path)
+                if candidate is None:
+                    continue
+                if candidate.token == token and candidate.version == version:
+                    return candidate
+                plan = _plan(session, candidate, version)
+                if plan is not None:
+                    return patch(candidate, session, version, token, plan)
+        snapshot = load(session, version, token)
+        if self._files:
+            snapshot_files.save(snapshot, self._files, key)
+        return snapshot
 
     def refresh(self, session: Session) -> Snapshot | None:
         """Bring the snapshot for ``session``'s database up to date with what is committed (the background
@@ -449,7 +471,7 @@ class SnapshotCache:
             if snapshot is None or snapshot.token != token:
                 plan = _plan(session, snapshot, version)
                 snapshot = self._snapshots[key] = (patch(snapshot, session, version, token, plan) if plan is not None
-                                                   else load(session, version, token))
+                                                   else self._whole(session, key, snapshot, version, token))
             self._reloading.discard(key)
             return snapshot
 

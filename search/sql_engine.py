@@ -497,7 +497,7 @@ def snapshot_cache(app) -> SnapshotCache:
     state = app.extensions.setdefault('search', {})
     cache = state.get('snapshots')
     if cache is None:
-        cache = state.setdefault('snapshots', SnapshotCache())
+        cache = state.setdefault('snapshots', SnapshotCache(app.config.get('SEARCH_SNAPSHOT_DIR')))
     return cache
 
 

@@ -85,6 +85,7 @@ def app_config(tmp_path_factory) -> dict:
         'MAIL_BACKEND': 'outbox',
         # No background snapshot thread: it would hold a connection across the tests' resets.
         'SEARCH_SNAPSHOT_REFRESH_SECONDS': 0,
+        'SEARCH_SNAPSHOT_DIR': '',
     }
 
 
