@@ -322,7 +322,7 @@ def start_server(database_url: str, workers: int, preload: bool) -> tuple[subpro
     """gunicorn on 127.0.0.1 with the project's ``gunicorn.conf.py``, answering searches once it returns."""
     port = free_port()
     env = {**os.environ, 'DATABASE_URL': database_url, 'REGISTRY_SECRET_KEY': 'bench-only-secret',
-           'REGISTRY_SEARCH_ENGINE': 'sql', 'PYTHONPATH': str(ROOT)}
+           'REGISTRY_SEARCH_ENGINE': 'sql', 'PYTHONPATH': str(ROOT), 'REGISTRY_SEARCH_SNAPSHOT_DIR': SNAPSHOT_DIR}
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / 'gunicorn'), '--workers', str(workers), '--bind', f'127.0.0.1:{port}',
          '--log-level', 'warning', *(['--preload'] if preload else []), 'wsgi:app'], cwd=ROOT, env=env)
@@ -359,6 +359,8 @@ def fetch_status(port: int, path: str, timeout: float = 30) -> int:
         connection.close()
 
 
+#: Where the servers save and map snapshots (a folder of the bench's temporary one; see main()).
+SNAPSHOT_DIR = ''
 SEARCH_PATHS = [f'/api/v1/settings?{urlencode(args)}' for _, args in QUERY_MIX]
 
 
@@ -382,7 +384,22 @@ def hit_every_worker(port: int, workers: int) -> None:
         list(pool.map(lambda _: [fetch_status(port, path) for path in SEARCH_PATHS * 2], range(workers * 2)))
 
 
-def load_rounds(port: int, requests: int, concurrency: int, http_rounds: int) -> dict:
+def server_cpu_s(server: subprocess.Popen | None) -> float:
+    """CPU seconds used so far by gunicorn's master and its live workers."""
+    if server is None:
+        return 0.0
+    total = 0
+    for pid in [server.pid, *workers_of(server)]:
+        try:
+            fields = Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf('SC_CLK_TCK')
+
+
+def load_rounds(port: int, requests: int, concurrency: int, http_rounds: int,
+                server: subprocess.Popen | None = None) -> dict:
     """``http_rounds`` rounds of ``requests`` API searches (the mix in turn) from ``concurrency`` threads; the median
     round by throughput (a shared 2-core machine varies by 10-15% from round to round)."""
     def worker(share: list[str]) -> list[tuple[float, int]]:
@@ -401,16 +418,17 @@ def load_rounds(port: int, requests: int, concurrency: int, http_rounds: int) ->
     shares = [plan[i::concurrency] for i in range(concurrency)]
     rounds = []
     for _ in range(http_rounds):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), server_cpu_s(server)
         with ThreadPoolExecutor(concurrency) as pool:
             outcomes = [item for chunk in pool.map(worker, shares) for item in chunk]
-        rounds.append((len(outcomes) / (time.perf_counter() - started), outcomes))
-    rps, outcomes = sorted(rounds, key=lambda item: item[0])[len(rounds) // 2]
+        rounds.append((len(outcomes) / (time.perf_counter() - started), outcomes,
+                       (server_cpu_s(server) - cpu) * 1000 / len(outcomes)))
+    rps, outcomes, cpu_ms = sorted(rounds, key=lambda item: item[0])[len(rounds) // 2]
     latencies = [latency for latency, _ in outcomes]
-    bad = sum(status != 200 for _, result in rounds for _, status in result)
-    return {'rps': rps, 'p50': percentile(latencies, 0.5), 'p95': percentile(latencies, 0.95),
-            'p99': percentile(latencies, 0.99), 'errors': bad, 'requests': sum(len(r) for _, r in rounds),
-            'rounds': [round(value) for value, _ in rounds]}
+    bad = sum(status != 200 for _, result, _ in rounds for _, status in result)
+    return {'rps': rps, 'cpu_ms': cpu_ms, 'p50': percentile(latencies, 0.5), 'p95': percentile(latencies, 0.95),
+            'p99': percentile(latencies, 0.99), 'errors': bad, 'requests': sum(len(r) for _, r, _ in rounds),
+            'rounds': [round(value) for value, _, _ in rounds]}
 
 
 def measure_http(database_url: str, args) -> dict:
@@ -421,9 +439,9 @@ def measure_http(database_url: str, args) -> dict:
     server, port = start_server(database_url, args.workers, preload=True)
     try:
         hit_every_worker(port, args.workers)
-        result['http'] = load_rounds(port, args.http_requests, args.http_concurrency, args.http_rounds)
+        result['http'] = load_rounds(port, args.http_requests, args.http_concurrency, args.http_rounds, server)
         if args.write_rate:
-            result.update(with_and_without_writes(database_url, port, args))
+            result.update(with_and_without_writes(database_url, server, port, args))
     finally:
         stop_server(server)
     if not args.no_memory:
@@ -431,7 +449,7 @@ def measure_http(database_url: str, args) -> dict:
     return result
 
 
-def with_and_without_writes(database_url: str, port: int, args) -> dict:
+def with_and_without_writes(database_url: str, server: subprocess.Popen, port: int, args) -> dict:
     """Pairs of rounds, one with the writer paused (SIGSTOP) and one with it writing, so the ratio in each pair
     compares the same minute of a shared machine; the median pair's ratio is reported."""
     writer = subprocess.Popen(
@@ -443,16 +461,17 @@ def with_and_without_writes(database_url: str, port: int, args) -> dict:
         for _ in range(args.write_pairs):
             writer.send_signal(signal.SIGUSR1)  # pause after the write (and its visibility check) under way
             time.sleep(1.5)
-            without = load_rounds(port, args.http_requests, args.http_concurrency, 1)
+            without = load_rounds(port, args.http_requests, args.http_concurrency, 1, server)
             writer.send_signal(signal.SIGUSR2)
             time.sleep(0.5)
-            pairs.append((without, load_rounds(port, args.http_requests, args.http_concurrency, 1)))
+            pairs.append((without, load_rounds(port, args.http_requests, args.http_concurrency, 1, server)))
     finally:
         writer.send_signal(signal.SIGINT)
         out, _ = writer.communicate(timeout=120)
     pairs.sort(key=lambda pair: pair[1]['rps'] / pair[0]['rps'])
     without, busy = pairs[len(pairs) // 2]
     return {'pairs': [(round(a['rps']), round(b['rps'])) for a, b in pairs], 'http_plain': without,
+            'cpu_pairs': [(round(a['cpu_ms'], 2), round(b['cpu_ms'], 2)) for a, b in pairs],
             'http_writes': busy, 'writes': json.loads(out.strip().splitlines()[-1])}
 
 
@@ -493,9 +512,13 @@ def measure_memory(database_url: str, args) -> dict:
 
 def write_load(database_url: str, port: int, rate: float, seconds: float) -> None:
     """Change one setting's vacancies ``rate`` times a second through the index, as providers updating vacancies
-    do; after every fifth write, poll the API (a new connection each time, so every worker answers in turn)
-    until eight answers in a row show it. Prints a JSON summary on SIGINT or after ``seconds``; SIGUSR1 pauses it
-    between writes, SIGUSR2 resumes."""
+    do. A second thread checks every tenth write: it polls the API (a new connection each time, so every worker
+    answers in turn, 20 ms apart) until eight answers in a row show it; the lag is from the commit to the sending
+    of the first of those eight. Prints a JSON summary on SIGINT or after ``seconds``;
+    SIGUSR1 pauses the writes, SIGUSR2 resumes them."""
+    import queue
+    import threading
+
     from sqlalchemy import select, update
 
     from registry.app import create_app
@@ -509,15 +532,43 @@ def write_load(database_url: str, port: int, rate: float, seconds: float) -> Non
     signal.signal(signal.SIGUSR1, lambda *_: paused.append(1))
     signal.signal(signal.SIGUSR2, lambda *_: paused.clear())
     app = create_app({'SQLALCHEMY_DATABASE_URI': database_url, 'SECRET_KEY': 'bench-only-secret',
-                      'SEARCH_ENGINE': 'sql', 'SEARCH_SNAPSHOT_REFRESH_SECONDS': 0})
-    lags, writes, started, due = [], 0, time.monotonic(), 0.0
-    active, paced, last = 0.0, 0, None
-    before = resource.getrusage(resource.RUSAGE_SELF)
+                      'SEARCH_ENGINE': 'sql', 'SEARCH_SNAPSHOT_REFRESH_SECONDS': 0, 'SEARCH_SNAPSHOT_DIR': ''})
+    checks: queue.Queue = queue.Queue()
+    lags: list[float] = []
+
+    def check() -> None:
+        while True:
+            item = checks.get()
+            if item is None:
+                return
+            path, setting_id, committed = item
+            in_a_row, first_seen = 0, None
+            while in_a_row < 8 and time.monotonic() - committed < 10:
+                sent = time.monotonic()
+                connection = http.client.HTTPConnection('127.0.0.1', port, timeout=10)
+                connection.request('GET', path, headers={'Connection': 'close'})
+                body = json.loads(connection.getresponse().read())
+                connection.close()
+                if any(item.get('id') == setting_id for item in body.get('results', [])):
+                    # visible to whichever worker answered a request sent this long after the commit
+                    first_seen = first_seen or sent
+                    in_a_row += 1
+                else:
+                    in_a_row, first_seen = 0, None
+                time.sleep(0.02)
+            if first_seen is not None:
+                lags.append(first_seen - committed)
+
+    checker = threading.Thread(target=check, daemon=True)
+    checker.start()
+    writes, due, active, paced, last = 0, 0.0, 0.0, 0, None
+    started = time.monotonic()
     rng = random.Random(7)
+    before = resource.getrusage(resource.RUSAGE_SELF)
     with app.app_context():
         ids = list(db.session.scalars(select(Setting.id).order_by(Setting.id).limit(20000)))
         while not stopping and time.monotonic() - started < seconds:
-            if paused:  # SIGUSR1 pauses between writes, SIGUSR2 resumes
+            if paused:
                 time.sleep(0.01)
                 due, last = time.monotonic(), None
                 continue
@@ -526,32 +577,18 @@ def write_load(database_url: str, port: int, rate: float, seconds: float) -> Non
             if last is not None:
                 active, paced = active + time.monotonic() - last, paced + 1
             last = time.monotonic()
-            setting_id = rng.choice(ids)
-            vacancies = db.session.get(Setting, setting_id).vacancies
-            new = 0 if vacancies else 2
-            db.session.execute(update(Setting).where(Setting.id == setting_id).values(vacancies=new))
-            SqlEngine().index(build_entries([setting_id]))
+            setting = db.session.get(Setting, rng.choice(ids))
+            new = 0 if setting.vacancies else 2
+            db.session.execute(update(Setting).where(Setting.id == setting.id).values(vacancies=new))
+            SqlEngine().index(build_entries([setting.id]))
             db.session.commit()
-            committed = time.monotonic()
             writes += 1
-            if writes % 5 == 0:
-                name = db.session.get(Setting, setting_id).name.split()[-1]
-                path = f'/api/v1/settings?{urlencode({"q": name, "has_vacancy": "yes" if new else "no", "facets": ""})}'
-                in_a_row, first_seen = 0, None
-                while in_a_row < 8 and time.monotonic() - committed < 10:
-                    connection = http.client.HTTPConnection('127.0.0.1', port, timeout=10)
-                    connection.request('GET', path, headers={'Connection': 'close'})
-                    body = json.loads(connection.getresponse().read())
-                    connection.close()
-                    shown = any(item.get('id') == setting_id for item in body.get('results', body.get('data', [])))
-                    if shown:
-                        first_seen = first_seen or time.monotonic()
-                        in_a_row += 1
-                    else:
-                        in_a_row, first_seen = 0, None
-                if first_seen is not None:  # (a pause in the middle would count as lag otherwise)
-                    lags.append(first_seen - committed)
+            if port and writes % 10 == 0 and checks.empty():
+                query = {'q': setting.name.split()[-1], 'has_vacancy': 'yes' if new else 'no', 'facets': ''}
+                checks.put((f'/api/v1/settings?{urlencode(query)}', setting.id, time.monotonic()))
             db.session.remove()
+    checks.put(None)
+    checker.join(timeout=30)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu = usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime
     print(json.dumps({'writes': writes, 'rate': paced / max(active, 1e-9),
@@ -580,8 +617,10 @@ def run_one(backend: str, database_url: str, size: int, locations: list, args) -
 
     if backend == 'postgresql':
         reset_postgres(database_url)
+    # In-process timings: no background thread and no snapshot files (the servers below have both).
     app = create_app({'SQLALCHEMY_DATABASE_URI': database_url, 'SECRET_KEY': 'bench-only-secret',
-                      'SEARCH_ENGINE': 'sql', 'SERVER_NAME': 'localhost'})
+                      'SEARCH_ENGINE': 'sql', 'SERVER_NAME': 'localhost', 'SEARCH_SNAPSHOT_REFRESH_SECONDS': 0,
+                      'SEARCH_SNAPSHOT_DIR': ''})
     with app.app_context():
         flask_migrate.upgrade()
         started = time.perf_counter()
@@ -609,7 +648,7 @@ def report(results: list[tuple[str, int, dict]], args) -> str:
         '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ]
     for backend, size, r in results:
-        http_part = ('| {rps:.0f} ({rounds}) | {p50:.1f} | {p95:.1f} |'.format(
+        http_part = ('| {rps:.0f} ({rounds}; {cpu_ms:.1f} ms CPU each) | {p50:.1f} | {p95:.1f} |'.format(
             **{**r['http'], 'rounds': ', '.join(map(str, r['http']['rounds']))}) if 'http' in r else '| – | – | – |')
         lines.append(f'| {backend} | {size:,} | {r["generate_s"]:.1f} | {r["build_s"]:.1f} | {r["write_s"]:.1f} '
                      f'| {r["rate"]:.0f} | {r["load_s"]:.2f} | {r["memory_mb"]:.0f} | {r["patch_ms"]:.1f} '
@@ -644,14 +683,15 @@ def report(results: list[tuple[str, int, dict]], args) -> str:
                       'rounds without (the writer paused), in alternating pairs on the same server; the median '
                       'pair:', '',
                   '| backend | settings | pairs (req/s without, with) | req/s without | req/s with writes | ratio '
-                  '| p95 without (ms) | p95 with | p99 with | writes (/s, CPU each) | visible everywhere p50 / max '
-                  '(ms, sampled) |',
-                  '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |']
+                  '| server CPU per search without / with (ms) | p95 without (ms) | p95 with | p99 with '
+                  '| writes (/s, CPU each) | visible everywhere p50 / max (ms, sampled) |',
+                  '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |']
         for backend, size, r in with_writes:
             plain, busy, writes = r['http_plain'], r['http_writes'], r['writes']
             lines.append(
                 f'| {backend} | {size:,} | {" ".join(f"{a}/{b}" for a, b in r["pairs"])} | {plain["rps"]:.0f} '
-                f'| {busy["rps"]:.0f} | {busy["rps"] / plain["rps"]:.2f} | {plain["p95"]:.1f} | {busy["p95"]:.1f} '
+                f'| {busy["rps"]:.0f} | {busy["rps"] / plain["rps"]:.2f} '
+                f'| {plain["cpu_ms"]:.2f} / {busy["cpu_ms"]:.2f} | {plain["p95"]:.1f} | {busy["p95"]:.1f} '
                 f'| {busy["p99"]:.1f} | {writes["writes"]} ({writes["rate"]:.1f}/s, {writes["cpu_ms_per_write"]:.0f} '
                 f'ms) | {writes["lag_p50_ms"]:.0f} / {writes["lag_max_ms"]:.0f} ({writes["sampled"]}) |')
     with_memory = [(backend, size, r) for backend, size, r in results if 'memory' in r]
@@ -718,7 +758,9 @@ def main() -> None:
     if args.postgres_url and 'postgresql' in args.backends:
         backends.append(('postgresql', args.postgres_url))
     results = []
+    global SNAPSHOT_DIR
     with tempfile.TemporaryDirectory(prefix='registry-bench-') as tmp:
+        SNAPSHOT_DIR = str(Path(tmp) / 'snapshots')
         for backend, url in backends:
             for size in args.sizes:
                 database_url = url or f'sqlite:///{Path(tmp) / f"bench-{size}.sqlite"}'
