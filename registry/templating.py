@@ -56,15 +56,16 @@ CHROME = {
     'govukPhaseBanner': 'govuk_frontend_jinja/components/phase-banner/macro.html',
     'govukFooter': 'govuk_frontend_jinja/components/footer/macro.html',
     'govukSkipLink': 'govuk_frontend_jinja/components/skip-link/macro.html',
+    'govukButton': 'govuk_frontend_jinja/components/button/macro.html',
 }
 CHROME_KEPT = 512
 
 
 def chrome(macro: str, params: dict) -> Markup:
-    """A GOV.UK page-chrome component (header, navigation, phase banner, footer) rendered once for each distinct
-    ``params`` and kept: a component is a pure function of its parameters, and rendering these four on every page
-    cost more than the rest of a directory page. The navigation's parameters differ by user role and current
-    page, so each combination is rendered once; a handful per configuration."""
+    """A GOV.UK page-chrome component (header, navigation, phase banner, footer, a plain button) rendered once for
+    each distinct ``params`` and kept: a component is a pure function of its parameters, and rendering the chrome
+    on every page cost more than the rest of a directory page. The navigation's parameters differ by user role
+    and current page, so each combination is rendered once; a handful per configuration."""
     app = current_app._get_current_object()
     kept = app.extensions.setdefault('chrome', {})
     key = (macro, json.dumps(params, sort_keys=True, default=str))

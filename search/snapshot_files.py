@@ -82,7 +82,9 @@ def open_saved(path: Path) -> Snapshot | None:
             meta = pickle.load(handle)  # noqa: S301 (written by save() above, in the app's own folder)
         if meta.get('format') != FORMAT:
             return None
-        arrays = {file.stem: np.load(file, mmap_mode='r', allow_pickle=False) for file in path.glob('*.npy')}
+        # Plain ndarray views of the maps: np.memmap's own indexing runs Python code on every access.
+        arrays = {file.stem: np.load(file, mmap_mode='r', allow_pickle=False).view(np.ndarray)
+                  for file in path.glob('*.npy')}
         return _assemble(arrays, meta)
     except (OSError, ValueError, KeyError, EOFError, pickle.UnpicklingError):
         logger.exception('Could not read the saved search snapshot %s; reading the index instead', path)
