@@ -83,8 +83,8 @@ class Config:
     #: Where qualification scheme YAML files live; empty means ``qualification/schemes`` in the project.
     QUALIFICATION_SCHEMES_DIR = ''
 
-    #: Postcode letters kept decoded in memory at once (each is a few MB).
-    POSTCODE_CACHE_LETTERS = 12
+    #: Where the postcode directory's letters are kept decoded, for every process to memory-map.
+    POSTCODE_CACHE_DIR = str(INSTANCE_DIR / 'postcodes')
     #: Where the GOV.UK Frontend assets were installed by npm.
     GOVUK_FRONTEND_DIR = str(PROJECT_ROOT / 'node_modules' / 'govuk-frontend' / 'dist' / 'govuk')
 
