@@ -11,6 +11,20 @@ Public API (nothing outside this package imports it except the app factory):
 - :func:`warm` starts the SQL engine's background snapshot thread in this process, and :func:`preload` reads the
   snapshot in a process about to fork (``gunicorn.conf.py`` calls them: each worker has its snapshot before its
   first request).
+
+What every engine's ``query`` promises about order (``tests/search/test_engine_contract.py`` and
+``tests/search/test_relevance.py``):
+
+- ``relevance`` with words: a match in the name before one in the organisation name before one in the description
+  only; among equal name scores, the description's own words (BM25: how often, how rare, how short); then distance
+  when there is an origin; then a shuffle seeded by :attr:`Query.seed` (the same for the same question on every
+  page and worker; never the name, which put names starting with a digit or "A" first).
+- ``relevance`` without words: distance when there is an origin, then the seeded shuffle.
+- ``judgement``: judgement first, then as ``relevance``; ``distance``: distance, then the seeded shuffle;
+  ``updated``: newest first, then id.
+- ``suggestions``: for words that found nothing, the nearest indexed word (edit distance 1 for words of up to 5
+  letters, else 2), commonest first; never a stop word (PostgreSQL's english list, :data:`search.suggest.STOP_WORDS`),
+  with bounded work per request.
 """
 
 from __future__ import annotations

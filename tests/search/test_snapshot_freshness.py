@@ -117,3 +117,41 @@ def test_a_background_thread_brings_a_worker_up_to_date_within_a_second_without_
         with worker.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+def test_a_large_index_read_afresh_in_the_background_while_requests_answer_from_the_last_snapshot(
+        app_config, directory, monkeypatch):
+    """After a reindex (everything read again), a request does not wait for the read: it answers from the snapshot
+    it has, and the worker's thread swaps the new one in."""
+    import time
+
+    from search import snapshot as snapshots
+    from search.snapshot import current_state
+    from search.sql_engine import snapshot_cache, start_refresher
+
+    SqlEngine().reindex(build_entries())
+    worker = create_app({**app_config, 'SEARCH_SNAPSHOT_REFRESH_SECONDS': 30})  # polls rarely: woken by requests
+    cache = snapshot_cache(worker)
+    monkeypatch.setattr(snapshots, 'INLINE_RELOAD_LIMIT', 0)
+    try:
+        start_refresher(worker)
+        key = str(db.engine.url)
+        deadline = time.monotonic() + 5
+        while cache.current(key) is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        before = cache.current(key)
+        SqlEngine().reindex(build_entries())  # a clear: no patch can follow it
+        _, token = current_state(db.session)
+        with worker.app_context():
+            assert SqlEngine().snapshot() is before  # answered at once, from the last snapshot
+        deadline = time.monotonic() + 5
+        while cache.current(key).token != token and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert cache.current(key).token == token
+        with worker.app_context():
+            assert SqlEngine().snapshot().token == token
+    finally:
+        cache.stop()
+        with worker.app_context():
+            db.session.remove()
+            db.engine.dispose()
