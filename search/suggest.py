@@ -4,9 +4,11 @@
 stop word) with the number of entries that use it. Index writes keep it up to date by the difference between an
 entry's old and new words, so a write costs its own words, never a scan. Each snapshot holds it as arrays
 (:class:`Suggester`): words ordered by length, with a count of each letter per word. A suggestion is then a slice
-of the words whose length is close enough, a vectorised letter-count check (every edit changes at most two letter
-counts by one, so a word whose counts differ by more than twice the edit limit cannot be close), and exact edit
-distances for at most :data:`MAX_CHECKED` of the commonest survivors: bounded work whatever the vocabulary's size.
+of the words whose length is close enough, two vectorised checks that no close word can fail (which letters a word
+has, as one 27-bit mask per word: an edit adds or removes at most two letters, so the masks of two words ``k``
+edits apart differ in at most ``2k`` bits; then how often each letter occurs: every edit changes at most two
+letter counts by one), and exact edit distances for at most :data:`MAX_CHECKED` of the commonest survivors:
+bounded work whatever the vocabulary's size.
 """
 
 from __future__ import annotations
@@ -58,6 +60,15 @@ class Suggester:
     letters: np.ndarray
     known: frozenset[str]
 
+    @property
+    def masks(self) -> np.ndarray:
+        """Which letters each word has, one bit each (made once from ``letters``; not stored)."""
+        masks = self.__dict__.get('_masks')
+        if masks is None:
+            masks = _masks(self.letters)
+            object.__setattr__(self, '_masks', masks)
+        return masks
+
     @classmethod
     def build(cls, rows: Iterable[tuple[str, int]]) -> Suggester:
         pairs = sorted(((word, int(count)) for word, count in rows
@@ -82,8 +93,10 @@ class Suggester:
         high = self.starts[min(MAX_LENGTH, len(word) + limit) + 1]
         if high <= low:
             return None
-        difference = np.abs(self.letters[low:high].astype(np.int16) - _letter_counts([word])[0].astype(np.int16))
-        candidates = low + np.flatnonzero(difference.sum(axis=1) <= 2 * limit)
+        counts = _letter_counts([word])
+        near = low + np.flatnonzero(np.bitwise_count(self.masks[low:high] ^ _masks(counts)[0]) <= 2 * limit)
+        difference = np.abs(self.letters[near].astype(np.int16) - counts[0].astype(np.int16))
+        candidates = near[difference.sum(axis=1) <= 2 * limit]
         if len(candidates) > MAX_CHECKED:
             candidates = candidates[np.argpartition(-self.counts[candidates], MAX_CHECKED - 1)[:MAX_CHECKED]]
         best = None
@@ -106,6 +119,11 @@ class Suggester:
                 result[word] = suggestion
         return result
 
+
+
+def _masks(letters: np.ndarray) -> np.ndarray:
+    """One bit per letter present, from rows of letter counts."""
+    return ((letters > 0).astype(np.uint32) << np.arange(_LETTERS, dtype=np.uint32)).sum(axis=1, dtype=np.uint32)
 
 
 def _letter_counts(words: list[str]) -> np.ndarray:
