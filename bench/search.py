@@ -457,7 +457,9 @@ def with_and_without_writes(database_url: str, server: subprocess.Popen, port: i
          str(args.write_rate), '--seconds', '3600'], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     pairs = []
     try:
-        time.sleep(3)  # started and writing
+        if writer.stdout.readline().strip() != 'ready':  # its signal handlers are in place (SIGUSR1 would kill it)
+            raise RuntimeError('the writer did not start')
+        time.sleep(1)
         for _ in range(args.write_pairs):
             writer.send_signal(signal.SIGUSR1)  # pause after the write (and its visibility check) under way
             time.sleep(1.5)
@@ -561,6 +563,7 @@ def write_load(database_url: str, port: int, rate: float, seconds: float) -> Non
 
     checker = threading.Thread(target=check, daemon=True)
     checker.start()
+    print('ready', flush=True)
     writes, due, active, paced, last = 0, 0.0, 0.0, 0, None
     started = time.monotonic()
     rng = random.Random(7)
