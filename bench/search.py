@@ -312,6 +312,47 @@ def measure_pages(app, rounds: int) -> dict:
     return found
 
 
+def vocabulary_only(size: int) -> str:
+    """"Did you mean" over the vocabulary ``size`` bench settings would hold (their names, organisations,
+    descriptions and districts, made as :func:`build_database` makes them), as each snapshot holds it: no database
+    needed, so 300k runs in a minute where indexing 300k takes tens of minutes on a loaded host. CPU time (this
+    thread's) beside wall time: on a shared host the wall-clock tail is other processes' turns."""
+    from collections import Counter
+
+    from registry.app import create_app
+    from search.suggest import Suggester, words_of
+
+    with create_app({'SQLALCHEMY_DATABASE_URI': 'sqlite://'}).app_context():
+        locations = real_locations()
+    rng = random.Random(size)
+    organisations = max(1, size // 20)
+    counts: Counter = Counter()
+    for n in range(size):
+        location = rng.choice(locations)
+        name = (f'{rng.choice(("Oak", "Willow", "Ash", "Beech", "River", "Hill", "Meadow"))} '
+                f'{rng.choice(("House", "Lodge", "View", "Fostering", "Families", "Centre"))} {n}')
+        counts.update(words_of([name, f'Bench Provider {n % organisations + 1} Ltd', description(rng),
+                                location.district_name]))
+    started = time.perf_counter()
+    suggester = Suggester.build(counts.items())
+    built = time.perf_counter() - started
+    lines = [f'{size:,} settings: {len(suggester):,} distinct words (arrays built in {built:.2f} s). '
+             f'Load average {load_average()}.', '',
+             '| typo | suggestion | wall p50 (ms) | wall p95 (ms) | CPU p50 (ms) | CPU p95 (ms) |',
+             '| --- | --- | ---: | ---: | ---: | ---: |']
+    for word in ('fosterign', 'autsim', 'therapuetic', 'sibilng', 'emergancy', 'xqzzy'):
+        suggester.suggestions([word])
+        wall, cpu = [], []
+        for _ in range(200):
+            start, start_cpu = time.perf_counter(), time.thread_time()
+            found = suggester.suggestions([word])
+            wall.append((time.perf_counter() - start) * 1000)
+            cpu.append((time.thread_time() - start_cpu) * 1000)
+        lines.append(f'| {word} | {found.get(word, "(none)")} | {percentile(wall, 0.5):.2f} '
+                     f'| {percentile(wall, 0.95):.2f} | {percentile(cpu, 0.5):.2f} | {percentile(cpu, 0.95):.2f} |')
+    return '\n'.join(lines)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
@@ -741,6 +782,8 @@ def main() -> None:
     parser.add_argument('--write-rate', type=float, default=10,
                         help='vacancy writes a second during the second set of HTTP rounds (0: none)')
     parser.add_argument('--write-pairs', type=int, default=5, help='alternating rounds without and with writes')
+    parser.add_argument('--vocabulary-only', action='store_true',
+                        help='time "did you mean" over the vocabulary of --sizes settings (no database)')
     parser.add_argument('--no-memory', action='store_true', help='skip the memory and replaced-worker runs')
     parser.add_argument('--output', default='', help='write the markdown table here as well as to stdout')
     parser.add_argument('--writer', default='', help=argparse.SUPPRESS)  # internal: the write-load process
@@ -749,6 +792,12 @@ def main() -> None:
     args = parser.parse_args()
     if args.writer:
         write_load(args.writer, args.port, args.write_rate, args.seconds)
+        return
+    if args.vocabulary_only:
+        table = '\n\n'.join(vocabulary_only(size) for size in args.sizes)
+        print(table)
+        if args.output:
+            Path(args.output).write_text(table + '\n', encoding='utf-8')
         return
     if 'elasticsearch' in args.engines:
         print('Elasticsearch: no cluster can be installed here; only the SQL engine is measured.', file=sys.stderr)
