@@ -7,16 +7,19 @@ status (portable across SQLite and PostgreSQL), so two board members acting at o
 from __future__ import annotations
 
 import calendar
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 from flask import current_app, url_for
 from sqlalchemy import delete, select, update
 
-from qualification import permissions
+from qualification import answers as answer_rules
+from qualification import conflicts, permissions, rules
 from qualification.applications import Application
 from qualification.models import Qualification, QualificationStatus
-from qualification.review import ClarificationRequest, LotDecision, QuestionReview, Review
+from qualification.review import ClarificationRequest, DecisionOverride, LotDecision, QuestionReview, Review
+from qualification.schemes import Question, Scheme
 from qualification.states import (
     APPLICATION_MACHINE,
     ApplicationAction,
@@ -68,10 +71,12 @@ def flagged_question_ids(application: Application) -> set[str] | None:
     return set(request.questions) if request is not None else None
 
 
-def assessors() -> list[User]:
-    """Board users who can be assigned an application."""
-    return list(db.session.scalars(select(User).where(User.role.in_([Role.ASSESSOR, Role.BOARD_MEMBER]))
-                                   .order_by(User.full_name)))
+def assessors(organisation_id: int | None = None) -> list[User]:
+    """Board users who can be assigned an application (without a conflict of interest with its organisation)."""
+    users = db.session.scalars(select(User).where(User.role.in_([Role.ASSESSOR, Role.BOARD_MEMBER]))
+                               .order_by(User.full_name))
+    excluded = conflicts.conflicted_user_ids(organisation_id) if organisation_id is not None else set()
+    return [user for user in users if user.id not in excluded]
 
 
 def automatic_marks(application: Application) -> dict[str, str]:
@@ -82,6 +87,188 @@ def automatic_marks(application: Application) -> dict[str, str]:
         if answer.outcome:
             marks[answer.question_id] = answer.outcome
     return marks
+
+
+def _scheme(application: Application) -> Scheme:
+    from qualification.services import scheme_for  # services imports this module
+
+    return scheme_for(application)
+
+
+def submitted_values(application: Application) -> dict[str, Any]:
+    """The answers the board reviews: the frozen snapshot's, or the live rows before submission."""
+    snapshot = application.snapshot or {}
+    return snapshot.get('answers') if snapshot else application.answer_values()
+
+
+def reviewable_questions(application: Application, scheme: Scheme | None = None) -> list[Question]:
+    """Every question the board must give an outcome, in scheme order.
+
+    These are the questions shown for the application's lots given its answers (follow-ups only when triggered),
+    except optional questions the provider left blank: there is nothing to judge in those.
+    """
+    scheme = scheme or _scheme(application)
+    values = submitted_values(application)
+    with_evidence = {item.question_id for item in application.evidence}
+    shown = rules.triggered_ids(scheme, values, application.lots)
+    return [question for section in scheme.sections_for(application.lots)
+            for question in section.questions_for(application.lots)
+            if question.id in shown and (question.required or question.id in with_evidence
+                                         or not rules.is_blank(values.get(question.id)))]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A question that stands in the way of approval: its mandatory automatic rule fails, or it is marked fail."""
+
+    question_id: str
+    label: str
+    #: The automatic rule is not met.
+    automatic: bool
+    #: The assessor's outcome is "fail".
+    marked: bool
+    #: What the rule asks for, and the assessor's comment.
+    requirement: str
+    comment: str
+    #: Where the "fail" mark came from: ``automatic`` when the assessor accepted the rule's mark, else ``assessor``.
+    mark_source: str
+    #: The application's lots the question applies to: only approving those is blocked.
+    lots: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        return self.question_id
+
+    def as_record(self) -> dict[str, Any]:
+        return {'question_id': self.question_id, 'label': self.label, 'automatic': self.automatic,
+                'marked': self.marked}
+
+
+@dataclass(frozen=True)
+class ReviewCounts:
+    """How far the review has got: what the overview and sign-off pages show."""
+
+    total: int
+    passed: int
+    failed: int
+    clarify: int
+    unmarked: int
+    #: Questions whose mandatory automatic rule fails, whatever the assessor marked.
+    automatic_fails: int
+
+
+@dataclass(frozen=True)
+class ReviewState:
+    """Everything the decision checks read, computed once from the application, its scheme and its marks."""
+
+    questions: list[Question]
+    marks: dict[str, QuestionReview]
+    automatic: dict[str, str]
+    failures: list[Failure]
+
+    @property
+    def unmarked(self) -> list[Question]:
+        return [question for question in self.questions if question.id not in self.marks]
+
+    def marked(self, outcome: str) -> list[Question]:
+        return [question for question in self.questions
+                if question.id in self.marks and self.marks[question.id].outcome == outcome]
+
+    @property
+    def counts(self) -> ReviewCounts:
+        return ReviewCounts(total=len(self.questions), passed=len(self.marked('pass')),
+                            failed=len(self.marked('fail')), clarify=len(self.marked('clarify')),
+                            unmarked=len(self.unmarked),
+                            automatic_fails=sum(1 for failure in self.failures if failure.automatic))
+
+    def failures_for(self, lots) -> list[Failure]:
+        return [failure for failure in self.failures if set(failure.lots) & set(lots)]
+
+
+def review_state(application: Application, scheme: Scheme | None = None) -> ReviewState:
+    """The application's questions, marks, automatic marks and the failures that block approval."""
+    scheme = scheme or _scheme(application)
+    questions = reviewable_questions(application, scheme)
+    marks = question_reviews(application)
+    automatic = automatic_marks(application)
+    values = submitted_values(application)
+    everything = scheme.questions
+    failures = []
+    for question in questions:
+        automatic_fail = rules.is_mandatory_failure(question, automatic.get(question.id), values.get(question.id))
+        mark = marks.get(question.id)
+        marked_fail = mark is not None and mark.outcome == 'fail'
+        if automatic_fail or marked_fail:
+            failures.append(Failure(
+                question_id=question.id, label=question.label, automatic=automatic_fail, marked=marked_fail,
+                requirement=rules.rule_requirement(question, everything), comment=mark.comment if mark else '',
+                mark_source=mark.source if mark else '',
+                lots=tuple(lot for lot in application.lots if lot in question.applies_to)))
+    return ReviewState(questions, marks, automatic, failures)
+
+
+def review_counts(application: Application) -> ReviewCounts:
+    return review_state(application).counts
+
+
+def active_override(application: Application) -> DecisionOverride | None:
+    """The board member's override in force on this application, if any."""
+    return db.session.scalar(select(DecisionOverride).where(
+        DecisionOverride.application_id == application.id, DecisionOverride.voided_at.is_(None))
+        .order_by(DecisionOverride.id.desc()).limit(1))
+
+
+def approval_refusal(application: Application, approving: list[str], state: ReviewState | None = None) -> str | None:
+    """Why the lots in ``approving`` cannot be approved now, or None.
+
+    Approval is refused while a question that applies to those lots is still marked "Ask for clarification", or
+    while one fails (a mandatory automatic rule, or the assessor's mark) and no board member's override covers it.
+    """
+    if not approving:
+        return None
+    state = state or review_state(application)
+    clarify = [question for question in state.marked('clarify') if question.applies(approving)]
+    if clarify:
+        return (f'{_count(len(clarify), "question is", "questions are")} still marked "Ask for clarification" '
+                f'({_labels(clarify)}): request clarification or change the outcome before proposing approval')
+    failures = state.failures_for(approving)
+    if not failures:
+        return None
+    override = active_override(application)
+    if override is not None and override.covers(failures):
+        return None
+    lots = ', '.join(Lot(lot).label for lot in approving)
+    return (f'{lots} cannot be approved: {_count(len(failures), "question fails", "questions fail")} '
+            f'({_labels(failures)}). Propose rejection, or a board member must first record an override with '
+            'reasons')
+
+
+def _count(number: int, singular: str, plural: str) -> str:
+    return f'{number} {singular if number == 1 else plural}'
+
+
+def _labels(items, limit: int = 4) -> str:
+    labels = [f'‘{item.label.rstrip("?")}’' for item in items]
+    shown = '; '.join(labels[:limit])
+    return shown + (f'; and {len(labels) - limit} more' if len(labels) > limit else '')
+
+
+def question_feedback(application: Application, scheme: Scheme | None = None) -> list[dict[str, str]]:
+    """Each question marked fail or clarify, with the answer, outcome and comment, for the provider to read."""
+    scheme = scheme or _scheme(application)
+    marks = question_reviews(application)
+    values = submitted_values(application)
+    sections = {section.id: section.title for section in scheme.sections}
+    rows = []
+    for question in reviewable_questions(application, scheme):
+        mark = marks.get(question.id)
+        if mark is None or mark.outcome not in {'fail', 'clarify'}:
+            continue
+        rows.append({'question_id': question.id, 'section': sections.get(question.section_id, ''),
+                     'question': question.label, 'answer': answer_rules.display(question, values.get(question.id)),
+                     'outcome': 'Fail' if mark.outcome == 'fail' else 'Needs clarification',
+                     'comment': mark.comment})
+    return rows
 
 
 # --- helpers -------------------------------------------------------------------------------------------------------
@@ -142,8 +329,12 @@ def assign(application: Application, assessor: User, *, actor) -> Review:
     review = review_of(application)
     if not permissions.can_assign(actor, review, assessor):
         raise PermissionDenied('You cannot assign this application')
+    conflicts.require_no_conflict(actor, application)
     if assessor.role not in {Role.ASSESSOR, Role.BOARD_MEMBER}:
         raise PermissionDenied('Applications can only be assigned to assessors and board members')
+    if conflicts.conflict_with(assessor, application.organisation_id) is not None:
+        raise PermissionDenied(f'{assessor.full_name} has declared a conflict of interest with '
+                               f'{application.organisation.display_name} and cannot be assigned its application')
     if application.status not in {ApplicationStatus.SUBMITTED, ApplicationStatus.IN_REVIEW,
                                   ApplicationStatus.CLARIFICATION_REQUESTED}:
         raise InvalidTransition(f'You cannot assign an application that is {application.status.label.lower()}')
@@ -166,8 +357,7 @@ def start_review(application: Application, *, actor) -> Application:
     :raises PermissionDenied: the actor is not the assessor or a board member.
     :raises InvalidTransition: the application is not submitted.
     """
-    if not permissions.can_assess(actor, review_of(application)):
-        raise PermissionDenied('Only the assigned assessor or a board member can review this application')
+    _require_assessor(application, actor)
     with unit_of_work():
         apply_transition(application, ApplicationAction.START_REVIEW, actor=actor)
     return application
@@ -181,11 +371,8 @@ def save_marks(application: Application, marks: dict[str, tuple[str, str]], *, a
     :raises InvalidTransition: the application is not in review.
     :raises DomainError: an outcome is unknown, or a fail or clarify has no comment.
     """
-    if not permissions.can_assess(actor, review_of(application)):
-        raise PermissionDenied('Only the assigned assessor or a board member can review this application')
-    if application.status != ApplicationStatus.IN_REVIEW:
-        raise InvalidTransition(f'You can only mark questions while the application is in review; it is '
-                                f'{application.status.label.lower()}')
+    _require_assessor(application, actor)
+    _require_in_review(application)
     for question_id, (outcome, comment) in marks.items():
         if outcome not in {'pass', 'fail', 'clarify'}:
             raise DomainError(f'{question_id}: choose pass, fail or ask for clarification')
@@ -200,12 +387,13 @@ def save_marks(application: Application, marks: dict[str, tuple[str, str]], *, a
             comment = (comment or '').strip()
             if row is None:
                 row = QuestionReview(application_id=application.id, question_id=question_id, outcome=outcome,
-                                     comment=comment, reviewer_id=actor.id, updated_at=now)
+                                     comment=comment, reviewer_id=actor.id, updated_at=now, source='assessor')
                 db.session.add(row)
                 before[question_id], after[question_id] = None, outcome
             elif (row.outcome, row.comment) != (outcome, comment):
                 before[question_id], after[question_id] = row.outcome, outcome
                 row.outcome, row.comment, row.reviewer_id, row.updated_at = outcome, comment, actor.id, now
+                row.source = 'assessor'
         if after:
             record('application.mark', application, actor=actor, before=before, after=after)
 
@@ -216,8 +404,7 @@ def request_clarification(application: Application, message: str, *, actor) -> C
     :raises DomainError: no question is marked "clarify".
     :raises InvalidTransition: the application is not in review.
     """
-    if not permissions.can_assess(actor, review_of(application)):
-        raise PermissionDenied('Only the assigned assessor or a board member can review this application')
+    _require_assessor(application, actor)
     flagged = {question_id: row.comment for question_id, row in question_reviews(application).items()
                if row.outcome == 'clarify'}
     _check_table(application, ApplicationAction.REQUEST_CLARIFICATION)
@@ -240,17 +427,27 @@ def mark_clarification_answered(application: Application) -> None:
         # the board re-marks the answers it asked about
         db.session.execute(delete(QuestionReview).where(QuestionReview.application_id == application.id,
                                                         QuestionReview.question_id.in_(list(request.questions))))
+    override = active_override(application)
+    if override is not None:
+        # the answers it judged may have changed: the board must look again
+        override.voided_at = utcnow()
+        record('application.override_void', application, reason='The provider resubmitted after clarification',
+               before={'override_id': override.id})
 
 
 def propose_decision(application: Application, decisions: dict[str, tuple[str, str]], *, actor) -> list[LotDecision]:
     """Propose approve or reject for every lot applied for, with reasons the provider will see.
 
+    Every question must have an outcome first. Approval is refused while a question that applies to the lot
+    fails (its mandatory automatic rule, or the assessor's mark) unless a board member's override covers it.
+
     :param decisions: lot id -> (``approve`` | ``reject``, reasons).
+    :raises PermissionDenied: the actor is not the assessor or a board member, or has a conflict of interest.
     :raises InvalidTransition: the application is not in review, or another board member decided first.
-    :raises DomainError: a lot is missing, unknown, or has no reasons.
+    :raises DomainError: a lot is missing, unknown or has no reasons; a question has no outcome; approval is
+        refused by the failures above.
     """
-    if not permissions.can_assess(actor, review_of(application)):
-        raise PermissionDenied('Only the assigned assessor or a board member can propose a decision')
+    _require_assessor(application, actor, 'propose a decision')
     _check_table(application, ApplicationAction.PROPOSE_DECISION)
     lots = list(application.lots)
     if set(decisions) != set(lots):
@@ -260,8 +457,11 @@ def propose_decision(application: Application, decisions: dict[str, tuple[str, s
             raise DomainError(f'{Lot(lot).label}: choose approve or reject')
         if not (reasons or '').strip():
             raise DomainError(f'{Lot(lot).label}: give the reasons the provider will see')
+    approving = [lot for lot in lots if decisions[lot][0] == 'approve']
     with unit_of_work():
         _claim(application, ApplicationAction.PROPOSE_DECISION)
+        # checked after the claim, inside its transaction, so the marks read are the ones the decision rests on
+        override = _check_decision_rests_on_marks(application, approving)
         review = _review_for_update(application)
         now = utcnow()
         db.session.execute(delete(LotDecision).where(LotDecision.application_id == application.id))
@@ -273,17 +473,82 @@ def propose_decision(application: Application, decisions: dict[str, tuple[str, s
         review.signed_off_by_id = review.signed_off_at = None
         summary = '; '.join(f'{Lot(lot).label}: {decisions[lot][0]}' for lot in lots)
         apply_transition(application, ApplicationAction.PROPOSE_DECISION, actor=actor, reason=summary)
+        if override is not None:
+            _record_override_use(application, override, 'application.propose_with_override', actor)
     return rows
+
+
+def _check_decision_rests_on_marks(application: Application, approving: list[str]) -> DecisionOverride | None:
+    """Refuse a decision while a question has no outcome, or approval while failures stand uncovered.
+
+    :returns: the override the approval relies on, if it relies on one.
+    :raises DomainError: with the reason, for the page to show.
+    """
+    state = review_state(application)
+    unmarked = state.unmarked
+    if unmarked:
+        raise DomainError(f'{_count(len(unmarked), "question has", "questions have")} no outcome yet '
+                          f'({_labels(unmarked)}). Give every question an outcome, or accept the automatic marks, '
+                          'before a decision is made')
+    refusal = approval_refusal(application, approving, state)
+    if refusal:
+        raise DomainError(refusal)
+    if approving and state.failures_for(approving):
+        return active_override(application)
+    return None
+
+
+def _record_override_use(application: Application, override: DecisionOverride, action: str, actor) -> None:
+    """Put the override an approval relies on into the audit trail next to the decision."""
+    recorder = override.recorded_by.full_name if override.recorded_by else 'a board member'
+    record(action, application, actor=actor, reason=f'Override recorded by {recorder}: {override.reasons}',
+           after={'override_id': override.id, 'recorded_by_id': override.recorded_by_id,
+                  'failures': override.failures})
+
+
+def sign_off_blocker(application: Application) -> str | None:
+    """Why the proposed decision cannot be signed off as it stands (so it must be sent back), or None."""
+    approving = [row.lot for row in lot_decisions(application) if row.outcome == 'approve']
+    try:
+        _check_decision_rests_on_marks(application, approving)
+    except DomainError as exc:
+        return str(exc)
+    return None
+
+
+def sign_off_refusal(application: Application, user) -> str | None:
+    """Why ``user`` may not sign off the proposed decision, or None.
+
+    Besides :func:`permissions.sign_off_refusal` (not the proposer, not the assessor, a board member), the board
+    member who recorded the override an approval relies on may not sign it off, and nor may anyone with a
+    conflict of interest.
+    """
+    organisation = application.organisation
+    conflict = conflicts.refusal(user, application.organisation_id, organisation.display_name if organisation else '')
+    if conflict:
+        return conflict
+    refusal = permissions.sign_off_refusal(user, review_of(application))
+    if refusal:
+        return refusal
+    override = active_override(application)
+    if (override is not None and override.recorded_by_id == getattr(user, 'id', None)
+            and any(row.outcome == 'approve' for row in lot_decisions(application))):
+        return 'You recorded the override this approval relies on, so another board member must sign it off'
+    return None
 
 
 def sign_off(application: Application, *, actor, comment: str = '') -> list[Qualification]:
     """A second board member confirms the proposed decision: approved lots become qualifications.
 
-    :raises PermissionDenied: the actor proposed the decision, is the assessor, or is not a board member.
+    The checks made at proposal are made again: every question has an outcome, and no failure stands against an
+    approved lot without an override.
+
+    :raises PermissionDenied: the actor proposed the decision, is the assessor, recorded the override it relies on,
+        has a conflict of interest, or is not a board member.
     :raises InvalidTransition: no decision is waiting, or another board member signed off first.
+    :raises DomainError: the decision does not rest on a complete review (send it back instead).
     """
-    review = review_of(application)
-    refusal = permissions.sign_off_refusal(actor, review)
+    refusal = sign_off_refusal(application, actor)
     if refusal:
         raise PermissionDenied(refusal)
     decisions = lot_decisions(application)
@@ -293,6 +558,7 @@ def sign_off(application: Application, *, actor, comment: str = '') -> list[Qual
     granted: list[Qualification] = []
     with unit_of_work():
         _claim(application, action)
+        override = _check_decision_rests_on_marks(application, [row.lot for row in approved])
         review = _review_for_update(application)
         review.signed_off_by_id, review.signed_off_at = actor.id, utcnow()
         today = date.today()
@@ -300,10 +566,97 @@ def sign_off(application: Application, *, actor, comment: str = '') -> list[Qual
             granted.append(_grant(application, row.lot, today, actor))
         reasons = '\n'.join(f'{Lot(row.lot).label}: {"approved" if row.outcome == "approve" else "not approved"}. '
                             f'{row.reasons}' for row in decisions)
-        apply_transition(application, action, actor=actor, reason=reasons)
+        apply_transition(application, action, actor=actor, reason=reasons,
+                         email_context={'feedback': question_feedback(application)})
+        if override is not None:
+            _record_override_use(application, override, 'application.approve_with_override', actor)
         if comment:
             record('application.sign_off_comment', application, actor=actor, reason=comment)
     return granted
+
+
+def accept_automatic_marks(application: Application, *, actor) -> dict[str, str]:
+    """Record the automatic rules' marks as the outcome of every question not yet marked, in one audited action.
+
+    Each becomes a mark with source ``automatic``; a failed rule's mark carries a comment saying what the rule asks
+    for, which the provider reads if the application is rejected. Marks the assessor already gave are kept.
+
+    :returns: question id -> the outcome recorded.
+    :raises PermissionDenied: the actor is not the assessor or a board member, or has a conflict of interest.
+    :raises InvalidTransition: the application is not in review.
+    :raises DomainError: there is no automatic mark left to accept.
+    """
+    _require_assessor(application, actor)
+    _require_in_review(application)
+    scheme = _scheme(application)
+    state = review_state(application, scheme)
+    everything = scheme.questions
+    accepted = {question.id: state.automatic[question.id] for question in state.unmarked
+                if state.automatic.get(question.id) in {rules.PASS, rules.FAIL}}
+    if not accepted:
+        raise DomainError('There are no automatic marks left to accept: every question with an automatic rule '
+                          'already has an outcome')
+    with unit_of_work():
+        now = utcnow()
+        for question_id, outcome in accepted.items():
+            comment = ''
+            if outcome == rules.FAIL:
+                comment = ('The answer does not meet the scheme’s automatic rule. '
+                           + rules.rule_requirement(everything[question_id], everything))
+            db.session.add(QuestionReview(application_id=application.id, question_id=question_id, outcome=outcome,
+                                          comment=comment, reviewer_id=actor.id, updated_at=now,
+                                          source='automatic'))
+        record('application.accept_automatic_marks', application, actor=actor,
+               reason=f'{len(accepted)} automatic marks accepted', before={key: None for key in accepted},
+               after=accepted)
+    return accepted
+
+
+def record_override(application: Application, reasons: str, *, actor) -> DecisionOverride:
+    """A board member allows approval despite the failures standing now, with reasons (audited, shown at sign-off).
+
+    :raises PermissionDenied: the actor is not a board member, or has a conflict of interest.
+    :raises InvalidTransition: the application is not in review.
+    :raises DomainError: no reasons, or nothing fails.
+    """
+    if not permissions.can_override(actor):
+        raise PermissionDenied('Only a board member can record an override')
+    conflicts.require_no_conflict(actor, application)
+    _require_in_review(application, 'record an override')
+    reasons = (reasons or '').strip()
+    if not reasons:
+        raise DomainError('Explain why the board should approve despite these failures')
+    failures = review_state(application).failures
+    if not failures:
+        raise DomainError('There is nothing to override: no mandatory automatic rule fails and no question is '
+                          'marked fail')
+    with unit_of_work():
+        previous = active_override(application)
+        now = utcnow()
+        if previous is not None:
+            previous.voided_at = now
+        override = DecisionOverride(application_id=application.id, reasons=reasons,
+                                    failures=[failure.as_record() for failure in failures],
+                                    recorded_by_id=actor.id, recorded_at=now)
+        db.session.add(override)
+        db.session.flush()
+        record('application.override', application, actor=actor, reason=reasons,
+               before={'override_id': previous.id if previous else None},
+               after={'override_id': override.id, 'failures': override.failures})
+    return override
+
+
+def _require_assessor(application: Application, actor, doing: str = 'review this application') -> None:
+    """The assigned assessor or a board member, without a conflict of interest with the organisation."""
+    if not permissions.can_assess(actor, review_of(application)):
+        raise PermissionDenied(f'Only the assigned assessor or a board member can {doing}')
+    conflicts.require_no_conflict(actor, application)
+
+
+def _require_in_review(application: Application, doing: str = 'mark questions') -> None:
+    if application.status != ApplicationStatus.IN_REVIEW:
+        raise InvalidTransition(f'You can only {doing} while the application is in review; it is '
+                                f'{application.status.label.lower()}')
 
 
 def _grant(application: Application, lot: str, today: date, actor) -> Qualification:
@@ -337,7 +690,8 @@ def send_back(application: Application, *, actor, reason: str) -> Application:
     :raises PermissionDenied: the actor may not sign off this decision.
     :raises InvalidTransition: no decision is waiting, or another board member acted first.
     """
-    refusal = permissions.sign_off_refusal(actor, review_of(application))
+    refusal = conflicts.refusal(actor, application.organisation_id) or \
+        permissions.sign_off_refusal(actor, review_of(application))
     if refusal:
         raise PermissionDenied(refusal)
     if not (reason or '').strip():
@@ -363,11 +717,13 @@ def queue_rows(*, status: str | None = None, lot: str | None = None, assigned: s
         query = query.where(Review.assessor_id == user.id)
     elif assigned == 'unassigned':
         query = query.where(Review.assessor_id.is_(None))
+    conflicted = conflicts.conflicted_organisation_ids(user)
     rows = []
     for application, review in db.session.execute(query):
         if lot and lot not in (application.lots or []):
             continue
         submitted = application.submitted_at.date() if application.submitted_at else None
         rows.append({'application': application, 'review': review,
-                     'age_days': (today - submitted).days if submitted else None})
+                     'age_days': (today - submitted).days if submitted else None,
+                     'conflict': application.organisation_id in conflicted})
     return rows

@@ -45,6 +45,44 @@ class SignOffForm(FlaskForm):
             raise ValidationError('Explain why you are sending the decision back')
 
 
+class AcceptAutomaticMarksForm(FlaskForm):
+    """One button: record the automatic rules' marks for every question not yet marked."""
+
+    submit = SubmitField('Accept all automatic marks', widget=GovSubmitInput())
+
+
+class OverrideForm(FlaskForm):
+    """A board member's reasons for approving despite the failures listed."""
+
+    reasons = TextAreaField('Why should the board approve despite these failures?', widget=GovTextArea(),
+                            description='The second board member sees these reasons when signing off, and they are '
+                                        'kept in the audit trail.',
+                            validators=[InputRequired('Explain why the board should approve despite these failures'),
+                                        Length(min=20, max=4000, message='Reasons must be between 20 and 4000 '
+                                                                         'characters')])
+    submit = SubmitField('Record override', widget=GovSubmitInput())
+
+
+class ConflictForm(FlaskForm):
+    """Declare a conflict of interest with an organisation."""
+
+    organisation_id = SelectField('Organisation', coerce=int, widget=GovSelect(),
+                                  validators=[InputRequired('Select the organisation')])
+    reason = TextAreaField('What is the conflict of interest?', widget=GovTextArea(),
+                           description='For example, a former employer in the last 3 years, a relative who works '
+                                       'there, or shares you hold.',
+                           validators=[InputRequired('Describe the conflict of interest'), Length(max=2000)])
+    submit = SubmitField('Declare conflict of interest', widget=GovSubmitInput())
+
+
+class WithdrawConflictForm(FlaskForm):
+    """Withdraw a declaration that no longer applies."""
+
+    reason = TextAreaField('Why does it no longer apply? (optional)', widget=GovTextArea(),
+                           validators=[Optional(), Length(max=2000)])
+    submit = SubmitField('Withdraw declaration', widget=GovSubmitInput())
+
+
 class ReasonForm(FlaskForm):
     reason = TextAreaField('Reason', widget=GovTextArea(), description='The provider sees this reason.',
                            validators=[InputRequired('Enter the reason'), Length(max=2000)])
@@ -55,8 +93,12 @@ def _field_key(value: str) -> str:
     return re.sub(r'[^0-9A-Za-z_]', '_', value)
 
 
-def marks_form(questions, existing: dict, automatic: dict):
-    """One outcome and comment per question; the stored mark, else the automatic one, is pre-filled."""
+def marks_form(questions, existing: dict):
+    """One outcome and comment per question, pre-filled with the stored marks.
+
+    Automatic marks are shown beside each question but never pre-selected: they become outcomes only when the
+    assessor accepts them explicitly (:class:`AcceptAutomaticMarksForm`) or chooses the same outcome.
+    """
 
     class MarksForm(FlaskForm):
         submit = SubmitField('Save marks', widget=GovSubmitInput())
@@ -91,8 +133,6 @@ def marks_form(questions, existing: dict, automatic: dict):
             stored = existing.get(row.id)
             if stored is not None:
                 form[f'outcome_{row.key}'].data, form[f'comment_{row.key}'].data = stored.outcome, stored.comment
-            elif automatic.get(row.id) in {'pass', 'fail'}:
-                form[f'outcome_{row.key}'].data = automatic[row.id]
     return form
 
 

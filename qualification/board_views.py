@@ -5,29 +5,46 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from qualification import board, bp, permissions, qualifications, services
+from qualification import board, bp, conflicts, permissions, qualifications, rules, services
 from qualification.applications import Application
 from qualification.board_forms import (
+    AcceptAutomaticMarksForm,
     AssignForm,
     ClarificationForm,
+    ConflictForm,
+    OverrideForm,
     ReasonForm,
     SignOffForm,
     StartReviewForm,
+    WithdrawConflictForm,
     decision_form,
     marks_form,
 )
 from qualification.models import Qualification
 from qualification.states import ApplicationStatus, QualificationAction
+from registry.accounts.models import User
+from registry.audit.services import events_for
 from registry.db import get_or_404
-from registry.errors import DomainError
+from registry.errors import DomainError, PermissionDenied
 from registry.extensions import db
+from registry.organisations.forms import add_form_error
+from registry.organisations.models import Organisation
 from registry.permissions import require
 from registry.settings.taxonomy import Lot
 
 
 def _board_application(application_id: int) -> Application:
+    """Load an application for a board page: 403 outside the board, or with a conflict of interest."""
     require(permissions.can_use_board(current_user))
-    return get_or_404(Application, application_id)
+    application = get_or_404(Application, application_id)
+    conflicts.require_no_conflict(current_user, application)
+    return application
+
+
+def _review_context(application: Application) -> dict:
+    """What the overview, decision and sign-off pages show about the review: counts, failures, the override."""
+    state = board.review_state(application)
+    return {'counts': state.counts, 'failures': state.failures, 'override': board.active_override(application)}
 
 
 @bp.route('/board/')
@@ -53,12 +70,19 @@ def board_application(application_id: int):
     application = _board_application(application_id)
     scheme = services.scheme_for(application)
     review = board.review_of(application)
+    questions = {question.id for question in board.reviewable_questions(application, scheme)}
+    events = events_for(application)
+    actors = {user.id: user for user in db.session.scalars(
+        db.select(User).where(User.id.in_({event.actor_id for event in events if event.actor_id})))}
     return render_template('qualification/board_application.html', application=application, scheme=scheme,
                            review=review, marks=board.question_reviews(application),
                            lot_decisions=board.lot_decisions(application),
                            can_assess=permissions.can_assess(current_user, review),
-                           sign_off_refusal=permissions.sign_off_refusal(current_user, review),
-                           start_form=StartReviewForm(), sections=scheme.sections_for(application.lots))
+                           can_override=permissions.can_override(current_user),
+                           sign_off_refusal=board.sign_off_refusal(application, current_user),
+                           start_form=StartReviewForm(), accept_form=AcceptAutomaticMarksForm(),
+                           sections=scheme.sections_for(application.lots), reviewable=questions, events=events,
+                           actors=actors, **_review_context(application))
 
 
 @bp.route('/board/applications/<int:application_id>/assign', methods=['GET', 'POST'])
@@ -69,7 +93,8 @@ def board_assign(application_id: int):
     review = board.review_of(application)
     require(permissions.can_assign(current_user, review))
     form = AssignForm()
-    candidates = board.assessors() if current_user.role.value != 'assessor' else [current_user]
+    candidates = board.assessors(application.organisation_id) if current_user.role.value != 'assessor' \
+        else [current_user]
     form.assessor_id.choices = [(user.id, f'{user.full_name} ({user.role.label})') for user in candidates]
     if form.validate_on_submit():
         assessor = next(user for user in candidates if user.id == form.assessor_id.data)
@@ -108,15 +133,14 @@ def board_review_section(application_id: int, section_id: str):
     section = scheme.section(section_id)
     if section is None or not section.applies(application.lots):
         abort(404)
-    snapshot = application.snapshot or {}
-    values = snapshot.get('answers') or application.answer_values()
+    values = board.submitted_values(application)
     evidence = {}
     for item in application.evidence:
         evidence.setdefault(item.question_id, []).append(item)
-    questions = [question for question in section.questions_for(application.lots)
-                 if question.id in values or question.id in evidence]
+    questions = [question for question in board.reviewable_questions(application, scheme)
+                 if question.section_id == section.id]
     automatic = board.automatic_marks(application)
-    form = marks_form(questions, board.question_reviews(application), automatic)
+    form = marks_form(questions, board.question_reviews(application))
     if request.method == 'POST':
         require(permissions.can_assess(current_user, review))
         if form.validate_on_submit():
@@ -128,10 +152,50 @@ def board_review_section(application_id: int, section_id: str):
                 flash(f'Marks for {section.title} saved', 'success')
                 return redirect(url_for('qualification.board_application', application_id=application.id))
     by_id = {question.id: question for question in questions}
+    everything = scheme.questions
+    requirements = {question.id: rules.rule_requirement(question, everything) for question in questions}
     return render_template('qualification/board_section.html', application=application, scheme=scheme,
                            section=section, form=form, by_id=by_id, values=values, evidence=evidence,
-                           automatic=automatic, can_assess=permissions.can_assess(current_user, review)), \
+                           automatic=automatic, requirements=requirements,
+                           can_assess=permissions.can_assess(current_user, review)), \
         (400 if form.errors else 200)
+
+
+@bp.route('/board/applications/<int:application_id>/accept-automatic-marks', methods=['POST'])
+@login_required
+def board_accept_automatic_marks(application_id: int):
+    """Record the automatic rules' marks as outcomes for every question not yet marked (one audited action)."""
+    application = _board_application(application_id)
+    require(permissions.can_assess(current_user, board.review_of(application)))
+    if AcceptAutomaticMarksForm().validate_on_submit():
+        try:
+            accepted = board.accept_automatic_marks(application, actor=current_user)
+        except DomainError as exc:
+            flash(str(exc), 'error')
+        else:
+            failed = sum(1 for outcome in accepted.values() if outcome == 'fail')
+            flash(f'{len(accepted)} automatic marks accepted ({len(accepted) - failed} pass, {failed} fail)',
+                  'success')
+    return redirect(url_for('qualification.board_application', application_id=application.id))
+
+
+@bp.route('/board/applications/<int:application_id>/override', methods=['GET', 'POST'])
+@login_required
+def board_record_override(application_id: int):
+    """A board member records why the application may be approved despite its failures."""
+    application = _board_application(application_id)
+    require(permissions.can_override(current_user))
+    form = OverrideForm()
+    if form.validate_on_submit():
+        try:
+            board.record_override(application, form.reasons.data, actor=current_user)
+        except DomainError as exc:
+            add_form_error(form, 'reasons', str(exc))
+        else:
+            flash('Override recorded. It is shown to the board member who signs off the decision.', 'success')
+            return redirect(url_for('qualification.board_application', application_id=application.id))
+    return render_template('qualification/board_override.html', application=application, form=form,
+                           **_review_context(application)), (400 if form.errors else 200)
 
 
 @bp.route('/board/applications/<int:application_id>/clarification', methods=['GET', 'POST'])
@@ -166,12 +230,13 @@ def board_propose_decision(application_id: int):
         try:
             board.propose_decision(application, form.decisions(), actor=current_user)
         except DomainError as exc:
-            flash(str(exc), 'error')
-            return render_template('qualification/board_decision.html', application=application, form=form), 409
+            add_form_error(form, f'outcome_{form.lots[0].replace("-", "_")}', str(exc))
+            return render_template('qualification/board_decision.html', application=application, form=form,
+                                   **_review_context(application)), 409
         flash('Decision proposed. A second board member must now sign it off.', 'success')
         return redirect(url_for('qualification.board_application', application_id=application.id))
-    return render_template('qualification/board_decision.html', application=application, form=form), \
-        (400 if form.errors else 200)
+    return render_template('qualification/board_decision.html', application=application, form=form,
+                           **_review_context(application)), (400 if form.errors else 200)
 
 
 @bp.route('/board/applications/<int:application_id>/sign-off', methods=['GET', 'POST'])
@@ -180,11 +245,13 @@ def board_sign_off(application_id: int):
     """A second board member signs off the proposed decision, or sends it back."""
     application = _board_application(application_id)
     review = board.review_of(application)
-    refusal = permissions.sign_off_refusal(current_user, review)
+    refusal = board.sign_off_refusal(application, current_user)
     form = SignOffForm()
-    context = {'application': application, 'form': form, 'refusal': refusal,
+    blocker = board.sign_off_blocker(application) if application.status == ApplicationStatus.DECISION_PROPOSED \
+        else None
+    context = {'application': application, 'form': form, 'refusal': refusal, 'blocker': blocker,
                'lot_decisions': board.lot_decisions(application), 'scheme': services.scheme_for(application),
-               'review': review}
+               'review': review, **_review_context(application)}
     if refusal:
         # a clear explanation rather than a bare 403: the proposer and the assessor are refused by design
         return render_template('qualification/board_sign_off.html', **context), 403
@@ -197,10 +264,65 @@ def board_sign_off(application_id: int):
                 board.sign_off(application, actor=current_user, comment=form.comment.data or '')
                 flash(f'Decision signed off: QA-{application.id} is {application.status.label.lower()}', 'success')
         except DomainError as exc:
-            flash(str(exc), 'error')
+            add_form_error(form, 'decision', str(exc))
             return render_template('qualification/board_sign_off.html', **context), 409
         return redirect(url_for('qualification.board_application', application_id=application.id))
     return render_template('qualification/board_sign_off.html', **context), (400 if form.errors else 200)
+
+
+# --- conflicts of interest -----------------------------------------------------------------------------------------
+
+@bp.route('/board/conflicts', methods=['GET', 'POST'])
+@login_required
+def board_conflicts():
+    """Your declarations of conflicts of interest, and a form to declare one."""
+    require(permissions.can_use_board(current_user))
+    form = ConflictForm()
+    organisations = db.session.scalars(db.select(Organisation).order_by(Organisation.legal_name)).all()
+    form.organisation_id.choices = [(0, 'Select an organisation')] + [
+        (organisation.id, organisation.display_name + (f' ({organisation.company_number})'
+                                                       if organisation.company_number else ''))
+        for organisation in organisations]
+    if request.method == 'GET' and request.args.get('organisation_id', '').isdigit():
+        form.organisation_id.data = int(request.args['organisation_id'])
+    if form.validate_on_submit():
+        organisation = db.session.get(Organisation, form.organisation_id.data) if form.organisation_id.data else None
+        if organisation is None:
+            add_form_error(form, 'organisation_id', 'Select the organisation')
+        else:
+            try:
+                conflicts.declare(organisation, form.reason.data, actor=current_user)
+            except DomainError as exc:
+                add_form_error(form, 'reason', str(exc))
+            else:
+                flash(f'Conflict of interest with {organisation.display_name} declared. You will not be assigned '
+                      'its applications and cannot take part in them.', 'success')
+                return redirect(url_for('qualification.board_conflicts'))
+    return render_template('qualification/board_conflicts.html', form=form,
+                           declarations=conflicts.declarations(current_user)), (400 if form.errors else 200)
+
+
+@bp.route('/board/conflicts/<int:conflict_id>/withdraw', methods=['GET', 'POST'])
+@login_required
+def board_withdraw_conflict(conflict_id: int):
+    """Withdraw one of your own declarations."""
+    require(permissions.can_use_board(current_user))
+    conflict = get_or_404(conflicts.ConflictOfInterest, conflict_id)
+    require(conflict.user_id == current_user.id)
+    form = WithdrawConflictForm()
+    if form.validate_on_submit():
+        try:
+            conflicts.withdraw(conflict, form.reason.data or '', actor=current_user)
+        except PermissionDenied:
+            raise
+        except DomainError as exc:
+            add_form_error(form, 'reason', str(exc))
+        else:
+            flash(f'Declaration withdrawn: you can take part in {conflict.organisation.display_name}’s '
+                  'applications again', 'success')
+            return redirect(url_for('qualification.board_conflicts'))
+    return render_template('qualification/board_conflict_withdraw.html', conflict=conflict, form=form), \
+        (400 if form.errors else 200)
 
 
 # --- qualifications ------------------------------------------------------------------------------------------------

@@ -175,8 +175,8 @@ class SectionFormBase(FlaskForm):
         return answer_rules.clean_text(question.label, data.data, question.validation)
 
 
-def _field_for(question: Question) -> Field:
-    description = question.hint
+def _field_for(question: Question, questions: dict[str, Question]) -> Field:
+    description = rules.provider_hint(question, questions)
     if question.type == 'text':
         if question.multiline:
             return TextAreaField(question.label, widget=GovTextArea(), description=description)
@@ -201,6 +201,7 @@ def section_form(scheme: Scheme, section: Section, lots: list[str], answers: dic
                  evidence_counts: dict[str, int]) -> SectionFormBase:
     """Build the form class for one section and instantiate it, pre-filled with ``answers``."""
     questions = section.questions_for(lots)
+    all_questions = scheme.questions
     attrs: dict[str, Any] = {'scheme': scheme, 'section': section, 'lots': list(lots), 'questions': questions,
                              'existing_answers': answers, 'existing_evidence': evidence_counts}
     for question in questions:
@@ -209,9 +210,10 @@ def section_form(scheme: Scheme, section: Section, lots: list[str], answers: dic
                 for column in question.columns:
                     attrs[row_field_name(question.id, index, column.id)] = StringField(
                         f'{column.label}, row {index + 1}', widget=GovTextInput())
-            attrs[question.id] = Field(question.label)  # anchor for the error summary
+            # anchor for the error summary; its description is the hint shown above the table
+            attrs[question.id] = Field(question.label, description=rules.provider_hint(question, all_questions))
         else:
-            attrs[question.id] = _field_for(question)
+            attrs[question.id] = _field_for(question, all_questions)
     attrs['save_and_continue'] = SubmitField('Save and continue', widget=GovSubmitInput())
     attrs['save_and_return'] = SubmitField('Save and come back later', widget=GovSubmitInput())
     form_class = type(f'SectionForm_{section.id.replace("-", "_")}', (SectionFormBase,), attrs)

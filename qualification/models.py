@@ -128,4 +128,5 @@ class LocalApplication(TimestampMixin, db.Model):
         return Lot(self.lot).label
 
 
+import qualification.conflicts  # noqa: E402,F401  (conflicts of interest: registered with the metadata here)
 import qualification.review  # noqa: E402,F401  (board review tables: registered with the metadata here)

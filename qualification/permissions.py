@@ -26,9 +26,15 @@ def can_start_application(user, organisation) -> bool:
     return is_member(user, organisation.id)
 
 
+def _board_without_conflict(user, organisation_id: int) -> bool:
+    from qualification.conflicts import conflict_with
+
+    return is_board(user) and conflict_with(user, organisation_id) is None
+
+
 def can_view_application(user, application: Application) -> bool:
-    """Members of the owning organisation and the national board."""
-    return is_member(user, application.organisation_id) or is_board(user)
+    """Members of the owning organisation, and the national board (unless they declared a conflict of interest)."""
+    return is_member(user, application.organisation_id) or _board_without_conflict(user, application.organisation_id)
 
 
 def can_edit_application(user, application: Application) -> bool:
@@ -47,7 +53,7 @@ def holds_active_qualification(organisation_id: int, today: date | None = None) 
 def can_read_evidence(user, evidence: Evidence) -> bool:
     """Owning organisation's members, the board, and commissioners once the organisation is qualified."""
     organisation_id = evidence.application.organisation_id
-    if is_member(user, organisation_id) or is_board(user):
+    if is_member(user, organisation_id) or _board_without_conflict(user, organisation_id):
         return True
     return (getattr(user, 'is_authenticated', False) and user.role == Role.COMMISSIONER
             and holds_active_qualification(organisation_id))
@@ -102,6 +108,11 @@ def sign_off_refusal(user, review) -> str | None:
 
 def can_sign_off(user, review) -> bool:
     return sign_off_refusal(user, review) is None
+
+
+def can_override(user) -> bool:
+    """Recording an override (approval despite failures) is for board members (and admins), never assessors."""
+    return _signed_in(user) and user.role in _SENIOR
 
 
 def can_change_qualification(user) -> bool:

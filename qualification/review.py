@@ -14,6 +14,9 @@ from registry.extensions import db
 QUESTION_OUTCOMES = (('pass', 'Pass'), ('fail', 'Fail'), ('clarify', 'Ask for clarification'))
 #: What can be proposed for one lot.
 LOT_OUTCOMES = (('approve', 'Approve'), ('reject', 'Reject'))
+#: Where a question's outcome came from: the assessor's own judgement, or the automatic rule's mark accepted
+#: explicitly by the assessor (:func:`qualification.board.accept_automatic_marks`).
+MARK_SOURCES = ('assessor', 'automatic')
 
 
 class Review(db.Model):
@@ -51,6 +54,8 @@ class QuestionReview(db.Model):
     comment: Mapped[str] = mapped_column(Text, default='', nullable=False)
     reviewer_id: Mapped[int | None] = mapped_column(ForeignKey('users.id', ondelete='SET NULL'))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    #: One of :data:`MARK_SOURCES`.
+    source: Mapped[str] = mapped_column(String(10), default='assessor', server_default='assessor', nullable=False)
 
 
 class ClarificationRequest(db.Model):
@@ -83,3 +88,30 @@ class LotDecision(db.Model):
     reasons: Mapped[str] = mapped_column(Text, default='', nullable=False)
     proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey('users.id', ondelete='SET NULL'))
     proposed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class DecisionOverride(db.Model):
+    """A board member's recorded decision to allow approval despite the failures listed, with reasons.
+
+    It covers exactly the failures it lists: a failure that appears later needs a new override. A resubmission
+    after clarification voids it, because the answers it judged have changed.
+    """
+
+    __tablename__ = 'decision_overrides'
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey('applications.id', ondelete='CASCADE'), nullable=False,
+                                                index=True)
+    reasons: Mapped[str] = mapped_column(Text, nullable=False)
+    #: ``[{'question_id': ..., 'label': ..., 'automatic': bool, 'marked': bool}]`` as they stood when recorded.
+    failures: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list, nullable=False)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey('users.id', ondelete='SET NULL'))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    recorded_by = relationship('User')
+
+    def covers(self, failures) -> bool:
+        """Whether every one of ``failures`` (objects with a question id ``key``) was listed when it was recorded."""
+        listed = {item['question_id'] for item in self.failures}
+        return all(failure.key in listed for failure in failures)

@@ -278,7 +278,9 @@ def _snapshot_context(application: Application) -> dict:
     decided = application.status in {ApplicationStatus.APPROVED, ApplicationStatus.REJECTED}
     return {'values': values, 'evidence_items': evidence, 'outcomes': outcomes,
             'show_outcomes': is_board(current_user),
-            'lot_decisions': board.lot_decisions(application) if decided or is_board(current_user) else []}
+            'lot_decisions': board.lot_decisions(application) if decided or is_board(current_user) else [],
+            # the board's marks are internal until the decision is signed off
+            'feedback': board.question_feedback(application) if decided else []}
 
 
 @bp.route('/applications/<int:application_id>/snapshot')

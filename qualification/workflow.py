@@ -93,10 +93,12 @@ def _apply(machine: Machine, obj, action, *, actor, reason: str, stamp: str | No
 
 
 def apply_transition(application: Application, action: ApplicationAction | str, *, actor,
-                     reason: str = '') -> ApplicationStatus:
+                     reason: str = '', email_context: dict | None = None) -> ApplicationStatus:
     """Move ``application`` by ``action``: check the table, stamp the time, audit, notify and queue a reindex.
 
     Does not commit: the caller's :func:`registry.db.unit_of_work` does.
+
+    :param email_context: more for the provider's email template (a decision's per-question ``feedback``).
 
     :raises InvalidTransition: when the transition table does not allow ``action`` from the current status.
     """
@@ -110,7 +112,8 @@ def apply_transition(application: Application, action: ApplicationAction | str, 
         if action not in _SUBJECTS or organisation is None:
             return None
         return (organisation.contact_email, _SUBJECTS[action],
-                {'application': application, 'organisation': organisation, 'link': _link(application)})
+                {'application': application, 'organisation': organisation, 'link': _link(application),
+                 **(email_context or {})})
 
     after = _apply(APPLICATION_MACHINE, application, action, actor=actor, reason=reason,
                    stamp=_TIMESTAMPS.get(action), email=email,

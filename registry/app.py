@@ -55,11 +55,21 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_cli(app)
     import search
     search.init_app(app)
+    _register_demo_steps(app)
     return app
+
+
+def _register_demo_steps(app: Flask) -> None:
+    """Feature packages' demo data, loaded after the core demo in this order."""
+    from placements.demo import load as load_placements_demo
+    from registry.demo import register_demo_step
+
+    register_demo_step(app, 'placements', load_placements_demo)
 
 
 def _register_models() -> None:
     """Import every model module so that metadata (and Alembic autogenerate) sees all tables."""
+    import placements.models  # noqa: F401
     import qualification.applications  # noqa: F401
     import qualification.models  # noqa: F401
     import registry.accounts.models  # noqa: F401
@@ -95,6 +105,7 @@ def _register_sqlite_pragmas(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from placements import bp as placements_bp
     from qualification import bp as qualification_bp
     from registry.accounts import bp as accounts_bp
     from registry.admin import bp as admin_bp
@@ -106,7 +117,7 @@ def _register_blueprints(app: Flask) -> None:
     from workspace import bp as workspace_bp
 
     for blueprint in (main_bp, accounts_bp, organisations_bp, settings_bp, admin_bp, storage_bp, qualification_bp,
-                      ofsted_bp, workspace_bp):
+                      ofsted_bp, workspace_bp, placements_bp):
         app.register_blueprint(blueprint)
     from search import api_bp as search_api_bp
     from search import bp as search_bp

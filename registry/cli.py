@@ -72,6 +72,58 @@ def send_emails():
     click.echo(f'Delivered {deliver_pending()} emails.')
 
 
+@registry_cli.command('check-public-text')
+@click.option('--csv', 'csv_path', type=click.Path(dir_okay=False, writable=True),
+              help='Also write the report to this CSV file (one row per finding).')
+def check_public_text(csv_path: str | None):
+    """Find children's homes whose name or description gives their address away, and re-index them.
+
+    The directory withholds such text (not the listing) until the provider changes it; the setting page tells the
+    provider why. Re-indexing replaces any entry built before the check existed.
+    """
+    import csv
+
+    from registry.db import unit_of_work
+    from registry.indexing import enqueue_settings
+    from registry.organisations.models import Organisation
+    from registry.settings.models import Setting
+    from registry.settings.public_text import PUBLIC_TEXT_FIELDS, public_text_findings
+    from registry.settings.taxonomy import PROVISION_TYPES
+
+    confidential = [ptype.value for ptype, info in PROVISION_TYPES.items() if info.confidential_address]
+    query = (select(Setting.id, Setting.name, Setting.description, Setting.address_line_1, Setting.address_line_2,
+                    Setting.postcode, Setting.district_name, Organisation.legal_name)
+             .join(Organisation, Organisation.id == Setting.organisation_id)
+             .where(Setting.provision_type.in_(confidential)).order_by(Setting.id))
+    checked, flagged = 0, []
+    for row in db.session.execute(query.execution_options(yield_per=1000)):
+        checked += 1
+        findings = public_text_findings(row._asdict(), confidential=True)
+        if findings:
+            flagged.append((row, findings))
+    fields = ' and '.join(label.lower() for label in PUBLIC_TEXT_FIELDS.values())
+    click.echo(f"Checked the {fields} of {checked} children's homes.")
+    if not flagged:
+        click.echo('None gives its address away.')
+    else:
+        click.echo(f'{len(flagged)} give their address away; the directory withholds that text until the provider '
+                   'changes it:')
+        for row, findings in flagged:
+            found = '; '.join(f'{finding.field}: ‘{finding.found}’ ({finding.label})' for finding in findings)
+            click.echo(f'  setting {row.id}  {row.name} ({row.legal_name}, {row.district_name}): {found}')
+        with unit_of_work():
+            enqueue_settings([row.id for row, _findings in flagged], 'public text withheld')
+        click.echo(f'Queued {len(flagged)} settings for re-indexing.')
+    if csv_path:
+        with open(csv_path, 'w', newline='', encoding='utf-8') as handle:
+            writer = csv.writer(handle)
+            writer.writerow(['setting_id', 'setting_name', 'organisation', 'field', 'kind', 'found'])
+            for row, findings in flagged:
+                for finding in findings:
+                    writer.writerow([row.id, row.name, row.legal_name, finding.field, finding.kind, finding.found])
+        click.echo(f'Report written to {csv_path}.')
+
+
 def register_cli(app: Flask) -> None:
     from registry.ofsted.cli import import_ofsted, seed_from_register
 

@@ -83,6 +83,12 @@ class Config:
     #: Where qualification scheme YAML files live; empty means ``qualification/schemes`` in the project.
     QUALIFICATION_SCHEMES_DIR = ''
 
+    # Referrals and placements
+    #: Months after a referral closes (placed or closed) before its child details are deleted.
+    REFERRAL_RETENTION_MONTHS = 12
+    #: Providers are reminded once when a referral's response deadline is this close.
+    REFERRAL_REMINDER_HOURS = 24
+
     #: Where the postcode directory's letters are kept decoded, for every process to memory-map.
     POSTCODE_CACHE_DIR = str(INSTANCE_DIR / 'postcodes')
     #: Where the GOV.UK Frontend assets were installed by npm.

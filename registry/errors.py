@@ -34,4 +34,6 @@ def register_error_handlers(app: Flask) -> None:
     for code, template in ((400, '400'), (403, '403'), (404, '404'), (405, '404'), (413, '413'),
                            (429, '429'), (500, '500')):
         app.register_error_handler(code, render(code, template))
-    app.register_error_handler(PermissionDenied, lambda _e: (render_template('errors/403.html'), 403))
+    # a service's refusal says why (a conflict of interest, a second signature needed): show it
+    app.register_error_handler(PermissionDenied,
+                               lambda error: (render_template('errors/403.html', reason=str(error)), 403))

@@ -14,6 +14,7 @@ from qualification.listing import accepted_authority_codes, listed_condition
 from registry.extensions import db
 from registry.geography.models import LocalAuthority
 from registry.settings.models import Setting
+from registry.settings.public_text import setting_findings, withheld_text
 from registry.settings.taxonomy import NEEDS
 
 #: Used only if a confidential entry's authority were missing from the centroid file (all 153 are there).
@@ -145,15 +146,17 @@ def _entry(setting: Setting, authority: LocalAuthority | None, accepted_by: Iter
     info = setting.provision_type.info
     confidential = info.confidential_address
     address = ', '.join(part for part in (setting.address_line_1, setting.address_line_2, setting.town) if part)
+    # a home's name or description that gives its address away is withheld (the rest of the entry stays listed)
+    withheld = withheld_text(setting_findings(setting), info.label) if confidential else {}
     return DirectoryEntry(
         id=setting.id,
         organisation_id=setting.organisation_id,
-        name=setting.name,
+        name=withheld.get('name', setting.name),
         organisation_name=setting.organisation.display_name,
         provision_type=setting.provision_type.value,
         provision_type_label=info.label,
         lot=info.lot.value,
-        description=setting.description or '',
+        description=withheld.get('description', setting.description or ''),
         needs=tuple(sorted(set(setting.needs or ()))),
         age_min=setting.age_min,
         age_max=setting.age_max,

@@ -40,3 +40,13 @@ def can_add_note(user, shortlist) -> bool:
 def can_share(user, shortlist) -> bool:
     """Only the owner shares or unshares a shortlist."""
     return can_view_shortlist(user, shortlist) and shortlist.owner_id == user.id
+
+
+def can_remove_entry(user, shortlist) -> bool:
+    """Only the owner takes settings off a shortlist (colleagues may see it, not cut it down)."""
+    return can_share(user, shortlist)
+
+
+def can_see_contacts(user) -> bool:
+    """Settings' addresses, phone numbers and emails are for commissioners only (never public)."""
+    return _commissioner(user)

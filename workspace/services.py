@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
@@ -186,12 +187,14 @@ def _judgement_label(value: str) -> str:
     return Judgement(value).label
 
 
-def create_shortlist(name: str, criteria: dict, *, actor, now: datetime | None = None) -> Shortlist:
-    """Run the finder for ``criteria`` and save its exact ranked results and reasons as the actor's shortlist.
+def create_shortlist(name: str, criteria: dict, *, setting_ids: Iterable[int], actor,
+                     now: datetime | None = None) -> Shortlist:
+    """Run the finder for ``criteria`` and save the ticked results, exactly as ranked and with their reasons.
 
     :param criteria: the finder's criteria (JSON-ready), stored as given.
+    :param setting_ids: the results the officer ticked; only these are saved (in the finder's order).
     :raises PermissionDenied: unless ``actor`` is a commissioner with an authority.
-    :raises WorkspaceError: if the criteria cannot be used or the name is blank.
+    :raises WorkspaceError: if the criteria cannot be used, the name is blank or nothing is ticked.
     """
     if not permissions.can_create_shortlist(actor):
         raise PermissionDenied('Only commissioners can save shortlists')
@@ -200,8 +203,14 @@ def create_shortlist(name: str, criteria: dict, *, actor, now: datetime | None =
         raise WorkspaceError('Enter a name for the shortlist', 'name')
     if len(name) > 120:
         raise WorkspaceError('Name must be 120 characters or fewer', 'name')
+    ticked = {int(setting_id) for setting_id in setting_ids}
+    if not ticked:
+        raise WorkspaceError('Select at least one setting to save in the shortlist', 'name')
     now = now or utcnow()
-    matches = find_placements(child_from_criteria(criteria), actor.authority_code, now)
+    matches = [match for match in find_placements(child_from_criteria(criteria), actor.authority_code, now)
+               if match.entry.id in ticked]
+    if not matches:
+        raise WorkspaceError('The settings you ticked are no longer in the results. Run the search again', 'name')
     with unit_of_work():
         shortlist = Shortlist(authority_code=actor.authority_code, owner_id=actor.id, name=name,
                               criteria=dict(criteria), is_shared=False, created_at=now, updated_at=now)
@@ -214,6 +223,52 @@ def create_shortlist(name: str, criteria: dict, *, actor, now: datetime | None =
                after={'name': name, 'criteria': dict(criteria), 'results': len(matches),
                       'setting_ids': [match.entry.id for match in matches]})
     return shortlist
+
+
+def remove_entry(shortlist: Shortlist, entry: ShortlistEntry, *, actor) -> None:
+    """Take one setting off a shortlist (the audit trail keeps what it was).
+
+    :raises PermissionDenied: unless ``actor`` owns the shortlist.
+    :raises WorkspaceError: if the entry is not on this shortlist.
+    """
+    if not permissions.can_remove_entry(actor, shortlist):
+        raise PermissionDenied('Only the owner can remove settings from this shortlist')
+    if entry.shortlist_id != shortlist.id:
+        raise WorkspaceError('That setting is not on this shortlist')
+    with unit_of_work():
+        record('shortlist.entry_remove', shortlist, actor=actor,
+               before={'entry_id': entry.id, 'rank': entry.rank, 'setting_id': entry.setting_id,
+                       'setting_name': entry.snapshot.get('setting_name')})
+        db.session.delete(entry)
+    db.session.expire(shortlist, ['entries'])
+
+
+@dataclass(frozen=True)
+class Contact:
+    """How a commissioner reaches a setting: its address and the provider's named contact. Never public."""
+
+    address: str
+    postcode: str
+    phone: str
+    email: str
+    name: str
+
+
+def contacts_for(setting_ids: Iterable[int]) -> dict[int, Contact]:
+    """Current contact details of settings by id, read in one query (commissioner pages and exports only)."""
+    from registry.organisations.models import Organisation
+    from registry.settings.models import Setting
+
+    ids = sorted({int(setting_id) for setting_id in setting_ids})
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Setting.id, Setting.address_line_1, Setting.address_line_2, Setting.town, Setting.postcode,
+               Organisation.contact_phone, Organisation.contact_email, Organisation.contact_name)
+        .join(Organisation, Organisation.id == Setting.organisation_id).where(Setting.id.in_(ids)))
+    return {row.id: Contact(', '.join(part for part in (row.address_line_1, row.address_line_2, row.town) if part),
+                            row.postcode, row.contact_phone, row.contact_email, row.contact_name)
+            for row in rows}
 
 
 def add_note(shortlist: Shortlist, body: str, *, actor) -> ShortlistNote:

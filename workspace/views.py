@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from registry.accounts.models import Role
@@ -13,7 +13,7 @@ from registry.settings.taxonomy import NEEDS, Judgement, ProvisionType
 from search.views import pagination
 from workspace import bp, exports, permissions, services
 from workspace.forms import FinderForm, NoteForm, ShareForm, ShortlistForm, criteria_args
-from workspace.models import Shortlist
+from workspace.models import Shortlist, ShortlistEntry
 
 FINDER_ROLES = (Role.COMMISSIONER, Role.ASSESSOR, Role.BOARD_MEMBER, Role.ADMIN)
 
@@ -31,18 +31,28 @@ def _run_finder(form: FinderForm) -> list | None:
     return services.find_placements(child, authority_code)
 
 
-def _finder_page(form: FinderForm, matches, save_form: ShortlistForm, *, error_form=None):
+def _contacts(setting_ids) -> dict:
+    """Contacts for commissioners only; everyone else gets none."""
+    if not permissions.can_see_contacts(current_user):
+        return {}
+    return services.contacts_for(setting_ids)
+
+
+def _finder_page(form: FinderForm, matches, save_form: ShortlistForm, *, error_form=None, ticked=()):
     page = None
     if matches is not None:
         number = request.args.get('page', '1')
         page = services.finder_page(matches, int(number) if number.isdigit() else 1)
     query_args = request.args.to_dict(flat=False)
     query_args.pop('page', None)
+    can_save = permissions.can_create_shortlist(current_user)
     return render_template(
         'workspace/finder.html', form=error_form or form, finder_form=form, page=page,
-        matches=page.matches if page else None, save_form=save_form,
-        can_save=permissions.can_create_shortlist(current_user), query_args=query_args, needs_labels=NEEDS,
-        pagination=pagination('workspace.finder', page) if page else None)
+        matches=page.matches if page else None, save_form=save_form, can_save=can_save, query_args=query_args,
+        needs_labels=NEEDS, pagination=pagination('workspace.finder', page) if page else None,
+        contacts=_contacts(match.entry.id for match in (page.matches if page else ())),
+        ticked={str(value) for value in ticked},
+        can_refer='placements.start_referral' in current_app.view_functions and can_save)
 
 
 @bp.route('/finder')
@@ -65,7 +75,8 @@ def create_shortlist():
         return redirect(url_for('workspace.finder', **request.args.to_dict(flat=False)))
     if save_form.validate_on_submit():
         try:
-            shortlist = services.create_shortlist(save_form.name.data, finder_form.criteria(), actor=current_user)
+            shortlist = services.create_shortlist(save_form.name.data, finder_form.criteria(),
+                                                  setting_ids=_ticked(), actor=current_user)
         except services.WorkspaceError as exc:
             target = save_form if exc.field in {None, 'name'} else finder_form
             add_form_error(target, exc.field or 'name', str(exc))
@@ -73,7 +84,11 @@ def create_shortlist():
             flash(f'Shortlist “{shortlist.name}” saved with {len(shortlist.entries)} results', 'success')
             return redirect(url_for('workspace.view_shortlist', shortlist_id=shortlist.id))
     matches = _run_finder(finder_form)
-    return _finder_page(finder_form, matches, save_form, error_form=save_form)
+    return _finder_page(finder_form, matches, save_form, error_form=save_form, ticked=request.form.getlist('setting'))
+
+
+def _ticked() -> list[int]:
+    return [int(value) for value in request.form.getlist('setting') if value.isdigit()]
 
 
 @bp.route('/shortlists')
@@ -95,6 +110,9 @@ def _shortlist_page(shortlist: Shortlist, note_form: NoteForm):
         'workspace/shortlist_detail.html', shortlist=shortlist, form=note_form, note_form=note_form,
         share_form=ShareForm(data={'shared': '0' if shortlist.is_shared else '1'}),
         can_share=permissions.can_share(current_user, shortlist), needs_labels=NEEDS,
+        can_remove=permissions.can_remove_entry(current_user, shortlist),
+        contacts=_contacts(entry.setting_id for entry in shortlist.entries),
+        can_refer='placements.new_referral' in current_app.view_functions,
         judgements={judgement.value: judgement.label for judgement in Judgement},
         provision_types={kind.value: kind.label for kind in ProvisionType},
         finder_args=criteria_args(shortlist.criteria))
@@ -142,6 +160,21 @@ def share_shortlist(shortlist_id: int):
     return redirect(url_for('workspace.view_shortlist', shortlist_id=shortlist.id))
 
 
+@bp.route('/shortlists/<int:shortlist_id>/entries/<int:entry_id>/remove', methods=['POST'])
+@roles_required(Role.COMMISSIONER)
+def remove_entry(shortlist_id: int, entry_id: int):
+    """Take one setting off the shortlist."""
+    shortlist = _load_shortlist(shortlist_id)
+    require(permissions.can_remove_entry(current_user, shortlist))
+    entry = get_or_404(ShortlistEntry, entry_id)
+    if entry.shortlist_id != shortlist.id:
+        abort(404)
+    name = entry.snapshot.get('setting_name', 'The setting')
+    services.remove_entry(shortlist, entry, actor=current_user)
+    flash(f'{name} removed from the shortlist', 'success')
+    return redirect(url_for('workspace.view_shortlist', shortlist_id=shortlist.id, _anchor='results'))
+
+
 def _download_name(shortlist: Shortlist, extension: str) -> str:
     return f'shortlist-{shortlist.id}-{shortlist.created_at:%Y%m%d}.{extension}'
 
@@ -151,7 +184,8 @@ def _download_name(shortlist: Shortlist, extension: str) -> str:
 def export_csv(shortlist_id: int):
     """The shortlist's results as CSV, in rank order."""
     shortlist = _load_shortlist(shortlist_id)
-    return Response(exports.to_csv(shortlist), mimetype='text/csv', headers={
+    contacts = _contacts(entry.setting_id for entry in shortlist.entries)
+    return Response(exports.to_csv(shortlist, contacts), mimetype='text/csv', headers={
         'Content-Disposition': f'attachment; filename="{_download_name(shortlist, "csv")}"',
         'Cache-Control': 'no-store'})
 
@@ -161,7 +195,7 @@ def export_csv(shortlist_id: int):
 def export_xlsx(shortlist_id: int):
     """The shortlist's results as an Excel workbook, in rank order."""
     shortlist = _load_shortlist(shortlist_id)
-    return Response(exports.to_xlsx(shortlist),
+    return Response(exports.to_xlsx(shortlist, _contacts(entry.setting_id for entry in shortlist.entries)),
                     mimetype='application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
                     headers={'Content-Disposition': f'attachment; filename="{_download_name(shortlist, "xlsx")}"',
                              'Cache-Control': 'no-store'})

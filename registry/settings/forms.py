@@ -18,7 +18,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, ValidationErro
 from registry.extensions import db
 from registry.geography.models import LocalAuthority
 from registry.organisations.forms import WholeNumberField, address_fields, number_required, strip
-from registry.settings import services
+from registry.settings import public_text, services
 from registry.settings.taxonomy import NEEDS, ProvisionType, SexAccepted, normalise_urn
 
 
@@ -86,6 +86,26 @@ class SettingForm(FlaskForm):
         problem = services.urn_problem(provision_type, field.data or '')
         if problem:
             raise ValidationError(problem)
+
+    def _address_in_public_text(self) -> list[public_text.AddressFinding]:
+        """Parts of a children's home's address typed into its name or description (both are public)."""
+        try:
+            provision_type = ProvisionType(self.provision_type.data)
+        except ValueError:
+            return []
+        values = {field: self[field].data for field in
+                  ('name', 'description', 'address_line_1', 'address_line_2', 'postcode')}
+        return public_text.public_text_findings(values, confidential=provision_type.info.confidential_address)
+
+    def validate_name(self, field) -> None:
+        findings = [finding for finding in self._address_in_public_text() if finding.field == 'name']
+        if findings:
+            raise ValidationError(public_text.problem_message('name', findings))
+
+    def validate_description(self, field) -> None:
+        findings = [finding for finding in self._address_in_public_text() if finding.field == 'description']
+        if findings:
+            raise ValidationError(public_text.problem_message('description', findings))
 
     def validate_age_max(self, field) -> None:
         if self.age_min.data is not None and field.data is not None and self.age_min.data > field.data:

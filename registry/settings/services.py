@@ -12,6 +12,7 @@ from registry.indexing import enqueue_settings
 from registry.organisations import permissions
 from registry.organisations.models import Organisation
 from registry.settings.models import Setting, VacancyChange
+from registry.settings.public_text import problem_message, public_text_findings
 from registry.settings.taxonomy import (
     NEEDS,
     URN_PATTERN,
@@ -112,6 +113,13 @@ def _prepare(data: dict, organisation: Organisation, setting: Setting | None = N
         location = lookup(data.get('postcode') or '')
     except PostcodeError as exc:
         raise SettingError(str(exc), 'postcode') from None
+    # a children's home's address is confidential, and its name and description are public
+    findings = public_text_findings({'name': data.get('name'), 'description': description,
+                                     'address_line_1': data.get('address_line_1'),
+                                     'address_line_2': data.get('address_line_2'), 'postcode': location.postcode},
+                                    confidential=provision_type.info.confidential_address)
+    if findings:
+        raise SettingError(problem_message(findings[0].field, findings), findings[0].field)
     return {
         'provision_type': provision_type,
         'name': (data.get('name') or '').strip(),

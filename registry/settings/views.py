@@ -17,9 +17,16 @@ from registry.permissions import require
 from registry.settings import permissions, services
 from registry.settings.forms import ChangeVacanciesForm, ConfirmVacanciesForm, SettingForm
 from registry.settings.models import Setting
+from registry.settings.public_text import setting_findings
 from registry.settings.taxonomy import NEEDS
 
 bp = Blueprint('settings', __name__, template_folder='templates')
+
+
+@bp.context_processor
+def _public_text_helpers():
+    # the setting page tells the provider when its name or description is withheld from the directory, and why
+    return {'address_in_public_text': setting_findings}
 
 
 def _users_by_id(ids) -> dict[int, User]:

@@ -74,7 +74,18 @@ def create_organisation(page, legal_name: str) -> int:
     return int(match.group(1))
 
 
-def add_childrens_home(page, organisation_id: int, name: str, urn: str, postcode: str) -> None:
+HOME_DESCRIPTION = 'A therapeutic home for four young people with autism, near good schools.'
+
+
+def add_childrens_home(page, organisation_id: int, name: str, urn: str, postcode: str,
+                       description: str = HOME_DESCRIPTION) -> None:
+    """Fill in and save the setting form for a children's home at 12 Confidential Road."""
+    fill_childrens_home(page, organisation_id, name, urn, postcode, description)
+    click_button(page, 'Save setting')
+    page.get_by_text(name).first.wait_for()
+
+
+def fill_childrens_home(page, organisation_id: int, name: str, urn: str, postcode: str, description: str) -> None:
     page.goto(f'/organisations/{organisation_id}/settings/new')
     assert_accessible(page)
     page.get_by_label("Children's home", exact=True).check()
@@ -89,9 +100,7 @@ def add_childrens_home(page, organisation_id: int, name: str, urn: str, postcode
     page.get_by_label('Any', exact=True).check()
     page.get_by_label('Autism').check()
     page.get_by_label('Therapeutic care').check()
-    page.get_by_label('Description').fill('A therapeutic home for four young people with autism, near good schools.')
-    click_button(page, 'Save setting')
-    page.get_by_text(name).first.wait_for()
+    page.get_by_label('Description').fill(description)
 
 
 def _fill_question(page, question, tmp_pdf) -> None:
@@ -286,6 +295,27 @@ def complete_section_by_keyboard(page, application_id: int, section, lots, tmp_p
 
 
 # --- the national board and commissioners -------------------------------------------------------------------------
+
+def review_every_question(page, application_id: int) -> None:
+    """As the assessor: accept the automatic marks, then pass every question still unmarked, section by section."""
+    overview = f'/qualification/board/applications/{application_id}'
+    page.goto(overview)
+    click_button(page, 'Accept all automatic marks')
+    page.locator('.govuk-notification-banner--success').wait_for()
+    hrefs = page.locator('table a[href*="/sections/"]').evaluate_all('links => links.map(link => link.href)')
+    for href in hrefs:
+        page.goto(href)
+        names = page.locator('input[type="radio"][name^="outcome_"]').evaluate_all(
+            'inputs => [...new Set(inputs.map(input => input.name))]')
+        unmarked = [name for name in names if not page.locator(f'input[name="{name}"]:checked').count()]
+        for name in unmarked:
+            page.locator(f'input[name="{name}"][value="pass"]').check()
+        if unmarked:
+            click_button(page, 'Save marks')
+            page.wait_for_url(f'**{overview}')
+    page.goto(overview)
+    assert page.locator('[data-count="unmarked"]').inner_text().strip() == '0'
+
 
 def invite_staff(page, full_name: str, email: str, role_label: str, authority: str | None = None) -> None:
     """As a signed-in admin, invite a board or commissioner account."""

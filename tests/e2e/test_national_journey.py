@@ -43,9 +43,18 @@ def test_provider_is_qualified_by_the_board_and_found_by_a_commissioner(new_pers
     assessor.get_by_role('link', name=re.compile(f'QA-{application_id}')).first.click()
     assessor.goto(f'/qualification/board/applications/{application_id}/assign')
     journeys.click_button(assessor, 'Assign')
-    assessor.get_by_role('link', name=re.compile('Insurance')).first.click()
     assert_accessible(assessor)
-    journeys.click_button(assessor, 'Save marks')
+    # no decision before every question has an outcome
+    assessor.goto(f'/qualification/board/applications/{application_id}/decision')
+    assessor.locator('input[type="radio"][value="approve"]').check()
+    assessor.locator('textarea').first.fill('Meets every national criterion; evidence is current.')
+    journeys.click_button(assessor, 'Propose decision')
+    assert 'no outcome yet' in assessor.locator('.govuk-error-summary').inner_text()
+    assert_accessible(assessor)
+    journeys.review_every_question(assessor, application_id)
+    assessor.goto(f'/qualification/board/applications/{application_id}/sections/insurance')
+    assert 'To qualify, the answer must be at least £5,000,000.' in assessor.locator('main').inner_text()
+    assert_accessible(assessor)
     assessor.goto(f'/qualification/board/applications/{application_id}/decision')
     assessor.locator('input[type="radio"][value="approve"]').check()
     assessor.locator('textarea').first.fill('Meets every national criterion; evidence is current.')
@@ -58,6 +67,8 @@ def test_provider_is_qualified_by_the_board_and_found_by_a_commissioner(new_pers
     journeys.accept_staff_invite(board_member, live_server, 'bea@board.example', second_factor=True)
     board_member.goto(f'/qualification/board/applications/{application_id}/sign-off')
     assert_accessible(board_member)
+    assert board_member.locator('[data-count="unmarked"]').inner_text().strip() == '0'
+    assert board_member.locator('[data-count="automatic-fails"]').inner_text().strip() == '0'
     board_member.locator('input[name="decision"][value="sign-off"]').check()
     journeys.click_button(board_member, 'Continue')
 
@@ -100,10 +111,13 @@ def test_provider_is_qualified_by_the_board_and_found_by_a_commissioner(new_pers
     commissioner.locator('#start_date-year').fill(str(start.year))
     journeys.click_button(commissioner, 'Find placements')
     commissioner.get_by_text('Willow House').filter(visible=True).first.wait_for()
+    commissioner.get_by_label('Select Willow House').check()
     commissioner.get_by_label('Name this shortlist').fill('Friday evening: 14-year-old with autism')
     journeys.click_button(commissioner, 'Save as shortlist')
     commissioner.get_by_text('Friday evening: 14-year-old with autism').first.wait_for()
     assert_accessible(commissioner)
     shortlist = live_server.query('SELECT id FROM shortlists')
     assert len(shortlist) == 1
-    assert live_server.query('SELECT count(*) FROM shortlist_entries WHERE shortlist_id = ?', shortlist[0])[0][0] >= 1
+    # only the ticked result is saved, with the setting's contact shown to the commissioner
+    assert live_server.query('SELECT count(*) FROM shortlist_entries WHERE shortlist_id = ?', shortlist[0])[0][0] == 1
+    assert 'Confidential Road' in commissioner.content() and '0113 496 0000' in commissioner.content()

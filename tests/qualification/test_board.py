@@ -19,7 +19,7 @@ from registry.audit.models import AuditEvent
 from registry.errors import DomainError, InvalidTransition, PermissionDenied
 from registry.extensions import db
 from tests.factories import make_user
-from tests.qualification.board_helpers import application_status, board_users
+from tests.qualification.board_helpers import application_status, board_users, in_review, mark_everything
 from tests.qualification.conftest import make_member, make_organisation
 
 
@@ -31,8 +31,8 @@ def _application_in(status, organisation, provider) -> Application:
 
 
 def _proposed(organisation, provider, users) -> Application:
-    application = _application_in(ApplicationStatus.SUBMITTED, organisation, provider)
-    board.assign(application, users['assessor'], actor=users['member'])
+    application = in_review(organisation, provider, users)
+    mark_everything(application, users['assessor'])
     board.propose_decision(application, {'childrens-homes': ('approve', 'Meets the standard')},
                            actor=users['assessor'])
     return application
@@ -88,8 +88,8 @@ def test_proposer_and_assessor_cannot_sign_off_but_a_second_board_member_can(app
         board.sign_off(application, actor=users['assessor'])
     # a board member who proposed is refused too
     other = make_organisation()
-    application2 = _application_in(ApplicationStatus.SUBMITTED, other, make_member(other))
-    board.assign(application2, users['assessor'], actor=users['member'])
+    application2 = in_review(other, make_member(other), users)
+    mark_everything(application2, users['member'])
     board.propose_decision(application2, {'childrens-homes': ('reject', 'Insurance too low')}, actor=users['member'])
     with pytest.raises(PermissionDenied, match='You proposed this decision'):
         board.sign_off(application2, actor=users['member'])
@@ -136,8 +136,8 @@ def test_board_verbs_are_refused_from_every_other_status(app_ctx, organisation, 
 @pytest.mark.parametrize('verb', ['propose', 'sign_off'])
 def test_two_board_members_deciding_at_once_leave_exactly_one_decision(app, app_ctx, organisation, provider, verb):
     users = board_users()
-    application = _application_in(ApplicationStatus.SUBMITTED, organisation, provider)
-    board.assign(application, users['assessor'], actor=users['member'])
+    application = in_review(organisation, provider, users)
+    mark_everything(application, users['assessor'])
     if verb == 'sign_off':
         board.propose_decision(application, {'childrens-homes': ('approve', 'Meets it')}, actor=users['assessor'])
         actors = [users['member'].id, users['member2'].id]

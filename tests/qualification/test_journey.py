@@ -20,6 +20,7 @@ from tests.qualification.board_helpers import (
     application_status,
     board_users,
     make_setting,
+    mark_remaining_over_http,
     submit_application_over_http,
 )
 
@@ -43,13 +44,15 @@ def test_provider_can_go_from_application_to_national_qualification_and_a_local_
     assert response.status_code == 302
     assert application_status(application.id) == ApplicationStatus.IN_REVIEW
 
-    # the assessor sees answers, evidence links and pre-filled automatic marks, and asks about one question
+    # the assessor sees answers, evidence links and the automatic marks (not pre-selected), and asks about one
     login_as(assessor)
     mine = client.get(url_for('qualification.board_queue', assigned='me')).get_data(as_text=True)
     assert f'QA-{application.id}' in mine
     page = client.get(url_for('qualification.board_review_section', application_id=application.id,
                               section_id='insurance')).get_data(as_text=True)
-    assert 'Automatic mark' in page and 'value="pass" checked' in page and '/qualification/evidence/' in page
+    assert 'Automatic mark' in page and '/qualification/evidence/' in page
+    assert 'To qualify, the answer must be at least £5,000,000.' in page
+    assert 'value="pass" checked' not in page
     response = client.post(url_for('qualification.board_review_section', application_id=application.id,
                                    section_id='organisation'),
                            data={'outcome_org_legal_name': 'clarify',
@@ -89,9 +92,14 @@ def test_provider_can_go_from_application_to_national_qualification_and_a_local_
     assert client.post(url_for('qualification.board_start_review', application_id=application.id),
                        data={}).status_code == 302
     assert application_status(application.id) == ApplicationStatus.IN_REVIEW
+    decision = {'outcome_childrens_homes': 'approve', 'reasons_childrens_homes': 'Meets every national requirement'}
+    refused = client.post(url_for('qualification.board_propose_decision', application_id=application.id),
+                          data=decision)
+    assert refused.status_code == 409 and 'no outcome yet' in refused.get_data(as_text=True)
+    assert application_status(application.id) == ApplicationStatus.IN_REVIEW
+    mark_remaining_over_http(client, application)
     response = client.post(url_for('qualification.board_propose_decision', application_id=application.id),
-                           data={'outcome_childrens_homes': 'approve',
-                                 'reasons_childrens_homes': 'Meets every national requirement'})
+                           data=decision)
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     assert application_status(application.id) == ApplicationStatus.DECISION_PROPOSED
 
@@ -119,7 +127,8 @@ def test_provider_can_go_from_application_to_national_qualification_and_a_local_
     assert setting.id in db.session.scalars(select(ReindexRequest.setting_id)).all()
     actions = set(db.session.scalars(select(AuditEvent.action)))
     assert {'application.assign', 'application.mark', 'application.request-clarification',
-            'application.propose-decision', 'application.approve', 'qualification.grant'} <= actions
+            'application.accept_automatic_marks', 'application.propose-decision', 'application.approve',
+            'qualification.grant'} <= actions
     assert len(db.session.scalars(select(LotDecision)).all()) == 1
 
     # the provider sees the decision and its reasons

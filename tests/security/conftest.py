@@ -70,6 +70,9 @@ def build_world(app: Flask) -> World:
             _add_local_objects(party)
         assessor = make_user(Role.ASSESSOR)
         _add_workspace_objects(a, b)
+        _add_placement_objects(a, b)
+        for party in (a, b):
+            _add_conflict_of_interest(party)
         world = World(a=a, b=b, assessor_id=assessor.id)
         db.session.remove()
     return world
@@ -132,6 +135,59 @@ def _add_workspace_objects(a: Party, b: Party) -> None:
         db.session.add(shortlist)
         db.session.commit()
         party.ids['shortlist'] = shortlist.id
+
+
+def _add_placement_objects(a: Party, b: Party) -> None:
+    """Per party: a referral from its authority to its own home, the provider's offer, accepted as a placement.
+
+    Through the real services; the offer page, the accept page and the placement all exist afterwards.
+    """
+    try:
+        from placements import services as placement_services
+    except ImportError:
+        return
+    from datetime import date, timedelta
+
+    from registry.settings.models import Setting
+    from workspace.models import ShortlistEntry
+
+    today = date.today()
+    for party in (a, b):
+        db.session.add(ShortlistEntry(shortlist_id=party.ids['shortlist'], rank=1, setting_id=party.ids['setting'],
+                                      snapshot={'rank': 1, 'setting_id': party.ids['setting'], 'setting_name': 'Home',
+                                                'provider_name': 'Org', 'provision_type_label': "Children's home",
+                                                'authority_name': 'Leeds', 'district_name': 'Leeds',
+                                                'distance_miles': 1.0, 'vacancies': 1,
+                                                'vacancies_confirmed_at': None, 'judgement_label': None,
+                                                'accepted_by_us': False, 'meets_requirements': True,
+                                                'reasons': []}))
+        db.session.get(Setting, party.ids['setting']).vacancies = 1
+        db.session.commit()
+        party.ids['shortlist_entry'] = db.session.scalar(db.select(ShortlistEntry.id).where(
+            ShortlistEntry.shortlist_id == party.ids['shortlist']))
+        commissioner = db.session.get(User, party.users['commissioner'])
+        provider = db.session.get(User, party.users['provider'])
+        referral = placement_services.send_referral(placement_services.ReferralDetails(
+            age=12, sex='female', provision_type='childrens-home', start_date=today + timedelta(days=3),
+            response_deadline=today + timedelta(days=1), origin_authority=party.ids['authority'],
+            risk_notes='Secret risk notes'), [placement_services.Candidate(party.ids['setting'])],
+            actor=commissioner)
+        offer = placement_services.make_offer(referral.responses[0], weekly_price_pence=500000,
+                                              available_from=today, valid_until=today + timedelta(days=7),
+                                              actor=provider)
+        placement = placement_services.accept_offer(offer, start_date=today, planned_end_date=None,
+                                                    actor=commissioner)
+        party.ids.update(referral=referral.id, referral_response=referral.responses[0].id, offer=offer.id,
+                         placement=placement.id)
+def _add_conflict_of_interest(party: Party) -> None:
+    """A board member's conflict of interest with the party's organisation (only its author may withdraw it)."""
+    from qualification import conflicts
+    from registry.organisations.models import Organisation
+
+    member = make_user(Role.BOARD_MEMBER)
+    organisation = db.session.get(Organisation, party.ids['organisation'])
+    party.users['board'] = member.id
+    party.ids['conflict'] = conflicts.declare(organisation, 'A former employer', actor=member).id
 
 
 @pytest.fixture

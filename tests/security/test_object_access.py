@@ -29,9 +29,15 @@ ID_KINDS = {
     'qualification_id': 'qualification',
     'requirements_id': 'requirements',
     'local_application_id': 'local_application',
+    'entry_id': 'shortlist_entry',
+    'referral_id': 'referral',
+    'response_id': 'referral_response',
+    'offer_id': 'offer',
+    'placement_id': 'placement',
+    'conflict_id': 'conflict',
 }
 #: Kinds owned by a local authority's commissioners rather than by a provider organisation.
-AUTHORITY_KINDS = {'shortlist', 'requirements'}
+AUTHORITY_KINDS = {'shortlist', 'shortlist_entry', 'requirements', 'referral', 'offer', 'placement'}
 #: Values for the other (non-id) parameters of id-taking routes.
 OTHER_PARAMS = {'section_id': 'policies', 'action': 'suspend'}
 
@@ -45,6 +51,9 @@ PUBLIC_ENDPOINTS: dict[str, str] = {
 COMMISSIONER_MAY_READ: dict[str, str] = {
     'qualification.download_evidence': 'commissioners read the evidence of qualified providers (DESIGN: due '
                                        'diligence before placing); organisation A is qualified in the world',
+    'placements.view_placement': "the host authority sees placements into its area without child details (an "
+                                 "out-of-area notice); in the world, authority Y hosts A's placement at Home A in "
+                                 'Leeds. Other authorities are refused (tests/placements)',
 }
 
 SIGN_IN_PATH = '/sign-in'

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from datetime import datetime
 
 import openpyxl
 import pytest
@@ -27,10 +29,16 @@ def _actions(shortlist) -> list[str]:
         AuditEvent.object_type == 'shortlists', AuditEvent.object_id == str(shortlist.id)).order_by(AuditEvent.id)))
 
 
+def _all_ids(known) -> list[int]:
+    return [setting.id for setting in (known.fresh, known.stale, known.short_of_needs, known.below_minimum,
+                                       known.no_vacancy, known.bradford, known.siblings_home)]
+
+
 def test_commissioner_can_save_the_finder_results_as_a_shortlist(known, client, login_as, finder_args):
     login_as(known.leeds_officer)
 
-    response = client.post(url_for('workspace.create_shortlist', **finder_args()), data={'name': 'AB 23 Nov'})
+    response = client.post(url_for('workspace.create_shortlist', **finder_args()),
+                           data={'name': 'AB 23 Nov', 'setting': _all_ids(known)})
 
     assert response.status_code == 302
     shortlist = db.session.scalars(db.select(Shortlist)).one()
@@ -52,6 +60,29 @@ def test_commissioner_can_save_the_finder_results_as_a_shortlist(known, client, 
     assert 'Meets 1 of 2 needs: missing autism' in page
 
 
+def test_save_as_shortlist_saves_only_the_ticked_results_in_rank_order(known, client, login_as, finder_args):
+    login_as(known.leeds_officer)
+
+    response = client.post(url_for('workspace.create_shortlist', **finder_args()),
+                           data={'name': 'Two ticked', 'setting': [known.bradford.id, known.fresh.id]})
+
+    assert response.status_code == 302
+    shortlist = db.session.scalars(db.select(Shortlist)).one()
+    assert [(entry.rank, entry.snapshot['setting_name']) for entry in shortlist.entries] == [
+        (1, 'Zephyr House'), (4, 'Bradford Moor House')]
+
+
+def test_save_as_shortlist_with_nothing_ticked_is_refused_with_an_error(known, client, login_as, finder_args):
+    login_as(known.leeds_officer)
+
+    response = client.post(url_for('workspace.create_shortlist', **finder_args()), data={'name': 'Nothing'})
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'govuk-error-summary' in page and 'Select at least one setting to save in the shortlist' in page
+    assert db.session.scalar(db.select(db.func.count()).select_from(Shortlist)) == 0
+
+
 def test_commissioner_cannot_save_a_shortlist_without_a_name(known, client, login_as, finder_args):
     login_as(known.leeds_officer)
 
@@ -64,7 +95,7 @@ def test_commissioner_cannot_save_a_shortlist_without_a_name(known, client, logi
 
 
 def test_saved_shortlist_is_not_changed_by_a_later_vacancy_change(known, criteria, app_ctx):
-    shortlist = services.create_shortlist('Frozen', criteria(), actor=known.leeds_officer)
+    shortlist = services.create_shortlist('Frozen', criteria(), setting_ids=_all_ids(known), actor=known.leeds_officer)
     before = [dict(entry.snapshot) for entry in shortlist.entries]
     provider = make_user(Role.PROVIDER)
     db.session.add(Membership(user_id=provider.id, organisation_id=known.aire.id, role=MemberRole.OWNER))
@@ -83,7 +114,8 @@ def test_saved_shortlist_is_not_changed_by_a_later_vacancy_change(known, criteri
 
 
 def _shortlist(known, criteria, **kwargs):
-    return services.create_shortlist('Export me', criteria(**kwargs), actor=known.leeds_officer)
+    return services.create_shortlist('Export me', criteria(**kwargs), setting_ids=_all_ids(known),
+                                     actor=known.leeds_officer)
 
 
 def test_commissioner_can_export_a_shortlist_as_csv_in_rank_order(known, criteria, client, login_as):
@@ -108,6 +140,11 @@ def test_commissioner_can_export_a_shortlist_as_csv_in_rank_order(known, criteri
     bradford = dict(zip(rows[0], rows[4], strict=True))
     assert bradford['Accepted by us'] == 'No'
     assert 0 < float(bradford['Distance (miles)']) < 20
+    # readable labels, real dates and each setting's contact (commissioners only)
+    assert re.fullmatch(r'\d{4}-\d{2}-\d{2} \d{2}:\d{2}', first['Vacancies confirmed'])
+    assert first['Address'] == '2 Example Road, Leeds' and first['Postcode'] == 'LS6 2QB'
+    assert first['Telephone'] == '0113 000 0000' and first['Email'] == 'alex@example.org'
+    assert first['Contact name'] == 'Alex Example'
 
 
 def test_commissioner_can_export_a_shortlist_as_xlsx_in_rank_order(known, criteria, client, login_as):
@@ -122,8 +159,18 @@ def test_commissioner_can_export_a_shortlist_as_xlsx_in_rank_order(known, criter
     assert rows[0][:3] == ('Rank', 'Setting', 'Provider')
     assert [row[1] for row in rows[1:]] == EXPECTED_ORDER
     assert [row[0] for row in rows[1:]] == list(range(1, 8))
-    assert rows[1][6] == 2
+    header = rows[0]
+    first = dict(zip(header, rows[1], strict=True))
+    assert first['Vacancies'] == 2
+    assert isinstance(first['Vacancies confirmed'], datetime)
+    assert first['Telephone'] == '0113 000 0000' and first['Email'] == 'alex@example.org'
     assert 'Search' in workbook.sheetnames
+    search = dict(workbook['Search'].iter_rows(values_only=True))
+    assert search["Child's age"] == 12
+    assert search['Needs'] == 'Autism, Emotional and behavioural difficulties'
+    assert isinstance(search['Placement start date'], datetime)  # a date cell, not text
+    assert search['Authority'] == 'Leeds'
+    assert search['Lowest Ofsted judgement'] == 'Good'
 
 
 def test_notes_are_appended_with_author_and_time_and_audited(known, criteria, client, login_as):
