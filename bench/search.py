@@ -481,13 +481,22 @@ def measure_http(database_url: str, args) -> dict:
     try:
         hit_every_worker(port, args.workers)
         result['http'] = load_rounds(port, args.http_requests, args.http_concurrency, args.http_rounds, server)
+        progress('http', result['http'])
         if args.write_rate:
             result.update(with_and_without_writes(database_url, server, port, args))
+            progress('writes', {key: result[key] for key in ('pairs', 'cpu_pairs', 'writes')})
     finally:
         stop_server(server)
     if not args.no_memory:
         result['memory'] = measure_memory(database_url, args)
+        progress('memory', result['memory'])
     return result
+
+
+def progress(phase: str, figures: dict) -> None:
+    """Each phase's figures on stderr as soon as they are known (a long run on a shared host may be cut short)."""
+    print(f'[{time.strftime("%H:%M:%S")}] {phase}: ' + json.dumps(figures, default=str)[:4000], file=sys.stderr,
+          flush=True)
 
 
 def with_and_without_writes(database_url: str, server: subprocess.Popen, port: int, args) -> dict:
@@ -672,6 +681,7 @@ def run_one(backend: str, database_url: str, size: int, locations: list, args) -
         generated = time.perf_counter() - started
         with app.test_request_context():
             result = measure_engine(app, size, args.rounds)
+        progress('engine', result)
         db.session.remove()
         db.engine.dispose()
     result['generate_s'] = generated

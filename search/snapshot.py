@@ -38,8 +38,9 @@ NUMERIC = {'judgement_rank': np.int16, 'age_min': np.int16, 'age_max': np.int16,
            'public_northing': np.float64, 'updated': np.int64}
 TEXT = ('name', 'organisation_name')
 EMPTY = np.zeros(0, dtype=np.int64)
-#: Writers keep this many versions of ``search_index_changes``; a snapshot older than that is read afresh.
-KEPT_VERSIONS = 1000
+#: Writers keep this many versions of ``search_index_changes``; a snapshot older than that is read afresh. Hours
+#: of writes at ten a second, so a worker forked from a master that read the index at start-up patches forward.
+KEPT_VERSIONS = 100_000
 #: Patch when at most this share of entries changed (and always for up to ``PATCH_MINIMUM``); else read afresh.
 PATCH_SHARE, PATCH_MINIMUM = 0.2, 1000
 #: With a background thread running, a request reads everything itself only for an index smaller than this.
@@ -402,7 +403,8 @@ class SnapshotCache:
         self._files = files or None
         self._snapshots: dict[str, Snapshot] = {}
         self._lock = threading.Lock()
-        self._reloading: set[str] = set()
+        #: Held while everything is read again (requests never wait for it while they have a snapshot).
+        self._loading = threading.Lock()
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
         self._wake = threading.Event()
@@ -426,24 +428,47 @@ class SnapshotCache:
         snapshot = self._snapshots.get(key)
         if snapshot is not None and snapshot.token == token:
             return snapshot
+        snapshot, done = self._patched(session, key, version, token)
+        if done:
+            return snapshot
+        if snapshot is not None and self.running and snapshot.size >= INLINE_RELOAD_LIMIT:
+            self._wake.set()
+            return snapshot  # the background thread reads everything; this request answers from the last one
+        return self._reread(session, key, snapshot, version, token)
+
+    def _patched(self, session: Session, key: str, version: int, token: str) -> tuple[Snapshot | None, bool]:
+        """(the snapshot, True) once brought to ``token`` by a patch (or already there); (the old one, False)
+        when everything must be read again. Patches are cheap, so they run under the lock, one at a time."""
         with self._lock:
             snapshot = self._snapshots.get(key)
-            if snapshot is None or snapshot.token != token:
-                plan = _plan(session, snapshot, version)
-                if plan is None and snapshot is not None and self.running and snapshot.size >= INLINE_RELOAD_LIMIT:
-                    self._reloading.add(key)
-                    self._wake.set()
-                    return snapshot  # the background thread reads everything; this request answers from the last
-                snapshot = self._snapshots[key] = (patch(snapshot, session, version, token, plan) if plan is not None
-                                                   else self._whole(session, key, snapshot, version, token))
-            return snapshot
+            if snapshot is not None and snapshot.token == token:
+                return snapshot, True
+            plan = _plan(session, snapshot, version)
+            if plan is None:
+                return snapshot, False
+            snapshot = self._snapshots[key] = patch(snapshot, session, version, token, plan)
+            return snapshot, True
 
-    def _whole(self, session: Session, key: str, old: Snapshot | None, version: int, token: str) -> Snapshot:
-        """The index at ``version``: on start-up from a saved snapshot patched forward when one fits, else read in
+    def _reread(self, session: Session, key: str, old: Snapshot | None, version: int, token: str) -> Snapshot:
+        """Read everything (one reader at a time, outside the lock requests take, so they keep answering from the
+        last snapshot meanwhile) and swap it in unless a newer one arrived first."""
+        with self._loading:
+            current = self._snapshots.get(key)
+            if current is not None and current.token == token:
+                return current
+            fresh = self._whole(session, key, version, token)
+        with self._lock:
+            current = self._snapshots.get(key)
+            if current is None or current is old or current.version is None or current.version <= version:
+                self._snapshots[key] = fresh
+            return self._snapshots[key]
+
+    def _whole(self, session: Session, key: str, version: int, token: str) -> Snapshot:
+        """The index at ``version``: from the newest saved snapshot patched forward when one fits, else read in
         full from the database (and saved for the other processes)."""
         from . import snapshot_files
 
-        if self._files and old is None:
+        if self._files:
             for path in snapshot_files.saved(self._files, key):
                 candidate = snapshot_files.open_saved(path)
                 if candidate is None:
@@ -466,14 +491,8 @@ class SnapshotCache:
             return None
         version, token = state
         key = str(session.get_bind().url)
-        with self._lock:
-            snapshot = self._snapshots.get(key)
-            if snapshot is None or snapshot.token != token:
-                plan = _plan(session, snapshot, version)
-                snapshot = self._snapshots[key] = (patch(snapshot, session, version, token, plan) if plan is not None
-                                                   else self._whole(session, key, snapshot, version, token))
-            self._reloading.discard(key)
-            return snapshot
+        snapshot, done = self._patched(session, key, version, token)
+        return snapshot if done else self._reread(session, key, snapshot, version, token)
 
     @property
     def running(self) -> bool:
@@ -486,7 +505,7 @@ class SnapshotCache:
             if self.running:
                 return
             if self._pid != os.getpid():  # forked: a lock held by another thread at fork time would never be released
-                self._pid, self._lock = os.getpid(), threading.Lock()
+                self._pid, self._lock, self._loading = os.getpid(), threading.Lock(), threading.Lock()
             self._start(engine, interval)
 
     def _start(self, engine: Engine, interval: float) -> None:
