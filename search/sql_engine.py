@@ -321,8 +321,9 @@ class SqlEngine:
         matched[rows] = True
         body = None
         if tokens is not None:
-            last = words.terms[-1] if words.prefix else None
-            terms = [(token, term == last) for term in dict.fromkeys(words.all_terms()) for token in tokens[term]]
+            # Each word as itself: an unfinished last word still matches as a prefix above, but scoring every
+            # word it begins ("care": carer, career, ...) would merge tens of thousands of postings per keystroke.
+            terms = [(token, False) for term in dict.fromkeys(words.all_terms()) for token in tokens[term]]
             body = snapshot.words.bm25(terms, snapshot.size, snapshot.live)
         return matched, snapshot.names.scores(words, matched, snapshot.live), body
 
