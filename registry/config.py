@@ -1,8 +1,8 @@
 """Configuration: every setting declared once with a typed default, overridden only from the environment.
 
 ``REGISTRY_<KEY>`` overrides ``<KEY>``, coerced to the default's type. ``DATABASE_URL``,
-``ELASTICSEARCH_URL``, ``S3_BUCKET`` and ``S3_ENDPOINT_URL`` are also read without the prefix
-because hosting platforms set them under those names.
+``ELASTICSEARCH_URL``, ``ELASTICSEARCH_CLOUD_ID``, ``ELASTICSEARCH_API_KEY``, ``S3_BUCKET`` and ``S3_ENDPOINT_URL``
+are also read without the prefix because hosting platforms set them under those names.
 """
 
 from __future__ import annotations
@@ -68,11 +68,34 @@ class Config:
     MAX_UPLOAD_MB = 20
     SIGNED_URL_SECONDS = 300
 
-    #: Search: ``sql`` (embedded) or ``elasticsearch``.
+    #: Search: ``sql`` (embedded) or ``elasticsearch`` (Elasticsearch 8.x or 9.x; see the README).
     SEARCH_ENGINE = 'sql'
+    #: One or more node URLs, comma-separated (or set ``ELASTICSEARCH_CLOUD_ID`` instead).
     ELASTICSEARCH_URL = ''
-    SEARCH_INDEX_ALIAS = 'registry-settings'
+    ELASTICSEARCH_CLOUD_ID = ''
+    #: Credentials: an API key (``id:key``, or the encoded form Kibana shows), or a user name and password.
+    ELASTICSEARCH_API_KEY = ''
+    ELASTICSEARCH_USERNAME = ''
+    ELASTICSEARCH_PASSWORD = ''
+    #: A CA certificate file (PEM) for clusters whose certificate no public authority signed.
+    ELASTICSEARCH_CA_CERTS = ''
+    ELASTICSEARCH_VERIFY_CERTS = True
+    #: Seconds a search may take before the page says search is temporarily unavailable.
+    ELASTICSEARCH_TIMEOUT = 5.0
+    #: Client retries on a refused connection or 502/503/504 (never on a timeout).
+    ELASTICSEARCH_MAX_RETRIES = 1
+    #: Seconds one bulk write may take (worker and reindex), and tries after a 429, with a doubling wait.
+    ELASTICSEARCH_BULK_TIMEOUT = 30.0
+    ELASTICSEARCH_BULK_RETRIES = 3
+    #: Hours a replaced index is kept for ``flask search rollback`` before a reindex or prune deletes it.
+    ELASTICSEARCH_KEEP_PREVIOUS_HOURS = 72.0
+    #: The alias the directory reads; empty means ``registry-<ENV_NAME>-settings``, so environments sharing a
+    #: cluster never share an index.
+    SEARCH_INDEX_ALIAS = ''
     SEARCH_PAGE_SIZE = 20
+    #: Seconds the outbox is drained for right after each commit (what is left waits for ``flask search worker``
+    #: or ``flask search sync``); 0 turns the after-commit drain off, for deployments that run the worker.
+    SEARCH_AFTER_COMMIT_SECONDS = 2.0
     #: SQL engine: each process's background thread checks for index writes this often (seconds) and patches them
     #: into its snapshot, so requests rarely have to; 0 turns the thread off (requests then patch for themselves).
     SEARCH_SNAPSHOT_REFRESH_SECONDS = 0.25
@@ -99,6 +122,8 @@ class Config:
 _UNPREFIXED = {
     'DATABASE_URL': 'SQLALCHEMY_DATABASE_URI',
     'ELASTICSEARCH_URL': 'ELASTICSEARCH_URL',
+    'ELASTICSEARCH_CLOUD_ID': 'ELASTICSEARCH_CLOUD_ID',
+    'ELASTICSEARCH_API_KEY': 'ELASTICSEARCH_API_KEY',
     'S3_BUCKET': 'S3_BUCKET',
     'S3_ENDPOINT_URL': 'S3_ENDPOINT_URL',
 }
@@ -154,3 +179,10 @@ def check_production(config: dict) -> None:
         raise RuntimeError('REGISTRY_SECRET_KEY must be set in production')
     if not config['SESSION_COOKIE_SECURE']:
         raise RuntimeError('REGISTRY_SESSION_COOKIE_SECURE must stay on in production')
+    if config.get('SEARCH_ENGINE') == 'elasticsearch':
+        if not config.get('ELASTICSEARCH_VERIFY_CERTS', True):
+            raise RuntimeError('REGISTRY_ELASTICSEARCH_VERIFY_CERTS must stay on in production')
+        credentials = config.get('ELASTICSEARCH_API_KEY') or config.get('ELASTICSEARCH_PASSWORD')
+        plain = [url for url in config.get('ELASTICSEARCH_URL', '').split(',') if url.strip().startswith('http:')]
+        if credentials and plain:
+            raise RuntimeError('ELASTICSEARCH_URL must use https when Elasticsearch credentials are set in production')

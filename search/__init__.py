@@ -3,11 +3,13 @@
 Public API (nothing outside this package imports it except the app factory):
 
 - :func:`engine` returns the configured engine: ``index(entries)``, ``remove(ids)``, ``query(Query) -> Results``,
-  ``count()``, ``ids()``, ``get(id)``, ``clear()``, ``reindex(entries, progress)``.
+  ``count()``, ``ids()``, ``hashes()``, ``get(id)``, ``export(after_id=, offset=, size=)``; the SQL engine also
+  ``reindex(entries, progress)``, Elasticsearch the index management ``flask search`` uses.
 - :func:`search` parses nothing; it runs a :class:`Query` on the configured engine.
 - :func:`parse_query` turns request arguments into a :class:`Query` or raises :class:`QueryError`.
-- :func:`drain` pushes pending ``ReindexRequest`` rows to the index.
-- :func:`init_app` registers the after-commit drainer and the ``flask search`` commands.
+- :func:`drain` pushes pending ``ReindexRequest`` rows to the index (see :mod:`search.sync` for the lock that keeps
+  it from drifting); :func:`rebuild`, :func:`compare` and :func:`repair` serve ``flask search``.
+- :func:`init_app` registers the after-commit drainer, the "search unavailable" error page and the commands.
 - :func:`warm` starts the SQL engine's background snapshot thread in this process, and :func:`preload` reads the
   snapshot in a process about to fork (``gunicorn.conf.py`` calls them: each worker has its snapshot before its
   first request).
@@ -30,27 +32,44 @@ What every engine's ``query`` promises about order (``tests/search/test_engine_c
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import time
 
-from flask import Flask, current_app
-from sqlalchemy import select, update
+from flask import Flask, current_app, jsonify, render_template, request
 
-from registry.db import utcnow
 from registry.extensions import db
-from registry.indexing import ReindexRequest, set_drainer
+from registry.indexing import set_drainer
 
 from .entries import DirectoryEntry, build_entries, build_entry, listed_setting_ids
-from .query import FACETS, SORTS, Hit, PageOutOfRangeError, Query, QueryError, Results, parse_query
+from .query import (
+    FACETS,
+    SORTS,
+    DeepPageError,
+    Hit,
+    PageOutOfRangeError,
+    Query,
+    QueryError,
+    Results,
+    SearchUnavailableError,
+    parse_query,
+)
+from .sync import DrainReport, compare, drain, pending_count, rebuild, repair
 
 logger = logging.getLogger(__name__)
 
-__all__ = ['FACETS', 'SORTS', 'DirectoryEntry', 'DrainReport', 'Hit', 'PageOutOfRangeError', 'Query', 'QueryError',
-           'Results', 'build_entries', 'build_entry', 'drain', 'engine', 'init_app', 'parse_query', 'preload', 'search',
-           'warm']
+__all__ = ['FACETS', 'SORTS', 'DeepPageError', 'DirectoryEntry', 'DrainReport', 'Hit', 'PageOutOfRangeError', 'Query',
+           'QueryError', 'Results', 'SearchUnavailableError', 'build_entries', 'build_entry', 'compare', 'drain',
+           'engine', 'index_alias', 'init_app', 'listed_setting_ids', 'parse_query', 'pending_count', 'rebuild',
+           'repair', 'preload', 'search', 'warm']
+
+#: What people are told when the engine cannot answer (the reason goes to the log only).
+UNAVAILABLE_MESSAGE = 'Search is temporarily unavailable. Try again in a few minutes.'
+#: Seconds a client should wait before trying again.
+RETRY_AFTER = 30
 
 
 def engine():
-    """The configured engine: Elasticsearch when ``SEARCH_ENGINE='elasticsearch'`` and a URL is set, else SQL."""
+    """The configured engine: Elasticsearch when ``SEARCH_ENGINE='elasticsearch'`` and a URL or Cloud ID is set,
+    else SQL."""
     app = current_app._get_current_object()
     state = app.extensions.setdefault('search', {})
     if 'engine' not in state:
@@ -58,14 +77,20 @@ def engine():
     return state['engine']
 
 
+def index_alias(config) -> str:
+    """The alias the directory reads: ``SEARCH_INDEX_ALIAS``, or one per environment (``registry-production-settings``)
+    so that environments sharing a cluster never write to each other's index."""
+    return (config.get('SEARCH_INDEX_ALIAS') or f"registry-{config.get('ENV_NAME') or 'development'}-settings").lower()
+
+
 def _make_engine(config):
     from .sql_engine import SqlEngine
 
     if config.get('SEARCH_ENGINE') == 'elasticsearch':
-        if config.get('ELASTICSEARCH_URL'):
+        if config.get('ELASTICSEARCH_URL') or config.get('ELASTICSEARCH_CLOUD_ID'):
             from .es_engine import ElasticsearchEngine
 
-            return ElasticsearchEngine.from_url(config['ELASTICSEARCH_URL'], config['SEARCH_INDEX_ALIAS'])
+            return ElasticsearchEngine.from_config({**config, 'SEARCH_INDEX_ALIAS': index_alias(config)})
         logger.warning('SEARCH_ENGINE is elasticsearch but ELASTICSEARCH_URL is not set: using the SQL engine')
     return SqlEngine()
 
@@ -97,131 +122,49 @@ def preload(app: Flask) -> None:
 
 
 def search(query: Query) -> Results:
-    """Run a query on the configured engine (raises :class:`QueryError` for a page past the end)."""
+    """Run a query on the configured engine.
+
+    :raises PageOutOfRangeError: for a page past the end (:class:`DeepPageError` past the result window).
+    :raises SearchUnavailableError: when the engine cannot answer (shown as a 503 page or JSON error).
+    """
     return engine().query(query)
 
 
-@dataclass
-class DrainReport:
-    """What one drain did."""
-
-    indexed: int = 0
-    removed: int = 0
-    failed: int = 0
-    requests: int = 0
-
-
-def _pending(limit: int, skip: set[int]):
-    statement = (select(ReindexRequest).where(ReindexRequest.processed_at.is_(None))
-                 .order_by(ReindexRequest.id).limit(limit))
-    if skip:
-        statement = statement.where(ReindexRequest.id.not_in(sorted(skip)))
-    if db.session.get_bind().dialect.name == 'postgresql':
-        # Several workers can drain at once without handling the same rows.
-        statement = statement.with_for_update(skip_locked=True)
-    return db.session.scalars(statement).all()
-
-
-def _apply(target, setting_ids: set[int]) -> tuple[int, int]:
-    entries = list(build_entries(setting_ids))
-    target.index(entries)
-    gone = setting_ids - {entry.id for entry in entries}
-    target.remove(gone)
-    return len(entries), len(gone)
-
-
-def drain(limit: int = 500, target=None) -> DrainReport:
-    """Index (or remove) the settings of pending reindex requests, mark them processed, and record failures.
-
-    :param limit: requests per batch; drains batches until none are pending (failures are left for next time).
-    :param target: the engine to write to (defaults to :func:`engine`).
-    """
-    target = target or engine()
-    report = DrainReport()
-    failed: set[int] = set()
-    while True:
-        requests = _pending(limit, failed)
-        if not requests:
-            return report
-        request_ids = [request.id for request in requests]
-        by_setting: dict[int, list[int]] = {}
-        for request in requests:
-            by_setting.setdefault(request.setting_id, []).append(request.id)
-        try:
-            indexed, removed = _apply(target, set(by_setting))
-            _mark_processed(request_ids)
-            db.session.commit()
-            report.indexed += indexed
-            report.removed += removed
-            report.requests += len(request_ids)
-        except Exception:
-            db.session.rollback()
-            logger.exception('Batch reindex failed; retrying settings one at a time')
-            failed |= _drain_one_by_one(target, by_setting, report)
-
-
-def _mark_processed(request_ids: list[int]) -> None:
-    db.session.execute(update(ReindexRequest).where(ReindexRequest.id.in_(request_ids))
-                       .values(processed_at=utcnow(), attempts=ReindexRequest.attempts + 1, last_error=''))
-
-
-def _drain_one_by_one(target, by_setting: dict[int, list[int]], report: DrainReport) -> set[int]:
-    """Process each setting alone so one bad row does not hold up the rest. Returns the failed request ids."""
-    failures: set[int] = set()
-    for setting_id, request_ids in by_setting.items():
-        try:
-            indexed, removed = _apply(target, {setting_id})
-            _mark_processed(request_ids)
-            db.session.commit()
-            report.indexed += indexed
-            report.removed += removed
-            report.requests += len(request_ids)
-        except Exception as exc:
-            db.session.rollback()
-            failures.update(request_ids)
-            report.failed += len(request_ids)
-            logger.warning('Could not reindex setting %s: %s', setting_id, exc)
-            db.session.execute(update(ReindexRequest).where(ReindexRequest.id.in_(request_ids))
-                               .values(attempts=ReindexRequest.attempts + 1,
-                                       last_error=f'{type(exc).__name__}: {exc}'[:2000]))
-            db.session.commit()
-    return failures
-
-
 def _drain_after_commit() -> None:
-    """Best effort after each commit: a failure is logged and left for ``flask search sync`` to retry."""
+    """Best effort after each commit, within ``SEARCH_AFTER_COMMIT_SECONDS``: what is left (or failed) waits for
+    ``flask search worker`` or ``flask search sync``, and is never the request's problem."""
+    seconds = float(current_app.config.get('SEARCH_AFTER_COMMIT_SECONDS', 2.0))
+    if seconds <= 0:
+        return
     try:
-        drain()
+        drain(deadline=time.monotonic() + seconds)
     except Exception:
         db.session.rollback()
-        logger.exception('Draining the reindex outbox failed; run "flask search sync" to retry')
+        logger.exception('Draining the reindex outbox failed; "flask search worker" or "flask search sync" retries')
+
+
+def _unavailable(error: SearchUnavailableError):
+    """503 with Retry-After: JSON on the API, a GOV.UK page elsewhere. The reason is logged, never shown."""
+    logger.error('Search unavailable for %s: %s', request.path, error.reason)
+    db.session.rollback()
+    headers = {'Retry-After': str(RETRY_AFTER)}
+    if request.path.startswith('/api/'):
+        return jsonify({'errors': {'search': UNAVAILABLE_MESSAGE}}), 503, headers
+    return render_template('search/unavailable.html', message=UNAVAILABLE_MESSAGE), 503, headers
 
 
 def init_app(app: Flask) -> None:
-    """Register the after-commit drainer and the ``flask search`` command group."""
+    """Register the after-commit drainer, the "search unavailable" error page and the ``flask search`` commands."""
     from . import models  # noqa: F401  (the index tables belong to the metadata)
     from .cli import search_cli
 
     app.extensions.setdefault('search', {})
-    if app.config.get('SEARCH_ENGINE') == 'elasticsearch' and not app.config.get('ELASTICSEARCH_URL'):
+    if app.config.get('SEARCH_ENGINE') == 'elasticsearch' and not (app.config.get('ELASTICSEARCH_URL')
+                                                                    or app.config.get('ELASTICSEARCH_CLOUD_ID')):
         logger.warning('SEARCH_ENGINE is elasticsearch but ELASTICSEARCH_URL is not set: using the SQL engine')
     set_drainer(_drain_after_commit)
+    app.register_error_handler(SearchUnavailableError, _unavailable)
     app.cli.add_command(search_cli)
-
-
-def pending_count() -> int:
-    """How many reindex requests are waiting."""
-    from sqlalchemy import func
-
-    return db.session.scalar(select(func.count()).select_from(ReindexRequest)
-                             .where(ReindexRequest.processed_at.is_(None)))
-
-
-def check() -> tuple[set[int], set[int]]:
-    """Compare the index with the database: (listed but missing from the index, indexed but not listed)."""
-    listed = listed_setting_ids()
-    indexed = engine().ids()
-    return listed - indexed, indexed - listed
 
 
 def _blueprints():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields
@@ -140,6 +141,11 @@ class DirectoryEntry:
 
 _FIELD_NAMES = tuple(item.name for item in fields(DirectoryEntry))
 _FIELD_SET = frozenset(_FIELD_NAMES)
+
+
+def entry_hash(entry: DirectoryEntry) -> str:
+    """A hash of everything the entry holds: ``flask search check`` compares the index with the database by it."""
+    return hashlib.sha256(entry.to_json().encode('utf-8')).hexdigest()[:32]
 
 
 def _entry(setting: Setting, authority: LocalAuthority | None, accepted_by: Iterable[str]) -> DirectoryEntry:

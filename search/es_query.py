@@ -1,10 +1,22 @@
-"""Elasticsearch request bodies, built by pure functions (no client, no app) so tests can pin them as dicts."""
+"""Elasticsearch request bodies, built by pure functions (no client, no app) so tests can pin them as dicts.
+
+They follow the SQL engine's rules, so both engines find, count, measure and order the same:
+
+- every word must occur in some field, not all in one: ``name``, ``organisation_name`` and ``body`` are copied into
+  ``all_text``, which the words must all match (the unfinished last word as a prefix, each quoted phrase within one
+  field); the two names are matched again only for ranking;
+- relevance is ``1 + 10 × name score + 4 × organisation score`` (the weights of :mod:`search.names`), so a match in a
+  name always outranks a match in the description only; ties go by name (case ignored, then exact), then id;
+- distances are British National Grid metres, as everywhere else in the service: a radius is a box on the easting
+  and northing and then the exact circle (a script), and the distance order is the same squared distance; the
+  WGS84 points in the document are there for maps, never for filtering;
+- paging is checked against the total before a page past ``index.max_result_window`` is asked for, and exports
+  page by id with ``search_after``.
+"""
 
 from __future__ import annotations
 
-from registry.geography.distance import to_wgs84
-
-from .query import MARK_END, MARK_START, Query, Words
+from .query import MARK_END, MARK_START, Query, Words, closest_term
 
 #: Facet name to the keyword field it counts.
 FACET_FIELDS = {
@@ -16,30 +28,44 @@ FACET_FIELDS = {
     'needs': 'needs',
     'has_vacancy': 'has_vacancy',
 }
-#: Name matches count most, then the organisation, then everything else.
-TEXT_FIELDS = ['name^3', 'organisation_name^2', 'body']
+#: The combined field every word must match (``copy_to`` from the name, organisation name and body).
+TEXT_FIELD = 'all_text'
+#: The fields matched again for ranking, with the SQL engine's weights.
+NAME_BOOSTS = (('name', 10.0), ('organisation_name', 4.0))
 FACET_SIZE = 200
+#: Candidates asked for per misspelt word; the SQL engine's rule (:func:`search.query.closest_term`) picks one.
+SUGGESTION_CANDIDATES = 5
+#: Ties in every order but distance and "recently updated".
+NAME_ORDER = [{'name.sort': 'asc'}, {'name.raw': 'asc'}, {'id': 'asc'}]
+
+#: Squared British National Grid distance from the origin, for the distance order.
+DISTANCE_SCRIPT = ('double dx = doc[params.easting].value - params.x; '
+                   'double dy = doc[params.northing].value - params.y; '
+                   'return dx * dx + dy * dy;')
+#: The exact circle, checked only on the documents inside the box (the same arithmetic as the SQL engine's).
+WITHIN_SCRIPT = ('double dx = doc[params.easting].value - params.x; '
+                 'double dy = doc[params.northing].value - params.y; '
+                 'return dx * dx + dy * dy <= params.r2;')
 
 
-def words_query(words: Words) -> list[dict]:
-    """One clause for the plain words (the last one also as a prefix) and one per quoted phrase."""
-    clauses = []
+def point_fields(query: Query) -> tuple[str, str]:
+    """The grid reference a query measures to: exact points only for commissioner and board searches."""
+    return ('easting', 'northing') if query.exact_locations else ('public_easting', 'public_northing')
+
+
+def words_clauses(words: Words) -> tuple[list[dict], list[dict]]:
+    """(what every hit must match, what only adds to the score) for the words of a search."""
+    required, scoring = [], []
     if words.terms:
         text = ' '.join(words.terms)
-        if words.prefix:
-            clauses.append({'multi_match': {'query': text, 'type': 'bool_prefix', 'fields': TEXT_FIELDS,
-                                            'operator': 'and'}})
-        else:
-            clauses.append({'multi_match': {'query': text, 'type': 'best_fields', 'fields': TEXT_FIELDS,
-                                            'operator': 'and'}})
+        kind = 'match_bool_prefix' if words.prefix else 'match'
+        required.append({kind: {TEXT_FIELD: {'query': text, 'operator': 'and'}}})
+        scoring += [{kind: {field: {'query': text, 'boost': boost}}} for field, boost in NAME_BOOSTS]
     for phrase in words.phrases:
-        clauses.append({'multi_match': {'query': ' '.join(phrase), 'type': 'phrase', 'fields': TEXT_FIELDS}})
-    return clauses
-
-
-def location_field(query: Query) -> str:
-    """The geo_point a query filters and sorts on: exact points only for commissioner and board searches."""
-    return 'location' if query.exact_locations else 'public_location'
+        text = ' '.join(phrase)
+        required.append({'match_phrase': {TEXT_FIELD: {'query': text}}})
+        scoring += [{'match_phrase': {field: {'query': text, 'boost': boost}}} for field, boost in NAME_BOOSTS]
+    return required, scoring
 
 
 def plain_filters(query: Query) -> list[dict]:
@@ -52,9 +78,14 @@ def plain_filters(query: Query) -> list[dict]:
     if query.accepted_by:
         filters.append({'term': {'accepted_by': query.accepted_by}})
     if query.origin is not None and query.radius_m is not None:
-        lat, lon = to_wgs84(*query.origin)
-        filters.append({'geo_distance': {'distance': f'{query.radius_m:.0f}m',
-                                         location_field(query): {'lat': round(lat, 6), 'lon': round(lon, 6)}}})
+        (x, y), radius = query.origin, query.radius_m
+        easting, northing = point_fields(query)
+        filters += [
+            {'range': {easting: {'gte': x - radius, 'lte': x + radius}}},
+            {'range': {northing: {'gte': y - radius, 'lte': y + radius}}},
+            {'script': {'script': {'source': WITHIN_SCRIPT, 'params': {
+                'easting': easting, 'northing': northing, 'x': x, 'y': y, 'r2': radius * radius}}}},
+        ]
     return filters
 
 
@@ -79,18 +110,35 @@ def facet_filters(query: Query) -> dict[str, list[dict]]:
 
 
 def sort_clause(query: Query, has_words: bool) -> list:
-    """The ``sort`` list for the query's sort order; ties always fall back to name then id."""
-    tail = [{'name.sort': 'asc'}, {'id': 'asc'}]
+    """The ``sort`` list for the query's sort order, with the SQL engine's tie-breaks."""
     relevance = ['_score'] if has_words else []
     if query.sort == 'distance' and query.origin is not None:
-        lat, lon = to_wgs84(*query.origin)
-        return [{'_geo_distance': {location_field(query): {'lat': round(lat, 6), 'lon': round(lon, 6)},
-                                   'order': 'asc', 'unit': 'm', 'distance_type': 'arc'}}, {'id': 'asc'}]
+        easting, northing = point_fields(query)
+        return [{'_script': {'type': 'number', 'order': 'asc', 'script': {'source': DISTANCE_SCRIPT, 'params': {
+            'easting': easting, 'northing': northing, 'x': query.origin[0], 'y': query.origin[1]}}}},
+            {'id': 'asc'}]
     if query.sort == 'judgement':
-        return [{'judgement_rank': 'desc'}, *relevance, *tail]
+        return [{'judgement_rank': 'desc'}, *relevance, *NAME_ORDER]
     if query.sort == 'updated':
         return [{'updated_at': 'desc'}, {'id': 'asc'}]
-    return [*relevance, *tail]
+    return [*relevance, *NAME_ORDER]
+
+
+def _bool_query(query: Query, words: Words, *, with_facet_filters: bool) -> dict:
+    required, scoring = words_clauses(words)
+    if required:
+        must = [{'constant_score': {'filter': {'bool': {'filter': required}}, 'boost': 1.0}}]
+    else:
+        must = [{'match_none': {}} if words.only_stop_words else {'match_all': {}}]
+    bool_query: dict = {'must': must}
+    if scoring and not with_facet_filters:
+        bool_query['should'] = scoring
+    filters = plain_filters(query)
+    if with_facet_filters:
+        filters += [clause for clauses in facet_filters(query).values() for clause in clauses]
+    if filters:
+        bool_query['filter'] = filters
+    return bool_query
 
 
 def build_query(query: Query, page_size: int | None = None) -> dict:
@@ -101,22 +149,12 @@ def build_query(query: Query, page_size: int | None = None) -> dict:
     """
     page_size = page_size or query.page_size
     words = query.parsed_words
-    bool_query: dict = {}
-    must = words_query(words)
-    if must:
-        bool_query['must'] = must
-    else:
-        bool_query['must'] = [{'match_all': {}}]
-    filters = plain_filters(query)
-    if filters:
-        bool_query['filter'] = filters
     by_facet = facet_filters(query)
-
     body: dict = {
-        'query': {'bool': bool_query},
+        'query': {'bool': _bool_query(query, words, with_facet_filters=False)},
         'from': (query.page - 1) * page_size,
         'size': page_size,
-        'sort': sort_clause(query, bool(must) and not words.empty),
+        'sort': sort_clause(query, not words.empty),
         'track_total_hits': True,
     }
     post_filter = [clause for clauses in by_facet.values() for clause in clauses]
@@ -130,14 +168,59 @@ def build_query(query: Query, page_size: int | None = None) -> dict:
     if aggs:
         body['aggs'] = aggs
     if not words.empty and query.highlight:
+        required, _scoring = words_clauses(words)
         body['highlight'] = {
             'pre_tags': [MARK_START], 'post_tags': [MARK_END],
+            # The words are matched on all_text, so highlight them in whichever field holds them.
+            'require_field_match': False,
+            'highlight_query': {'bool': {'should': required}},
             'fields': {'name': {'number_of_fragments': 0}, 'organisation_name': {'number_of_fragments': 0},
                        'body': {'fragment_size': 200, 'number_of_fragments': 1}},
         }
     if not words.empty:
         body['suggest'] = {
             'text': ' '.join(words.all_terms()),
-            'words': {'term': {'field': 'vocabulary', 'suggest_mode': 'missing', 'min_word_length': 3}},
+            'words': {'term': {'field': 'vocabulary', 'suggest_mode': 'missing', 'min_word_length': 3,
+                               # 0, so a wrong first letter can be corrected too
+                               'prefix_length': 0, 'max_edits': 2, 'string_distance': 'levenshtein',
+                               'size': SUGGESTION_CANDIDATES}},
         }
     return body
+
+
+def count_body(query: Query) -> dict:
+    """The ``_count`` body for a Query: the same hits as :func:`build_query` (facet filters folded in)."""
+    return {'query': {'bool': _bool_query(query, query.parsed_words, with_facet_filters=True)}}
+
+
+def by_id_body(size: int, *, after_id: int = 0, offset: int = 0, source: bool | dict = True) -> dict:
+    """Entries in id order after ``after_id`` (``search_after``), for exports, ``ids()`` and ``hashes()``."""
+    body: dict = {'query': {'match_all': {}}, 'sort': [{'id': 'asc'}], 'size': size, 'track_total_hits': False,
+                  '_source': source}
+    if after_id:
+        body['search_after'] = [after_id]
+    if offset:
+        body['from'] = offset
+    return body
+
+
+def suggestions_from(response: dict) -> dict[str, str]:
+    """For each misspelt word, the candidate the SQL engine's rule picks (nearest, then commonest)."""
+    suggestions = {}
+    for item in (response.get('suggest') or {}).get('words', []):
+        word = item['text']
+        if len(word) < 3 or not word.isalpha():
+            continue
+        candidates = {option['text']: int(option.get('freq', 0)) for option in item.get('options') or ()}
+        if (suggestion := closest_term(word, candidates)) is not None:
+            suggestions[word] = suggestion
+    return suggestions
+
+
+def write_action(op: str, entry_id: int, index: str, version: int | None) -> dict:
+    """One bulk action line: ``index`` or ``delete``, with the write version when there is one (external_gte, so a
+    late retry of an older write loses to a newer one instead of overwriting it)."""
+    meta: dict = {'_index': index, '_id': str(entry_id)}
+    if version is not None:
+        meta.update(version=version, version_type='external_gte')
+    return {op: meta}

@@ -6,10 +6,12 @@ latitude/longitude — only the local authority as the service area.
 
 from __future__ import annotations
 
+import math
+
 from registry.geography.distance import to_wgs84
 
 from . import profiles
-from .query import PageOutOfRangeError, Query
+from .query import PageOutOfRangeError
 
 __all__ = ['PageOutOfRangeError', 'parse_paging', 'service', 'services_page']
 
@@ -78,14 +80,20 @@ def service(entry, organisation=None) -> dict:
 
 
 def services_page(page: int, per_page: int) -> dict:
-    """One page of services in the Open Referral UK paged shape (raises PageOutOfRangeError past the end)."""
-    from . import search
+    """One page of services in the Open Referral UK paged shape, in id order (raises PageOutOfRangeError past the
+    end). Pages come from ``engine().export``, which reaches every entry however deep: on Elasticsearch through
+    ``search_after``, never past ``index.max_result_window``."""
+    from . import engine
 
-    results = search(Query(page=page, page_size=per_page, facets=()))
-    organisations = profiles.organisations({hit.entry.organisation_id for hit in results.hits})
+    target = engine()
+    total = target.count()
+    pages = max(1, math.ceil(total / per_page))
+    if page > pages:
+        raise PageOutOfRangeError(page, pages)
+    entries = target.export(offset=(page - 1) * per_page, size=per_page)
+    organisations = profiles.organisations({entry.organisation_id for entry in entries})
     return {
-        'total_items': results.total, 'total_pages': results.pages, 'page_number': results.page,
-        'size': results.page_size, 'first_page': results.page == 1, 'last_page': not results.has_next,
-        'empty': not results.hits,
-        'contents': [service(hit.entry, organisations.get(hit.entry.organisation_id)) for hit in results.hits],
+        'total_items': total, 'total_pages': pages, 'page_number': page, 'size': per_page,
+        'first_page': page == 1, 'last_page': page >= pages, 'empty': not entries,
+        'contents': [service(entry, organisations.get(entry.organisation_id)) for entry in entries],
     }

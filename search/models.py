@@ -109,3 +109,15 @@ class SearchIndexChange(db.Model):
     version: Mapped[int] = mapped_column(BigInteger, nullable=False, index=True)
     token: Mapped[str] = mapped_column(String(32), nullable=False)
     entry_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class IndexSyncState(db.Model):
+    """The index lock and write version: every write to the search index (drain, rebuild, repair) first bumps
+    ``version`` in its own transaction and builds its entries after that, so concurrent writers queue here and the
+    last to write has read the newest data. Elasticsearch stores ``version`` with each document (external
+    versioning), so a late retry of an older write can never overwrite a newer one."""
+
+    __tablename__ = 'index_sync_state'
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, nullable=False)

@@ -23,6 +23,23 @@ FACETS = ('provision_type', 'lot', 'judgement', 'region', 'authority', 'needs', 
 MIN_RADIUS_MILES, MAX_RADIUS_MILES = 1, 300
 MAX_PAGE_SIZE = 100
 MAX_WORDS_LENGTH = 200
+#: Results past this position cannot be paged to, on either engine (Elasticsearch's ``index.max_result_window``,
+#: set to the same number in ``mappings/settings.json``): deeper pages ask the person to narrow the search. Exports
+#: page by id instead (``engine().export``), so they reach every entry.
+MAX_RESULT_WINDOW = 10_000
+#: The shortest unfinished last word matched as a prefix: ``"ca"`` would match most of the directory.
+MIN_PREFIX_LENGTH = 3
+#: Words every engine ignores in a search: PostgreSQL's ``english`` stop words (which include all of
+#: Elasticsearch's ``english`` analyzer's), so "homes for girls" finds the same settings on SQLite, PostgreSQL
+#: and Elasticsearch. A search of only these words is a search with no words.
+STOP_WORDS = frozenset('''
+    i me my myself we our ours ourselves you your yours yourself yourselves he him his himself she her hers herself
+    it its itself they them their theirs themselves what which who whom this that these those am is are was were be
+    been being have has had having do does did doing a an the and but if or because as until while of at by for with
+    about against between into through during before after above below to from up down in out on off over under again
+    further then once here there when where why how all any both each few more most other some such no nor not only
+    own same so than too very s t can will just don should now
+'''.split())
 #: Marks the start and end of a matched word in engine highlights, before HTML escaping.
 MARK_START, MARK_END = '\x02', '\x03'
 
@@ -43,10 +60,48 @@ class QueryError(ValueError):
 class PageOutOfRangeError(QueryError):
     """The requested page is past the last page of results."""
 
-    def __init__(self, page: int, last_page: int):
+    def __init__(self, page: int, last_page: int, message: str | None = None):
         self.page, self.last_page = page, last_page
-        super().__init__({'page': f'Page {page} is past the end of the results: there '
-                                  f'{"is only 1 page" if last_page == 1 else f"are only {last_page} pages"}'})
+        pages = 'is only 1 page' if last_page == 1 else f'are only {last_page} pages'
+        super().__init__({'page': message or f'Page {page} is past the end of the results: there {pages}'})
+
+
+class DeepPageError(PageOutOfRangeError):
+    """The requested page holds results past :data:`MAX_RESULT_WINDOW`: the search must be narrowed to reach them."""
+
+    def __init__(self, page: int, page_size: int, total: int, window: int = MAX_RESULT_WINDOW):
+        last_page = max(1, window // page_size)
+        super().__init__(page, last_page, f'Only the first {window:,} of the {total:,} results can be shown: '
+                                          'narrow the search with words or filters to see the others')
+
+
+class SearchUnavailableError(RuntimeError):
+    """The search engine cannot answer now (down, timing out, refusing work). ``reason`` is for the log and the
+    outbox; people are told only that search is temporarily unavailable."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(reason)
+
+
+class IndexWriteError(RuntimeError):
+    """Some entries could not be written (the engine answered, but refused them). ``failures`` maps each entry id
+    to the engine's reason; entries not named were written."""
+
+    def __init__(self, failures: Mapping[int, str]):
+        self.failures = dict(failures)
+        first = next(iter(self.failures.items()), (None, ''))
+        super().__init__(f'{len(self.failures)} entries could not be written; entry {first[0]}: {first[1]}')
+
+
+def check_page(query: Query, total: int, window: int = MAX_RESULT_WINDOW) -> None:
+    """The one paging rule for every engine: a page past the last raises :class:`PageOutOfRangeError`, a page
+    holding results past ``window`` raises :class:`DeepPageError`."""
+    pages = max(1, math.ceil(total / query.page_size))
+    if query.page > pages:
+        raise PageOutOfRangeError(query.page, pages)
+    if query.page * query.page_size > window:
+        raise DeepPageError(query.page, query.page_size, total, window)
 
 
 @dataclass(frozen=True)
@@ -57,17 +112,30 @@ class Words:
     phrases: tuple[tuple[str, ...], ...] = ()
     #: The last term, matched as a prefix too when the text did not end with a space or a quote.
     prefix: str | None = None
+    #: Stop words left out of ``terms``.
+    ignored: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
-        return not self.terms and not self.phrases
+        """No words at all: every entry matches."""
+        return not self.terms and not self.phrases and not self.ignored
+
+    @property
+    def only_stop_words(self) -> bool:
+        """Only stop words: nothing matches (as PostgreSQL and Elasticsearch answer such a search)."""
+        return not self.terms and not self.phrases and bool(self.ignored)
 
     def all_terms(self) -> list[str]:
         return [*self.terms, *(term for phrase in self.phrases for term in phrase)]
 
 
 def split_words(text: str) -> Words:
-    """Split free text into lower-case tokens and quoted phrases. Never fails, whatever the input."""
+    """Split free text into lower-case tokens and quoted phrases. Never fails, whatever the input.
+
+    Outside phrases, :data:`STOP_WORDS` are dropped; the unfinished last word is a prefix only if it is not a stop
+    word and has at least :data:`MIN_PREFIX_LENGTH` letters. Phrases keep every word. A search of only stop words
+    matches nothing.
+    """
     text = (text or '')[:MAX_WORDS_LENGTH]
     phrases, terms = [], []
     parts = text.split('"')
@@ -78,10 +146,12 @@ def split_words(text: str) -> Words:
             phrases.append(tuple(tokens))
         else:
             terms.extend(tokens)
-    prefix = None
+    last = None
     if terms and parts[-1] and not text[-1:].isspace() and len(parts) % 2 == 1 and _TOKEN.findall(parts[-1]):
-        prefix = terms[-1]
-    return Words(tuple(terms), tuple(phrases), prefix)
+        last = terms[-1]
+    kept = tuple(term for term in terms if term not in STOP_WORDS)
+    prefix = last if last is not None and last not in STOP_WORDS and len(last) >= MIN_PREFIX_LENGTH else None
+    return Words(kept, tuple(phrases), prefix, tuple(term for term in terms if term in STOP_WORDS))
 
 
 @dataclass(frozen=True)
@@ -368,7 +438,8 @@ def parse_query(args: Mapping, page_size: int = 20) -> Query:
 
     if errors:
         raise QueryError(errors)
-    return Query(words=words.strip(), provision_types=provision_types, lots=lots, min_judgement=min_judgement,
+    # Only leading spaces go: a trailing space (or a closing quote) says the last word is finished, not a prefix.
+    return Query(words=words.lstrip(), provision_types=provision_types, lots=lots, min_judgement=min_judgement,
                  authority_codes=authority_codes, region_codes=region_codes, needs=needs, age=age, sex=sex,
                  has_vacancy=has_vacancy, accepted_by=accepted_by, origin=origin, origin_label=origin_label,
                  radius_miles=radius_miles, sort=sort, facets=facets, page=page, page_size=page_size)

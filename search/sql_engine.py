@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from registry.extensions import db
 from registry.settings.taxonomy import Judgement
 
-from .entries import DirectoryEntry
+from .entries import DirectoryEntry, entry_hash
 from .models import (
     SearchEntry,
     SearchEntryAuthority,
@@ -36,11 +36,12 @@ from .names import FTS_TOKENIZER, fts_tokens
 from .query import (
     MARK_END,
     MARK_START,
+    MAX_RESULT_WINDOW,
     Hit,
-    PageOutOfRangeError,
     Query,
     Results,
     Words,
+    check_page,
     render_highlight,
 )
 from .snapshot import EMPTY, KEPT_VERSIONS, Snapshot, SnapshotCache, fetch
@@ -85,6 +86,8 @@ class SqlEngine:
     """Search over the database's own index tables. The default engine, and the one tests always run."""
 
     name = 'sql'
+    #: Pages holding results past this position are refused, as on Elasticsearch (see ``query.check_page``).
+    max_result_window = MAX_RESULT_WINDOW
 
     def __init__(self, session: Session | None = None):
         self._session = session
@@ -99,8 +102,13 @@ class SqlEngine:
 
     # -- writing -------------------------------------------------------------------------------------------
 
-    def index(self, entries: Iterable[DirectoryEntry]) -> int:
-        """Add or replace entries. Returns how many were written."""
+    def index(self, entries: Iterable[DirectoryEntry], *, version: int | None = None,
+              deadline: float | None = None) -> int:
+        """Add or replace entries. Returns how many were written.
+
+        ``version`` and ``deadline`` are part of the engine interface for Elasticsearch; here the write is in the
+        caller's transaction, which the drain orders by its index lock, so neither is needed.
+        """
         entries = list({entry.id: entry for entry in entries}.values())
         if entries:
             self.touch([entry.id for entry in entries])
@@ -181,8 +189,9 @@ class SqlEngine:
             'updated_at': entry.updated_at, 'doc': entry.to_json(),
         }
 
-    def remove(self, ids: Iterable[int]) -> None:
-        """Remove entries by setting id (ids not in the index are ignored)."""
+    def remove(self, ids: Iterable[int], *, version: int | None = None, deadline: float | None = None) -> None:
+        """Remove entries by setting id (ids not in the index are ignored; ``version`` and ``deadline`` as in
+        :meth:`index`)."""
         ids = sorted(set(ids))
         if ids:
             self.touch(ids)
@@ -248,6 +257,18 @@ class SqlEngine:
         doc = self.session.scalar(select(ENTRIES.c.doc).where(ENTRIES.c.id == entry_id))
         return DirectoryEntry.from_json(doc) if doc else None
 
+    def hashes(self) -> dict[int, str]:
+        """Every indexed id with the hash of its stored entry (``entries.entry_hash``), for ``flask search check``."""
+        return {entry_id: entry_hash(DirectoryEntry.from_json(doc))
+                for entry_id, doc in self.session.execute(select(ENTRIES.c.id, ENTRIES.c.doc))}
+
+    def export(self, *, after_id: int = 0, offset: int = 0, size: int = 100) -> list[DirectoryEntry]:
+        """Entries in id order: those after ``after_id``, skipping ``offset`` of them (exports page this way, so
+        they reach every entry, however many)."""
+        docs = self.session.scalars(select(ENTRIES.c.doc).where(ENTRIES.c.id > after_id).order_by(ENTRIES.c.id)
+                                    .offset(offset).limit(size))
+        return [DirectoryEntry.from_json(doc) for doc in docs]
+
     def query(self, query: Query) -> Results:
         """Run a search: words in the database's full-text index; filters, facets, distance and order in numpy."""
         snapshot = self.snapshot()
@@ -268,9 +289,7 @@ class SqlEngine:
         selected = _all_of([*base, *(mask for mask in facet_masks.values() if mask is not None)], size)
 
         total = int(np.count_nonzero(selected))
-        pages = max(1, -(-total // query.page_size))
-        if query.page > pages:
-            raise PageOutOfRangeError(query.page, pages)
+        check_page(query, total, self.max_result_window)
         start, stop = (query.page - 1) * query.page_size, query.page * query.page_size
         rows = self._page_rows(query, snapshot, selected, score, body, points, stop)[start:stop]
 
@@ -309,6 +328,8 @@ class SqlEngine:
         the full-text index itself for phrases, which need positions.
         """
         matched = np.zeros(snapshot.size, dtype=bool)
+        if words.only_stop_words:
+            return matched, np.zeros(snapshot.size, dtype=np.float32), None
         tokens = None
         if snapshot.words is not None:
             terms = list(dict.fromkeys(words.all_terms()))

@@ -127,7 +127,7 @@ def elasticsearch_url() -> str:
 
 @pytest.fixture(params=['sql', 'elasticsearch'])
 def engine(request, app_ctx):
-    """Each engine in turn; Elasticsearch only when a reachable cluster is given."""
+    """Each engine in turn; Elasticsearch only when a reachable cluster is given (its own alias, deleted after)."""
     from search.sql_engine import SqlEngine
 
     if request.param == 'sql':
@@ -137,9 +137,14 @@ def engine(request, app_ctx):
     if not url:
         pytest.skip('Elasticsearch contract tests need TEST_ELASTICSEARCH_URL or ELASTICSEARCH_URL '
                     '(no cluster can be installed here)')
+    from flask import current_app
+
     from search.es_engine import ElasticsearchEngine
 
-    es_engine = ElasticsearchEngine.from_url(url, alias=f'test-registry-{uuid.uuid4().hex[:8]}', refresh='wait_for')
+    # Credentials and a CA certificate come from the usual REGISTRY_ELASTICSEARCH_* variables.
+    alias = f'test-registry-{uuid.uuid4().hex[:8]}'
+    config = {**current_app.config, 'ELASTICSEARCH_URL': url, 'SEARCH_INDEX_ALIAS': alias}
+    es_engine = ElasticsearchEngine.from_config(config, refresh='wait_for')
     try:
         reachable = es_engine.client.ping()
     except Exception:  # any transport failure means "not reachable"
@@ -148,6 +153,5 @@ def engine(request, app_ctx):
         pytest.skip(f'Elasticsearch at {url} is not reachable; contract tests skipped')
     yield es_engine
     # Delete by exact name: clusters refuse wildcard deletes by default (action.destructive_requires_name).
-    if es_engine.client.indices.exists_alias(name=es_engine.alias):
-        for index in es_engine.client.indices.get_alias(name=es_engine.alias):
-            es_engine.client.indices.delete(index=index)
+    for index in es_engine.managed_indices():
+        es_engine.client.indices.delete(index=index)

@@ -1,4 +1,9 @@
-"""One contract for every search engine: the same known data, the same answers (SQL always; Elasticsearch if given)."""
+"""One contract for every search engine: the same known data, the same answers (SQL always; Elasticsearch if given).
+
+Run it against a real cluster with ``TEST_ELASTICSEARCH_URL=http://127.0.0.1:9200 .venv/bin/pytest
+tests/search/test_engine_contract.py`` (credentials from the usual ``REGISTRY_ELASTICSEARCH_*`` variables); each
+test makes its own alias and deletes its indices after.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,8 @@ from dataclasses import replace
 import pytest
 
 from registry.settings.taxonomy import Lot, ProvisionType
-from search.entries import build_entries
-from search.query import PageOutOfRangeError, Query, authority_centroids, parse_query
+from search.query import DeepPageError, PageOutOfRangeError, Query, authority_centroids, parse_query
+from search.sync import rebuild
 from tests.search.conftest import (
     BRADFORD,
     LEEDS,
@@ -28,8 +33,8 @@ MILE = 1609.344
 
 @pytest.fixture
 def loaded(engine, directory):
-    """The engine holding the known directory."""
-    engine.reindex(build_entries())
+    """The engine holding the known directory, built as ``flask search reindex`` builds it."""
+    rebuild(target=engine)
     return engine
 
 
@@ -215,7 +220,7 @@ def berwick(engine, directory):
     home = make_setting(homes, 'Tweed House', ProvisionType.CHILDRENS_HOME, 'TD15 1AA')
     fostering = make_setting(agency, 'Berwick Fostering', ProvisionType.INDEPENDENT_FOSTERING_AGENCY, 'TD15 2AA')
     db.session.commit()
-    engine.reindex(build_entries())
+    rebuild(target=engine)
     return home, fostering
 
 
@@ -264,3 +269,132 @@ def test_public_can_find_a_fostering_agency_by_its_exact_point(engine, berwick):
 
 def test_parsed_queries_never_use_exact_locations():
     assert parse_query({'postcode': 'TD15 1AA', 'radius': '5', 'exact_locations': 'true'}).exact_locations is False
+
+
+# -- words across fields, prefixes and stop words -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(('words', 'expected'), [
+    ('oak house bradford', {'Oak House'}),  # name and district
+    ('oak autism', {'Oak House'}),  # name and description
+    ('brightwater leeds', {'Leeds Fostering Service'}),  # organisation and name
+    ('northern riverside boys', {'Riverside Home'}),  # organisation, name and description
+    ('willow therapeutic manchester', {'Willow Lodge'}),
+    ('care girls autism bradford', {'Oak House'}),
+    ('Bradford Oak', {'Oak House'}),  # any order
+    ('families london', {'Capital Fostering Westminster'}),
+    ('oak riverside', set()),  # every word must match, in some field of one setting
+])
+def test_searcher_can_find_a_setting_by_words_spread_over_its_fields(loaded, words, expected):
+    assert found(loaded, q=words) == expected
+
+
+def test_common_words_are_ignored_and_a_search_of_only_them_finds_nothing(loaded):
+    assert found(loaded, q='care for the girls ') == {'Oak House'}
+    assert found(loaded, q='homes for') == found(loaded, q='homes ') == {'Oak House', 'Willow Lodge', 'Riverside Home'}
+    results = loaded.query(parse_query({'q': 'the and '}))
+    assert (results.total, results.suggestions) == (0, {})
+
+
+def test_the_unfinished_last_word_is_a_prefix_from_three_letters(loaded):
+    assert found(loaded, q='car') == {'Leeds Fostering Service', 'Oak House', 'Willow Lodge', 'Riverside Home'}
+    assert found(loaded, q='ca') == set()
+    assert found(loaded, q='car ') == set()  # finished: the word "car" itself
+    assert found(loaded, q='oak hou') == {'Oak House'}
+
+
+# -- suggestions ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(('words', 'suggestions'), [
+    ('fostring ', {'fostering': 'fostering'}),
+    ('dillow ', {'dillow': 'willow'}),  # a wrong first letter
+    ('xak ', {'xak': 'oak'}),
+    ('oak hoise ', {'hoise': 'house'}),
+])
+def test_searcher_gets_the_same_suggestion_from_every_engine(loaded, words, suggestions):
+    results = loaded.query(parse_query({'q': words}))
+    assert results.total == 0
+    expected = {('fostring' if word == 'fostering' else word): term for word, term in suggestions.items()}
+    assert results.suggestions == expected
+
+
+def test_no_suggestion_when_the_search_finds_something(loaded):
+    assert loaded.query(parse_query({'q': 'fostering '})).suggestions == {}
+
+
+# -- deep pages -------------------------------------------------------------------------------------------------
+
+
+def test_a_deep_page_is_answered_from_the_total(loaded):
+    """Past 10,000 results Elasticsearch answered 500 even with 3 results; both engines now say how many pages."""
+    with pytest.raises(PageOutOfRangeError) as error:
+        loaded.query(parse_query({'page': '600'}))
+    assert error.value.errors == {'page': 'Page 600 is past the end of the results: there is only 1 page'}
+
+
+def test_pages_past_the_result_window_ask_for_a_narrower_search(loaded):
+    loaded.max_result_window = 4  # as if the directory held more than 10,000 matches
+    assert names(loaded.query(parse_query({'page_size': '2', 'page': '2'}))) == ['Oak House', 'Riverside Home']
+    with pytest.raises(DeepPageError) as error:
+        loaded.query(parse_query({'page_size': '2', 'page': '3'}))
+    assert error.value.last_page == 2
+    assert error.value.errors == {'page': 'Only the first 4 of the 5 results can be shown: narrow the search with '
+                                          'words or filters to see the others'}
+
+
+def test_exports_reach_every_entry_in_id_order(loaded, directory):
+    loaded.max_result_window = 2
+    ids = sorted(directory.listed_ids)
+    pages = [[entry.id for entry in loaded.export(offset=offset, size=2)] for offset in (0, 2, 4, 6)]
+    assert pages == [ids[0:2], ids[2:4], ids[4:], []]
+    assert [entry.id for entry in loaded.export(after_id=ids[1], size=10)] == ids[2:]
+
+
+# -- name order -------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def mixed_case(engine, directory):
+    """Names whose order depends on case: both engines sort ignoring case first, then by the exact name."""
+    from registry.extensions import db
+
+    homes = make_organisation('Alder Homes Ltd')
+    qualify(homes, Lot.CHILDRENS_HOMES)
+    for name in ('apple Tree House', 'ash grove', 'Zeal Lodge', 'Oak house', 'OAK HOUSE ANNEXE'):
+        make_setting(homes, name, ProvisionType.CHILDRENS_HOME, 'LS6 2QB')
+    db.session.commit()
+    rebuild(target=engine)
+    return engine
+
+
+def test_names_sort_the_same_on_every_engine_ignoring_case_first(mixed_case):
+    ordered = names(mixed_case.query(parse_query({'page_size': '100'})))
+    assert ordered == ['apple Tree House', 'ash grove', 'Capital Fostering Westminster', 'Leeds Fostering Service',
+                       'Oak House', 'Oak house', 'OAK HOUSE ANNEXE', 'Riverside Home', 'Willow Lodge', 'Zeal Lodge']
+    by_judgement = names(mixed_case.query(parse_query({'sort': 'judgement', 'page_size': '100'})))
+    assert by_judgement[-5:] == ['apple Tree House', 'ash grove', 'Oak house', 'OAK HOUSE ANNEXE', 'Zeal Lodge']
+
+
+# -- distances --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(('inside', 'margin'), [(True, -150.0), (False, 150.0)])
+def test_radius_is_british_national_grid_metres_even_at_300_miles(loaded, directory, inside, margin):
+    """Measured on a sphere, Elasticsearch's radius was up to 2 km off the grid distances the pages show."""
+    east, north = directory.riverside.easting, directory.riverside.northing
+    radius = 300 * MILE
+    origin = {'easting': str(east), 'northing': str(north - radius - margin)}
+    results = loaded.query(exact({**origin, 'radius': '300', 'sort': 'distance', 'page_size': '100'}))
+    assert ('Riverside Home' in names(results)) is inside
+    assert all(hit.distance_m <= radius for hit in results.hits)
+    everything = loaded.query(exact({**origin, 'sort': 'distance', 'page_size': '100'}))
+    within = [hit.entry.name for hit in everything.hits if hit.distance_m <= radius]
+    assert set(names(results)) == set(within)
+
+
+def test_distance_order_matches_the_distances_shown_from_far_away(loaded):
+    results = loaded.query(exact({'easting': '100000', 'northing': '50000', 'sort': 'distance'}))
+    distances = [hit.distance_m for hit in results.hits]
+    assert distances == sorted(distances)
+    assert names(results)[0] == 'Capital Fostering Westminster'

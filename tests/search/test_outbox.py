@@ -66,7 +66,7 @@ def test_rolled_back_transaction_leaves_no_reindex_request(indexed):
 def test_failed_index_write_is_recorded_and_retried_by_sync(indexed, monkeypatch, app):
     original = SqlEngine.index
 
-    def broken(self, entries):
+    def broken(self, entries, **kwargs):
         raise ConnectionError('index unavailable')
 
     monkeypatch.setattr(SqlEngine, 'index', broken)

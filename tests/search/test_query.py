@@ -88,3 +88,30 @@ def test_words_split_into_terms_phrases_and_a_prefix():
     assert words.prefix == 'fost'
     assert split_words('fostering ').prefix is None
     assert split_words('NEAR( "*" \'; DROP').terms == ('near', 'drop')
+
+
+def test_a_trailing_space_finishes_the_last_word_even_through_the_parser():
+    assert parse_query({'q': 'oak hou'}).parsed_words.prefix == 'hou'
+    assert parse_query({'q': '  oak house '}).parsed_words.prefix is None
+    assert parse_query({'q': '  oak house '}).parsed_words.terms == ('oak', 'house')
+
+
+def test_common_words_are_dropped_from_terms_but_kept_in_phrases():
+    words = split_words('homes for the "care of girls" with autism')
+    assert words.terms == ('homes', 'autism')
+    assert words.phrases == (('care', 'of', 'girls'),)
+    assert words.ignored == ('for', 'the', 'with')
+    assert not words.empty and not words.only_stop_words
+
+
+def test_only_common_words_match_nothing_and_no_words_match_everything():
+    assert split_words('the and ').only_stop_words and not split_words('the and ').empty
+    assert split_words('').empty and not split_words('').only_stop_words
+
+
+@pytest.mark.parametrize(('text', 'prefix'), [
+    ('car', 'car'), ('ca', None), ('homes for', None), ('homes the', None), ('oak "family care"', None),
+    ('oak "family care" thera', 'thera'),
+])
+def test_the_last_word_is_a_prefix_only_if_unfinished_not_common_and_three_letters_or_more(text, prefix):
+    assert split_words(text).prefix == prefix

@@ -16,9 +16,10 @@ from search.sql_engine import (
     tsquery_expression,
 )
 
-QUERIES = ['fostering', 'fostering ', 'fost', 'care', 'leeds fostering ', 'the', 'the care', 'short breaks',
+#: Stop words never reach the engines (the parser drops them: see tests/search/test_query.py), so 'the care' is 'care'.
+QUERIES = ['fostering', 'fostering ', 'fost', 'care', 'leeds fostering ', 'the care', 'short breaks',
            'therap', 'child', 'children', 'childr', 'autism care', 'nothingmatches', 'families', 'famil',
-           'westminster capital', '2', 'and ', 'Café', 'cafe ', 'residential ', 'residen', 'homes', 'home']
+           'westminster capital', '2', 'Café', 'cafe ', 'residential ', 'residen', 'homes', 'home']
 
 
 @pytest.fixture
@@ -72,7 +73,5 @@ def test_searcher_finds_settings_by_a_quoted_phrase_through_the_index(engine):
     assert names == {'Oak House'}
 
 
-def test_searcher_with_only_stop_words_finds_nothing_on_postgresql(engine):
-    if sqlite():
-        pytest.skip('FTS5 has no stop words')
+def test_searcher_with_only_stop_words_finds_nothing(engine):
     assert engine.query(parse_query({'q': 'the and '})).total == 0
