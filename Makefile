@@ -10,6 +10,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PYTEST_ARGS ?=
+#: pytest-xdist processes for the SQLite and PostgreSQL runs (each has its own database); `make test TEST_WORKERS=0`
+#: runs in one process. The browser run stays in one process, so its journeys share one server and one browser.
+TEST_WORKERS ?= auto
+XDIST := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 #: The PostgreSQL database the second test run uses; it is emptied (schema dropped) at the start of each run.
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
@@ -62,13 +66,13 @@ test: setup
 test-sqlite: setup
 	@echo '== pytest on SQLite =='
 	env -u TEST_DATABASE_URL $(BIN)/pytest -m 'not e2e' --ignore=tests/e2e --junitxml=test-results/sqlite.xml \
-		$(PYTEST_ARGS)
+		$(XDIST) $(PYTEST_ARGS)
 
 test-postgres: setup
 	@echo '== pytest on PostgreSQL ($(TEST_DATABASE_URL)) =='
 	$(BIN)/python -c "$$ENSURE_DATABASE" '$(TEST_DATABASE_URL)'
 	TEST_DATABASE_URL='$(TEST_DATABASE_URL)' $(BIN)/pytest -m 'not e2e' --ignore=tests/e2e \
-		--junitxml=test-results/postgres.xml $(PYTEST_ARGS)
+		--junitxml=test-results/postgres.xml $(XDIST) $(PYTEST_ARGS)
 
 # Exit code 5 means no browser test was collected: fine while there are none.
 test-e2e: setup

@@ -138,6 +138,12 @@ class Config:
     #: Seconds the outbox is drained for right after each commit (what is left waits for ``flask search worker``
     #: or ``flask search sync``); 0 turns the after-commit drain off, for deployments that run the worker.
     SEARCH_AFTER_COMMIT_SECONDS = 2.0
+    #: SQL engine: each process's background thread checks for index writes this often (seconds) and patches them
+    #: into its snapshot, so requests rarely have to; 0 turns the thread off (requests then patch for themselves).
+    SEARCH_SNAPSHOT_REFRESH_SECONDS = 0.25
+    #: SQL engine: where a whole snapshot, once read, is saved for every process to memory-map (one copy in memory
+    #: however many workers, and a new worker starts from it); empty: nowhere.
+    SEARCH_SNAPSHOT_DIR = str(INSTANCE_DIR / 'search-snapshots')
 
     #: Where qualification scheme YAML files live; empty means ``qualification/schemes`` in the project.
     QUALIFICATION_SCHEMES_DIR = ''
@@ -148,8 +154,8 @@ class Config:
     #: Providers are reminded once when a referral's response deadline is this close.
     REFERRAL_REMINDER_HOURS = 24
 
-    #: Postcode letters kept decoded in memory at once (each is a few MB).
-    POSTCODE_CACHE_LETTERS = 12
+    #: Where the postcode directory's letters are kept decoded, for every process to memory-map.
+    POSTCODE_CACHE_DIR = str(INSTANCE_DIR / 'postcodes')
     #: Where the GOV.UK Frontend assets were installed by npm.
     GOVUK_FRONTEND_DIR = str(PROJECT_ROOT / 'node_modules' / 'govuk-frontend' / 'dist' / 'govuk')
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask, g, request, url_for
+from flask import Flask, current_app, g, request, url_for
 from flask_login import current_user
+from markupsafe import Markup
 
 LONDON = ZoneInfo('Europe/London')
 
@@ -47,8 +49,40 @@ def navigation() -> list[dict]:
     return items
 
 
+#: GOV.UK components whose output :func:`chrome` keeps, by macro name: the template each lives in.
+CHROME = {
+    'govukHeader': 'govuk_frontend_jinja/components/header/macro.html',
+    'govukServiceNavigation': 'govuk_frontend_jinja/components/service-navigation/macro.html',
+    'govukPhaseBanner': 'govuk_frontend_jinja/components/phase-banner/macro.html',
+    'govukFooter': 'govuk_frontend_jinja/components/footer/macro.html',
+    'govukSkipLink': 'govuk_frontend_jinja/components/skip-link/macro.html',
+    'govukButton': 'govuk_frontend_jinja/components/button/macro.html',
+}
+CHROME_KEPT = 512
+
+
+def chrome(macro: str, params: dict) -> Markup:
+    """A GOV.UK page-chrome component (header, navigation, phase banner, footer, a plain button) rendered once for
+    each distinct ``params`` and kept: a component is a pure function of its parameters, and rendering the chrome
+    on every page cost more than the rest of a directory page. The navigation's parameters differ by user role
+    and current page, so each combination is rendered once; a handful per configuration."""
+    app = current_app._get_current_object()
+    kept = app.extensions.setdefault('chrome', {})
+    key = (macro, json.dumps(params, sort_keys=True, default=str))
+    html = kept.get(key)
+    if html is None:
+        template = app.jinja_env.from_string(
+            f'{{% from "{CHROME[macro]}" import {macro} %}}{{{{ {macro}(params) }}}}')
+        html = Markup(template.render(params=params))
+        if len(kept) >= CHROME_KEPT:
+            kept.clear()
+        kept[key] = html
+    return html
+
+
 def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(format_date, 'date')
     app.add_template_filter(format_datetime, 'datetime')
     app.jinja_env.globals['navigation'] = navigation
+    app.jinja_env.globals['chrome'] = chrome
     app.jinja_env.globals['csp_nonce'] = lambda: getattr(g, 'csp_nonce', '')

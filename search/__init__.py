@@ -10,6 +10,23 @@ Public API (nothing outside this package imports it except the app factory):
 - :func:`drain` pushes pending ``ReindexRequest`` rows to the index (see :mod:`search.sync` for the lock that keeps
   it from drifting); :func:`rebuild`, :func:`compare` and :func:`repair` serve ``flask search``.
 - :func:`init_app` registers the after-commit drainer, the "search unavailable" error page and the commands.
+- :func:`warm` starts the SQL engine's background snapshot thread in this process, and :func:`preload` reads the
+  snapshot in a process about to fork (``gunicorn.conf.py`` calls them: each worker has its snapshot before its
+  first request).
+
+What every engine's ``query`` promises about order (``tests/search/test_engine_contract.py`` and
+``tests/search/test_relevance.py``):
+
+- ``relevance`` with words: a match in the name before one in the organisation name before one in the description
+  only; among equal name scores, the description's own words (BM25: how often, how rare, how short); then distance
+  when there is an origin; then a shuffle seeded by :attr:`Query.seed` (the same for the same question on every
+  page and worker; never the name, which put names starting with a digit or "A" first).
+- ``relevance`` without words: distance when there is an origin, then the seeded shuffle.
+- ``judgement``: judgement first, then as ``relevance``; ``distance``: distance, then the seeded shuffle;
+  ``updated``: newest first, then id.
+- ``suggestions``: for words that found nothing, the nearest indexed word (edit distance 1 for words of up to 5
+  letters, else 2), commonest first; never a stop word (PostgreSQL's english list, :data:`search.suggest.STOP_WORDS`),
+  with bounded work per request.
 """
 
 from __future__ import annotations
@@ -42,7 +59,7 @@ logger = logging.getLogger(__name__)
 __all__ = ['FACETS', 'SORTS', 'DeepPageError', 'DirectoryEntry', 'DrainReport', 'Hit', 'PageOutOfRangeError', 'Query',
            'QueryError', 'Results', 'SearchUnavailableError', 'build_entries', 'build_entry', 'compare', 'drain',
            'engine', 'index_alias', 'init_app', 'listed_setting_ids', 'parse_query', 'pending_count', 'rebuild',
-           'repair', 'search']
+           'repair', 'preload', 'search', 'warm']
 
 #: What people are told when the engine cannot answer (the reason goes to the log only).
 UNAVAILABLE_MESSAGE = 'Search is temporarily unavailable. Try again in a few minutes.'
@@ -76,6 +93,32 @@ def _make_engine(config):
             return ElasticsearchEngine.from_config({**config, 'SEARCH_INDEX_ALIAS': index_alias(config)})
         logger.warning('SEARCH_ENGINE is elasticsearch but ELASTICSEARCH_URL is not set: using the SQL engine')
     return SqlEngine()
+
+
+def warm(app: Flask) -> None:
+    """Start reading the SQL engine's snapshot in the background now (a no-op for Elasticsearch, or when
+    ``SEARCH_SNAPSHOT_REFRESH_SECONDS`` is 0)."""
+    with app.app_context():
+        from .sql_engine import SqlEngine, start_refresher
+
+        if isinstance(engine(), SqlEngine):
+            start_refresher(app)
+
+
+def preload(app: Flask) -> None:
+    """Read the SQL engine's snapshot now, in this process, and close its database connections: for a gunicorn
+    master with ``--preload``, whose forked workers then share the snapshot's arrays. Objects made so far are
+    moved out of the garbage collector's reach (``gc.freeze``), so collections in the workers do not copy them."""
+    import gc
+
+    from .sql_engine import SqlEngine, snapshot_cache
+
+    with app.app_context():
+        if isinstance(engine(), SqlEngine):
+            snapshot_cache(app).refresh(db.session)
+            db.session.remove()
+            db.engine.dispose()
+    gc.freeze()
 
 
 def search(query: Query) -> Results:

@@ -9,6 +9,7 @@ equivalent; the SVG carries a title and description for screen readers.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from markupsafe import Markup, escape
 
@@ -60,12 +61,8 @@ def render(markers: list[Marker], *, title: str, description: str) -> Markup:
              f'role="img" aria-labelledby="map-title map-desc" focusable="false">',
              f'<title id="map-title">{escape(title)}</title>',
              f'<desc id="map-desc">{escape(description)}</desc>',
-             f'<rect width="{width}" height="{height}" fill="#f3f2f1"/>',
-             '<g class="registry-map__outline" fill="#b1b4b6" aria-hidden="true">']
-    for easting, northing in authority_centroids().values():
-        x, y = project(easting, northing)
-        parts.append(f'<circle cx="{x}" cy="{y}" r="2.5"/>')
-    parts.append('</g><g class="registry-map__markers">')
+             f'<rect width="{width}" height="{height}" fill="#f3f2f1"/>', _outline(),
+             '<g class="registry-map__markers">']
     for marker in markers:
         x, y = project(marker.easting, marker.northing)
         colour = '#f47738' if marker.approximate else '#1d70b8'
@@ -75,6 +72,14 @@ def render(markers: list[Marker], *, title: str, description: str) -> Markup:
                      '</circle>')
     parts.append('</g></svg>')
     return Markup(''.join(parts))
+
+
+@cache
+def _outline() -> str:
+    """England's shape as faint dots at the 153 authority centroids: the same on every map, so drawn once."""
+    dots = ''.join('<circle cx="{}" cy="{}" r="2.5"/>'.format(*project(easting, northing))
+                   for easting, northing in authority_centroids().values())
+    return f'<g class="registry-map__outline" fill="#b1b4b6" aria-hidden="true">{dots}</g>'
 
 
 def results_map(hits, *, exact: bool, title: str) -> Markup:

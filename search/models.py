@@ -70,17 +70,14 @@ class SearchEntryAuthority(db.Model):
     authority_code: Mapped[str] = mapped_column(String(9), primary_key=True, index=True)
 
 
-class SearchTerm(db.Model):
-    """An unstemmed word an indexed setting contains: the vocabulary for "did you mean" suggestions."""
+class SearchVocabulary(db.Model):
+    """A distinct word of the index and how many entries use it: the vocabulary for "did you mean" suggestions
+    (:mod:`search.suggest`), kept up to date by each write's difference in words."""
 
-    __tablename__ = 'search_terms'
-    __table_args__ = (Index('ix_search_terms_term', 'term'),)
+    __tablename__ = 'search_vocabulary'
 
-    entry_id: Mapped[int] = mapped_column(ForeignKey('search_entries.id', ondelete='CASCADE'), primary_key=True)
     term: Mapped[str] = mapped_column(String(60), primary_key=True)
-    #: Cached for cheap filtering by length before computing edit distances.
-    length: Mapped[int] = mapped_column(Integer, nullable=False)
-
+    entries: Mapped[int] = mapped_column(Integer, nullable=False)
 
 
 class SearchIndexState(db.Model):
@@ -94,6 +91,8 @@ class SearchIndexState(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     version: Mapped[int] = mapped_column(BigInteger, nullable=False)
     token: Mapped[str] = mapped_column(String(32), nullable=False)
+    #: Moves whenever ``search_vocabulary`` changes, so snapshots re-read it only then (not on a vacancy update).
+    vocabulary_version: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default='0')
 
 
 class SearchIndexChange(db.Model):

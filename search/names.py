@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import zlib
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -109,11 +110,11 @@ def tokens(text: str) -> list[str]:
 
 @dataclass(frozen=True)
 class FieldPostings:
-    """One field's stemmed words (or PostgreSQL lexemes), by row and by term.
+    """One field's stemmed words (or PostgreSQL lexemes, or FTS5 tokens), by term.
 
-    Row ``r`` holds terms ``row_terms[row_starts[r]:row_starts[r + 1]]`` (kept so a snapshot can be patched
-    without re-reading every text); term ``t`` occurs in rows ``rows[term_starts[t]:term_starts[t + 1]]``, each
-    ``frequencies`` times.
+    Term ``t`` occurs in rows ``rows[term_starts[t]:term_starts[t + 1]]`` (sorted), each ``frequencies`` times;
+    ``lengths`` is each row's number of words and ``digests`` a hash of its word list, so a patch can tell which
+    changed rows' words did not change (a vacancy update) and leave the postings alone.
     """
 
     #: Term id to stem, in the order first seen; ``lookup`` is the reverse.
@@ -122,12 +123,11 @@ class FieldPostings:
     #: Every stem sorted, with its term id, so a prefix is one ``bisect`` range (faster than numpy on strings).
     sorted_stems: list[str]
     sorted_ids: np.ndarray
-    row_starts: np.ndarray
-    row_terms: np.ndarray
     term_starts: np.ndarray
     rows: np.ndarray
     frequencies: np.ndarray
     lengths: np.ndarray
+    digests: np.ndarray
 
     @classmethod
     def build(cls, term_lists: Sequence[tuple[str, ...]]) -> FieldPostings:
@@ -135,44 +135,76 @@ class FieldPostings:
         vocabulary: list[str] = []
         lookup: dict[str, int] = {}
         counts, terms = _term_ids(term_lists, vocabulary, lookup)
-        return cls._index(vocabulary, lookup, counts, terms, None)
+        rows = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+        return cls._index(vocabulary, lookup, counts, terms, rows, _digests(term_lists))
 
     @classmethod
     def from_pairs(cls, vocabulary: list[str], term_ids: np.ndarray, rows: np.ndarray, size: int) -> FieldPostings:
         """Postings for ``size`` rows from (term id, row) pairs, one pair per occurrence of a term in a row."""
         lookup = {term: term_id for term_id, term in enumerate(vocabulary)}
         by_row = np.argsort(rows, kind='stable')
-        return cls._index(vocabulary, lookup, np.bincount(rows, minlength=size), term_ids[by_row], None)
-
-    def patched(self, keep: np.ndarray, term_lists: Sequence[tuple[str, ...]], order: np.ndarray) -> FieldPostings:
-        """This field with the rows ``keep`` selects, then rows for ``term_lists``, all reordered by ``order``."""
-        counts = np.diff(self.row_starts)
-        vocabulary, lookup = list(self.vocabulary), dict(self.lookup)
-        fresh_counts, fresh_terms = _term_ids(term_lists, vocabulary, lookup)
-        all_counts = np.concatenate([counts[keep], fresh_counts])
-        all_terms = np.concatenate([self.row_terms[np.repeat(keep, counts)], fresh_terms])
-        starts = np.concatenate([[0], np.cumsum(all_counts)[:-1]]).astype(np.int64)
-        ordered_counts = all_counts[order]
-        same_stems = len(vocabulary) == len(self.vocabulary)
-        return self._index(vocabulary, lookup, ordered_counts, all_terms[_ranges(starts[order], ordered_counts)],
-                           (self.sorted_stems, self.sorted_ids) if same_stems else None)
+        term_ids, rows = term_ids[by_row], rows[by_row]
+        counts = np.bincount(rows, minlength=size)
+        return cls._index(vocabulary, lookup, counts, term_ids, rows,
+                          _row_digests(_term_hashes(vocabulary)[term_ids], counts))
 
     @classmethod
     def _index(cls, vocabulary: list[str], lookup: dict[str, int], counts: np.ndarray, terms: np.ndarray,
-               sorted_view: tuple[list[str], np.ndarray] | None) -> FieldPostings:
+               rows: np.ndarray, digests: np.ndarray) -> FieldPostings:
         size = len(counts)
-        rows = np.repeat(np.arange(size, dtype=np.int64), counts)
         # One posting per (term, row), with how often the term occurs in that row, in term then row order.
         pairs, frequencies = np.unique(terms.astype(np.int64) * max(1, size) + rows, return_counts=True)
         pair_terms, pair_rows = np.divmod(pairs, max(1, size))
-        if sorted_view is None:
-            sorted_ids = sorted(range(len(vocabulary)), key=vocabulary.__getitem__)
-            sorted_view = [vocabulary[term] for term in sorted_ids], np.array(sorted_ids, dtype=np.int64)
-        # Term ids and rows as int32 (an index of 2**31 rows is far off): postings are most of a snapshot's memory.
-        return cls(vocabulary, lookup, sorted_view[0], sorted_view[1],
-                   np.concatenate([[0], np.cumsum(counts)]).astype(np.int64), terms.astype(np.int32),
+        sorted_ids = sorted(range(len(vocabulary)), key=vocabulary.__getitem__)
+        # Rows as int32 (an index of 2**31 rows is far off): postings are most of a snapshot's memory.
+        return cls(vocabulary, lookup, [vocabulary[term] for term in sorted_ids], np.array(sorted_ids, dtype=np.int64),
                    np.searchsorted(pair_terms, np.arange(len(vocabulary) + 1)), pair_rows.astype(np.int32),
-                   frequencies.astype(np.float32), counts.astype(np.float32))
+                   frequencies.astype(np.float32), counts.astype(np.float32), digests)
+
+    def updated(self, rows: np.ndarray, term_lists: Sequence[tuple[str, ...]], size: int) -> FieldPostings:
+        """This field with ``rows`` (existing, or new rows up to ``size``) now holding ``term_lists``.
+
+        Costs the changed rows' postings plus one vectorised pass over the others (no sort of every posting); rows
+        whose words did not change are skipped, so a vacancy update leaves the postings as they are (same object).
+        """
+        digests = _digests(term_lists)
+        old_size = len(self.lengths)
+        existing = rows < old_size
+        same = np.zeros(len(rows), dtype=bool)
+        same[existing] = self.digests[rows[existing]] == digests[existing]
+        if same.all() and size == old_size:
+            return self
+        all_digests = np.concatenate([self.digests, np.zeros(size - old_size, dtype=np.int64)])
+        lengths = np.concatenate([self.lengths, np.zeros(size - old_size, dtype=np.float32)])
+        term_lists = [terms for terms, kept in zip(term_lists, same.tolist(), strict=True) if not kept]
+        rows, digests = rows[~same], digests[~same]
+        vocabulary, lookup = self.vocabulary, self.lookup
+        if any(term not in lookup for terms in term_lists for term in terms):
+            vocabulary, lookup = list(vocabulary), dict(lookup)
+        counts, terms = _term_ids(term_lists, vocabulary, lookup)
+        all_digests[rows] = digests
+        lengths[rows] = counts
+        fresh_keys, fresh_frequencies = np.unique(terms * size + np.repeat(rows.astype(np.int64), counts),
+                                                  return_counts=True)
+        keep = ~np.isin(self.rows, rows) if len(rows) else np.ones(len(self.rows), dtype=bool)
+        pair_terms = np.repeat(np.arange(len(self.vocabulary), dtype=np.int64), np.diff(self.term_starts))
+        kept_keys = pair_terms[keep] * size + self.rows[keep]
+        at = np.searchsorted(kept_keys, fresh_keys)
+        keys = np.insert(kept_keys, at, fresh_keys)
+        pair_terms, pair_rows = np.divmod(keys, size)
+        if len(vocabulary) == len(self.vocabulary):
+            sorted_stems, sorted_ids = self.sorted_stems, self.sorted_ids
+        else:
+            sorted_stems, ids = list(self.sorted_stems), self.sorted_ids.tolist()
+            for term_id in range(len(self.vocabulary), len(vocabulary)):
+                position = bisect_left(sorted_stems, vocabulary[term_id])
+                sorted_stems.insert(position, vocabulary[term_id])
+                ids.insert(position, term_id)
+            sorted_ids = np.array(ids, dtype=np.int64)
+        return FieldPostings(vocabulary, lookup, sorted_stems, sorted_ids,
+                             np.searchsorted(pair_terms, np.arange(len(vocabulary) + 1)), pair_rows.astype(np.int32),
+                             np.insert(self.frequencies[keep], at, fresh_frequencies.astype(np.float32)), lengths,
+                             all_digests)
 
     def term_ids(self, term: str, prefix: bool) -> np.ndarray:
         """The ids of the stem ``term`` (or of every stem starting with it, for a prefix)."""
@@ -189,11 +221,15 @@ class FieldPostings:
         rows = self.rows[_ranges(starts, self.term_starts[ids + 1] - starts)]
         return np.unique(rows) if len(ids) > 1 else rows
 
-    def bm25(self, terms: list[tuple[str, bool]], size: int) -> np.ndarray | None:
-        """Each row's BM25 for these (stem, is prefix) terms within this field; None when no row has any."""
+    def bm25(self, terms: list[tuple[str, bool]], size: int, live: int | None = None) -> np.ndarray | None:
+        """Each row's BM25 for these (stem, is prefix) terms within this field; None when no row has any.
+
+        :param live: how many rows are indexed (``size`` less removed rows), for the terms' rarity.
+        """
         if not len(self.lengths) or not self.vocabulary:
             return None
-        average = float(self.lengths.mean()) or 1.0
+        live = size if live is None else live
+        average = float(self.lengths.sum()) / max(1, live) or 1.0
         scores = None
         for term, prefix in terms:
             ids = self.term_ids(term, prefix)
@@ -206,12 +242,40 @@ class FieldPostings:
                 rows, inverse = np.unique(rows, return_inverse=True)
                 frequency = np.bincount(inverse, weights=frequency).astype(np.float32)
             found = len(rows)
-            idf = np.log1p((size - found + 0.5) / (found + 0.5))
+            idf = np.log1p((live - found + 0.5) / (found + 0.5))
             norm = K1 * (1 - B + B * self.lengths[rows] / average)
             if scores is None:
                 scores = np.zeros(size, dtype=np.float32)
             scores[rows] += idf * frequency * (K1 + 1) / (frequency + norm)
         return scores
+
+
+def _digests(term_lists: Sequence[tuple[str, ...]]) -> np.ndarray:
+    """A hash of each row's words, whatever their order: the sum of a stable hash of each word (the same in every
+    process, so a snapshot read from a file compares with one made here)."""
+    counts = np.fromiter((len(terms) for terms in term_lists), dtype=np.int64, count=len(term_lists))
+    every = [term for terms in term_lists for term in terms]
+    return _row_digests(_term_hashes(every), counts)
+
+
+def _term_hashes(terms: Sequence[str]) -> np.ndarray:
+    """A stable 64-bit hash of each word (CRC-32 spread by splitmix64's finaliser)."""
+    value = np.fromiter((zlib.crc32(term.encode()) for term in terms), dtype=np.uint64, count=len(terms))
+    with np.errstate(over='ignore'):
+        value = (value ^ (value >> np.uint64(16))) * np.uint64(0xBF58476D1CE4E5B9)
+        value = (value ^ (value >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return value ^ (value >> np.uint64(31))
+
+
+def _row_digests(hashes: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Each row's words' hashes summed (rows in order, ``counts`` words each), wrapping at 64 bits."""
+    digests = np.zeros(len(counts), dtype=np.uint64)
+    nonempty = counts > 0
+    if nonempty.any():
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])[nonempty]
+        with np.errstate(over='ignore'):
+            digests[nonempty] = np.add.reduceat(hashes, starts)
+    return digests.view(np.int64)
 
 
 def _term_ids(term_lists: Sequence[tuple[str, ...]], vocabulary: list[str],
@@ -256,24 +320,28 @@ class NameIndex:
         stem_of = _stems_of(names, organisations)
         return cls(FieldPostings.build(_stemmed(names, stem_of)), FieldPostings.build(_stemmed(organisations, stem_of)))
 
-    def patched(self, keep: np.ndarray, names: Sequence[str], organisations: Sequence[str],
-                order: np.ndarray) -> NameIndex:
-        """The rows ``keep`` selects, then rows for the new texts, all reordered by ``order`` (as the snapshot is)."""
+    def updated(self, rows: np.ndarray, names: Sequence[str], organisations: Sequence[str], size: int) -> NameIndex:
+        """``rows`` (existing, or new up to ``size``) now hold these names (see :meth:`FieldPostings.updated`)."""
         stem_of = _stems_of(names, organisations)
-        return NameIndex(self.name.patched(keep, _stemmed(names, stem_of), order),
-                         self.organisation.patched(keep, _stemmed(organisations, stem_of), order))
+        return NameIndex(self.name.updated(rows, _stemmed(names, stem_of), size),
+                         self.organisation.updated(rows, _stemmed(organisations, stem_of), size))
 
-    def scores(self, words: Words, matched: np.ndarray) -> np.ndarray:
+    def scores(self, words: Words, matched: np.ndarray, live: int | None = None) -> np.ndarray:
         """Relevance for every row: 0 where ``matched`` is False, else 1 plus the weighted BM25 of both names."""
-        terms = [(stem(term), index == len(words.terms) - 1 and bool(words.prefix))
-                 for index, term in enumerate(words.terms)]
-        terms += [(stem(term), False) for phrase in words.phrases for term in phrase]
+        terms = query_stems(words)
         score = matched.astype(np.float32)
         for field, weight in ((self.name, NAME_WEIGHT), (self.organisation, ORGANISATION_WEIGHT)):
-            field_scores = field.bm25(terms, len(matched))
+            field_scores = field.bm25(terms, len(matched), live)
             if field_scores is not None:
                 score += weight * field_scores * matched
         return score
+
+
+def query_stems(words: Words) -> list[tuple[str, bool]]:
+    """The query's words as (porter stem, is an unfinished prefix)."""
+    terms = [(stem(term), index == len(words.terms) - 1 and bool(words.prefix))
+             for index, term in enumerate(words.terms)]
+    return terms + [(stem(term), False) for phrase in words.phrases for term in phrase]
 
 
 def _stems_of(names: Sequence[str], organisations: Sequence[str]) -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import math
 import re
 from collections.abc import Mapping
@@ -200,6 +201,12 @@ class Query:
     @property
     def judgement_rank(self) -> int | None:
         return Judgement(self.min_judgement).rank if self.min_judgement else None
+
+    @property
+    def seed(self) -> int:
+        """A number fixed by what is asked (not the page), to shuffle equal matches the same way every time."""
+        asked = replace(self, page=1, page_size=20, facets=(), highlight=False, origin_label='')
+        return int.from_bytes(hashlib.blake2b(repr(asked).encode(), digest_size=8).digest(), 'little')
 
     def with_page(self, page: int) -> Query:
         return replace(self, page=page)

@@ -1,22 +1,29 @@
 """An in-process columnar copy of ``search_entries``, so filters, facets, distances and sorting are numpy operations.
 
 The database stays the source of truth. Each worker keeps a :class:`Snapshot` while the token in
-``search_index_state`` (changed in the same transaction as every index write) is the one it loaded, so every
-process and every gunicorn worker sees every committed write on its next query. When the token has moved, the
-worker reads only the entries ``search_index_changes`` names since its version and patches its arrays; it reads
-everything again only after a clear, a large change, or a gap longer than the change log keeps.
+``search_index_state`` (changed in the same transaction as every index write) is the one it loaded. When the token
+has moved, the entries ``search_index_changes`` names since the snapshot's version are read and patched in at a
+cost in proportion to them: a changed entry is rewritten in its own row, a new one is appended, a removed one is
+marked dead (its row stays, ``alive`` is False), and a column none of them changed is shared with the old snapshot,
+so a vacancy update copies three arrays and touches no posting. Reading everything again (after a clear, a large
+change, or once a fifth of the rows are dead) is left to a background thread where one is running
+(:class:`SnapshotCache`), so a request never waits for it while an older snapshot can answer.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 from dataclasses import dataclass
 
 import numpy as np
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from .models import SearchEntry, SearchEntryAuthority, SearchEntryNeed, SearchIndexState
 from .names import FieldPostings, NameIndex, fts_tokens
+from .suggest import Suggester
 
 ENTRIES = SearchEntry.__table__
 NEEDS = SearchEntryNeed.__table__
@@ -31,10 +38,15 @@ NUMERIC = {'judgement_rank': np.int16, 'age_min': np.int16, 'age_max': np.int16,
            'public_northing': np.float64, 'updated': np.int64}
 TEXT = ('name', 'organisation_name')
 EMPTY = np.zeros(0, dtype=np.int64)
-#: Writers keep this many versions of ``search_index_changes``; a snapshot older than that is read afresh.
-KEPT_VERSIONS = 1000
+#: Writers keep this many versions of ``search_index_changes``; a snapshot older than that is read afresh. Hours
+#: of writes at ten a second, so a worker forked from a master that read the index at start-up patches forward.
+KEPT_VERSIONS = 100_000
 #: Patch when at most this share of entries changed (and always for up to ``PATCH_MINIMUM``); else read afresh.
 PATCH_SHARE, PATCH_MINIMUM = 0.2, 1000
+#: With a background thread running, a request reads everything itself only for an index smaller than this.
+INLINE_RELOAD_LIMIT = 20_000
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -52,13 +64,19 @@ class Coded:
                             count=len(column))
         return cls(codes, list(lookup), lookup)
 
-    def patched(self, keep: np.ndarray, values, order: np.ndarray) -> Coded:
-        """The rows ``keep`` selects, then ``values`` for new rows, reordered by ``order``. Values no row has any
-        more keep their code (counts leave out zeros)."""
-        lookup = dict(self.lookup)
+    def updated(self, rows: np.ndarray, values, size: int) -> Coded:
+        """``rows`` (existing, or new up to ``size``) now hold ``values``; the same object when nothing changed.
+        Values no row has any more keep their code (counts leave out zeros)."""
+        lookup = self.lookup
+        if any(value not in lookup for value in values):
+            lookup = dict(lookup)
         fresh = np.fromiter((lookup.setdefault(value, len(lookup)) for value in values), dtype=np.intp,
                             count=len(values))
-        return Coded(np.concatenate([self.codes[keep], fresh])[order], list(lookup), lookup)
+        if size == len(self.codes) and np.array_equal(self.codes[rows], fresh):
+            return self
+        codes = _grown(self.codes, size)
+        codes[rows] = fresh
+        return Coded(codes, list(lookup), lookup)
 
     def mask(self, wanted) -> np.ndarray:
         """Rows whose value is one of ``wanted``."""
@@ -79,12 +97,17 @@ class Coded:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Every indexed entry as parallel arrays, in id order, plus orders that do not depend on the query."""
+    """Every indexed entry as parallel arrays, one row per entry (rows of removed entries stay, dead), plus the
+    order by update time."""
 
     #: The ``search_index_state`` this snapshot was read at (None: uncached, the state row is missing).
     token: str | None
     version: int | None
     ids: np.ndarray
+    #: False for the rows of entries removed since the last full read; every query leaves them out.
+    alive: np.ndarray
+    #: How many rows are alive.
+    live: int
     #: Setting id to row position (-1 where the id is not indexed): a gather instead of a binary search per id.
     row_of_id: np.ndarray
     coded: dict[str, Coded]
@@ -97,34 +120,38 @@ class Snapshot:
     public_easting: np.ndarray
     public_northing: np.ndarray
     updated: np.ndarray
-    #: Names as Python strings (an object array: a numpy string array is as wide as the longest name).
-    name: np.ndarray
     #: Need to a boolean column (row meets that need).
     needs: dict[str, np.ndarray]
-    #: Authority code to the rows on its local list.
+    #: Authority code to the rows on its local list (sorted).
     accepted: dict[str, np.ndarray]
-    #: Each row's position when ordered by (name, id), names compared by code point as SQLite and Elasticsearch do.
-    name_rank: np.ndarray
-    order_name: np.ndarray
+    #: Rows by (updated desc, id): the only order that does not depend on the query.
     order_updated: np.ndarray
-    order_judgement: np.ndarray
     #: The two names' stemmed words, for relevance.
     names: NameIndex
     #: Each entry's indexed words, exactly as the database's full-text index holds them (PostgreSQL: the lexemes
-    #: of its tsvector; SQLite: FTS5's stemmed tokens), so a word search needs no full-text lookup, which has to
-    #: visit every matching row. Quoted phrases still go to the index, which keeps positions.
+    #: of its tsvector, once per position; SQLite: FTS5's stemmed tokens, once per occurrence), so a word search
+    #: needs no full-text lookup and the description's own words can rank (BM25). Quoted phrases still go to the
+    #: index, which keeps positions.
     words: FieldPostings | None
+    #: The distinct words for "did you mean", and the ``vocabulary_version`` they were read at.
+    suggester: Suggester
+    vocabulary_version: int
 
     @property
     def size(self) -> int:
         return len(self.ids)
+
+    @property
+    def dead(self) -> int:
+        return self.size - self.live
 
     def rows_of(self, ids: np.ndarray) -> np.ndarray:
         """Row positions of the given setting ids, skipping ids this snapshot does not hold."""
         if not len(ids) or not self.size:
             return EMPTY
         rows = self.row_of_id[ids[(ids >= 0) & (ids < len(self.row_of_id))]]
-        return rows[rows >= 0]
+        rows = rows[rows >= 0]
+        return rows[self.alive[rows]] if self.dead else rows
 
 
 @dataclass(frozen=True)
@@ -196,9 +223,11 @@ def read(session: Session, ids: np.ndarray | None = None) -> Batch:
     entry_ids = np.array(values['id'], dtype=np.int64)
     lexemes, word_postings = None, None
     if session.get_bind().dialect.name == 'postgresql':
-        # Lexemes never hold spaces, so one joined string per row is the cheapest way to carry them.
+        # Lexemes never hold spaces, so one joined string per row is the cheapest way to carry them; each lexeme
+        # once per position, so BM25 sees how often the entry uses it.
         lexemes = {entry_id: tuple(joined.split()) for entry_id, joined in fetch(
-            session, "SELECT entry_id, array_to_string(tsvector_to_array(vector), ' ') "
+            session, "SELECT entry_id, array_to_string(ARRAY(SELECT u.lexeme FROM unnest(vector) AS u, "
+                     "generate_series(1, coalesce(array_length(u.positions, 1), 1))), ' ') "
                      f'FROM search_words{entry_filter}')}
     elif ids is None:
         word_postings = _fts_postings(session, entry_ids)
@@ -230,73 +259,117 @@ def _fts_postings(session: Session, entry_ids: np.ndarray) -> FieldPostings:
 def load(session: Session, version: int | None, token: str | None) -> Snapshot:
     """Read the whole index into a snapshot."""
     batch = read(session)
-    return _assemble(
-        token, version, batch.ids,
-        coded={facet: Coded.encode(batch.values[column]) for facet, column in CODED.items()},
-        numeric={name: batch.column(name) for name in NUMERIC},
-        name=np.array(batch.values['name'], dtype=object),
-        needs=batch.need_columns(), accepted_ids=batch.accepted_ids(),
-        names=NameIndex.build(batch.values['name'], batch.values['organisation_name']),
-        words=batch.words())
+    size = len(batch.ids)
+    row_of_id = np.full(int(batch.ids[-1]) + 1 if size else 0, -1, dtype=np.int64)
+    row_of_id[batch.ids] = np.arange(size)
+    accepted = {code: np.sort(row_of_id[np.array(entry_ids, dtype=np.int64)])
+                for code, entry_ids in batch.accepted_ids().items()}
+    numeric = {name: batch.column(name) for name in NUMERIC}
+    return Snapshot(
+        token=token, version=version, ids=batch.ids, alive=np.ones(size, dtype=bool), live=size,
+        row_of_id=row_of_id, coded={facet: Coded.encode(batch.values[column]) for facet, column in CODED.items()},
+        **numeric, needs=batch.need_columns(), accepted=accepted,
+        order_updated=np.lexsort((batch.ids, -numeric['updated'])),
+        names=NameIndex.build(batch.values['name'], batch.values['organisation_name']), words=batch.words(),
+        **_vocabulary(session))
 
 
 def patch(old: Snapshot, session: Session, version: int, token: str, changed: np.ndarray) -> Snapshot:
-    """``old`` with the entries in ``changed`` read again (or dropped, where they are no longer indexed)."""
+    """``old`` with the entries in ``changed`` read again (or marked dead, where they are no longer indexed).
+
+    Costs the changed entries plus a few vectorised passes: nothing is re-sorted, and a column whose values did
+    not change is the old snapshot's own array.
+    """
     batch = read(session, changed)
-    keep = ~np.isin(old.ids, changed)
-    order = np.argsort(np.concatenate([old.ids[keep], batch.ids]), kind='stable')
+    known = changed[changed < len(old.row_of_id)]
+    gone_rows = old.row_of_id[known[~np.isin(known, batch.ids)]]
+    gone_rows = gone_rows[gone_rows >= 0]
+    rows = np.full(len(batch.ids), -1, dtype=np.int64)
+    inside = batch.ids < len(old.row_of_id)
+    rows[inside] = old.row_of_id[batch.ids[inside]]
+    new = rows < 0
+    size = old.size + int(np.count_nonzero(new))
+    rows[new] = np.arange(old.size, size)
+    ids = np.concatenate([old.ids, batch.ids[new]]) if new.any() else old.ids
 
-    def merged(before: np.ndarray, after: np.ndarray) -> np.ndarray:
-        return np.concatenate([before[keep], after])[order]
-
+    row_of_id = old.row_of_id
+    if new.any():
+        row_of_id = _grown(row_of_id, max(len(row_of_id), int(batch.ids.max()) + 1), fill=-1)
+        row_of_id[batch.ids[new]] = rows[new]
+    alive = old.alive
+    if len(gone_rows) or new.any() or not old.alive[rows[~new]].all():
+        alive = _grown(old.alive, size)
+        alive[gone_rows] = False
+        alive[rows] = True
+    numeric = {}
+    for name in NUMERIC:
+        column, values = getattr(old, name), batch.column(name)
+        if size == old.size and np.array_equal(column[rows], values):
+            numeric[name] = column
+        else:
+            numeric[name] = _grown(column, size)
+            numeric[name][rows] = values
+    needs = {}
     fresh_needs = batch.need_columns()
-    needs = {need: merged(old.needs.get(need, np.zeros(old.size, dtype=bool)),
-                          fresh_needs.get(need, np.zeros(len(batch.ids), dtype=bool)))
-             for need in {*old.needs, *fresh_needs}}
-    accepted_ids = {code: old.ids[rows][~np.isin(old.ids[rows], changed)].tolist()
-                    for code, rows in old.accepted.items()}
-    for code, entry_ids in batch.accepted_ids().items():
-        accepted_ids.setdefault(code, []).extend(entry_ids)
-    return _assemble(
-        token, version, merged(old.ids, batch.ids),
-        coded={facet: old.coded[facet].patched(keep, batch.values[column], order) for facet, column in CODED.items()},
-        numeric={name: merged(getattr(old, name), batch.column(name)) for name in NUMERIC},
-        name=merged(old.name, np.array(batch.values['name'], dtype=object)),
-        needs=needs, accepted_ids=accepted_ids,
-        names=old.names.patched(keep, batch.values['name'], batch.values['organisation_name'], order),
-        words=(old.words.patched(keep, batch.lexeme_lists(), order)
-               if old.words is not None and batch.lexemes is not None else None))
-
-
-def _assemble(token: str | None, version: int | None, ids: np.ndarray, *, coded: dict[str, Coded],
-              numeric: dict[str, np.ndarray], name: np.ndarray, needs: dict[str, np.ndarray],
-              accepted_ids: dict[str, list[int]], names: NameIndex, words: FieldPostings | None) -> Snapshot:
-    """A snapshot from its columns (in id order), with the lookups and orders derived from them."""
-    size = len(ids)
-    row_of_id = np.full(int(ids[-1]) + 1 if size else 0, -1, dtype=np.int64)
-    row_of_id[ids] = np.arange(size)
-
-    def rows_for(entry_ids: list[int]) -> np.ndarray:
-        rows = row_of_id[np.array(entry_ids, dtype=np.int64)] if entry_ids else EMPTY
-        return np.sort(rows[rows >= 0])
-
-    order_name = np.argsort(name_order_keys(name), kind='stable')  # rows are in id order: ties stay in id order
-    name_rank = np.empty(size, dtype=np.int64)
-    name_rank[order_name] = np.arange(size)
-    judgement_rank = numeric['judgement_rank']
+    for need in {*old.needs, *fresh_needs}:
+        column = old.needs.get(need)
+        values = fresh_needs.get(need, np.zeros(len(rows), dtype=bool))
+        if column is not None and size == old.size and np.array_equal(column[rows], values):
+            needs[need] = column
+        else:
+            needs[need] = _grown(column if column is not None else np.zeros(old.size, dtype=bool), size)
+            needs[need][rows] = values
+    accepted = {}
+    fresh_accepted = batch.accepted_ids()
+    for code in {*old.accepted, *fresh_accepted}:
+        before = old.accepted.get(code, EMPTY)
+        kept = before[~np.isin(before, rows)] if len(before) else before
+        added = row_of_id[np.array(fresh_accepted.get(code, []), dtype=np.int64)]
+        accepted[code] = np.union1d(kept, added) if len(added) or len(kept) != len(before) else before
+    order_updated = old.order_updated
+    if new.any() or not np.array_equal(old.updated[rows[~new]], numeric['updated'][rows[~new]]):
+        order_updated = _reordered(old.order_updated, rows, numeric['updated'], ids)
+    words = old.words
+    if old.words is not None and batch.lexemes is not None:
+        words = old.words.updated(rows, batch.lexeme_lists(), size)
+    elif old.words is not None:
+        words = None  # cannot happen: a patch always reads the changed entries' words
     return Snapshot(
-        token=token, version=version, ids=ids, row_of_id=row_of_id, coded=coded, **numeric, name=name,
-        needs=needs, accepted={code: rows_for(entry_ids) for code, entry_ids in accepted_ids.items()},
-        name_rank=name_rank, order_name=order_name,
-        order_updated=np.lexsort((ids, -numeric['updated'])),
-        order_judgement=np.lexsort((name_rank, -judgement_rank.astype(np.int64))),
-        names=names, words=words)
+        token=token, version=version, ids=ids, alive=alive, live=int(np.count_nonzero(alive)), row_of_id=row_of_id,
+        coded={facet: old.coded[facet].updated(rows, batch.values[column], size) for facet, column in CODED.items()},
+        **numeric, needs=needs, accepted=accepted, order_updated=order_updated,
+        names=old.names.updated(rows, batch.values['name'], batch.values['organisation_name'], size), words=words,
+        **_vocabulary(session, old))
 
 
-def name_order_keys(names: np.ndarray) -> np.ndarray:
-    """Names as they sort on every engine: ignoring case first, then exactly (``"apple"`` before ``"Birch"``, and
-    ``"Oak"`` before ``"oak"``); Elasticsearch sorts ``name.sort`` (lower-cased) then ``name.raw`` the same way."""
-    return np.array([name.lower() + '\x00' + name for name in names], dtype=object)
+def _vocabulary(session: Session, old: Snapshot | None = None) -> dict:
+    """The suggester and its version: ``old``'s own when the vocabulary has not changed since, else read afresh."""
+    rows = fetch(session, 'SELECT vocabulary_version FROM search_index_state WHERE id = 1')
+    version = int(rows[0][0]) if rows else 0
+    if old is not None and old.vocabulary_version == version:
+        return {'suggester': old.suggester, 'vocabulary_version': version}
+    return {'suggester': Suggester.build(fetch(session, 'SELECT term, entries FROM search_vocabulary')),
+            'vocabulary_version': version}
+
+
+def _grown(column: np.ndarray, size: int, fill=0) -> np.ndarray:
+    """A copy of ``column`` extended to ``size`` rows with ``fill``."""
+    grown = np.full(size, fill, dtype=column.dtype)
+    grown[:len(column)] = column
+    return grown
+
+
+def _reordered(order: np.ndarray, rows: np.ndarray, updated: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """``order`` (rows by updated desc, then id) with ``rows`` taken out and put back where their new times go."""
+    kept = order[~np.isin(order, rows)]
+    rows = rows[np.lexsort((ids[rows], -updated[rows]))]
+    keys = -updated[kept]
+    places = []
+    for row in rows.tolist():
+        low = int(np.searchsorted(keys, -updated[row], side='left'))
+        high = int(np.searchsorted(keys, -updated[row], side='right'))
+        places.append(low + int(np.searchsorted(ids[kept[low:high]], ids[row])) if high > low else low)
+    return np.insert(kept, places, rows)
 
 
 def fetch(session: Session, sql: str) -> list[tuple]:
@@ -317,11 +390,29 @@ def current_state(session: Session) -> tuple[int, str] | None:
 
 
 class SnapshotCache:
-    """One snapshot per database, per process, brought up to date when the index's token changes."""
+    """One snapshot per database, per process, brought up to date when the index's token changes.
 
-    def __init__(self):
+    A request whose snapshot is behind patches the changed entries in itself when that is cheap (a patch costs
+    what changed); when everything must be read again and an older snapshot can answer, it answers from that and
+    leaves the read to a background thread (:meth:`start`), which also polls the token every
+    ``REFRESH_INTERVAL`` seconds so writes from other processes are usually patched in before a request asks.
+    """
+
+    def __init__(self, files: str | None = None):
+        #: Where whole snapshots are saved for other processes to map (None: nowhere; see snapshot_files).
+        self._files = files or None
         self._snapshots: dict[str, Snapshot] = {}
         self._lock = threading.Lock()
+        #: Held while everything is read again (requests never wait for it while they have a snapshot).
+        self._loading = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
+        self._wake = threading.Event()
+        self._starting = threading.Lock()
+        self._stopping = False
+
+    def current(self, key: str) -> Snapshot | None:
+        return self._snapshots.get(key)
 
     def get(self, session: Session) -> Snapshot:
         """The snapshot matching the index as this session sees it (one small SELECT when nothing changed).
@@ -337,24 +428,129 @@ class SnapshotCache:
         snapshot = self._snapshots.get(key)
         if snapshot is not None and snapshot.token == token:
             return snapshot
+        snapshot, done = self._patched(session, key, version, token)
+        if done:
+            return snapshot
+        if snapshot is not None and self.running and snapshot.size >= INLINE_RELOAD_LIMIT:
+            self._wake.set()
+            return snapshot  # the background thread reads everything; this request answers from the last one
+        return self._reread(session, key, snapshot, version, token)
+
+    def _patched(self, session: Session, key: str, version: int, token: str) -> tuple[Snapshot | None, bool]:
+        """(the snapshot, True) once brought to ``token`` by a patch (or already there); (the old one, False)
+        when everything must be read again. Patches are cheap, so they run under the lock, one at a time."""
         with self._lock:
             snapshot = self._snapshots.get(key)
-            if snapshot is None or snapshot.token != token:
-                snapshot = self._snapshots[key] = _refresh(session, snapshot, version, token)
-            return snapshot
+            if snapshot is not None and snapshot.token == token:
+                return snapshot, True
+            plan = _plan(session, snapshot, version)
+            if plan is None:
+                return snapshot, False
+            snapshot = self._snapshots[key] = patch(snapshot, session, version, token, plan)
+            return snapshot, True
+
+    def _reread(self, session: Session, key: str, old: Snapshot | None, version: int, token: str) -> Snapshot:
+        """Read everything (one reader at a time, outside the lock requests take, so they keep answering from the
+        last snapshot meanwhile) and swap it in unless a newer one arrived first."""
+        with self._loading:
+            current = self._snapshots.get(key)
+            if current is not None and current.token == token:
+                return current
+            fresh = self._whole(session, key, version, token)
+        with self._lock:
+            current = self._snapshots.get(key)
+            if current is None or current is old or current.version is None or current.version <= version:
+                self._snapshots[key] = fresh
+            return self._snapshots[key]
+
+    def _whole(self, session: Session, key: str, version: int, token: str) -> Snapshot:
+        """The index at ``version``: from the newest saved snapshot patched forward when one fits, else read in
+        full from the database (and saved for the other processes)."""
+        from . import snapshot_files
+
+        if self._files:
+            for path in snapshot_files.saved(self._files, key):
+                candidate = snapshot_files.open_saved(path)
+                if candidate is None:
+                    continue
+                if candidate.token == token and candidate.version == version:
+                    return candidate
+                plan = _plan(session, candidate, version)
+                if plan is not None:
+                    return patch(candidate, session, version, token, plan)
+        snapshot = load(session, version, token)
+        if self._files:
+            snapshot_files.save(snapshot, self._files, key)
+        return snapshot
+
+    def refresh(self, session: Session) -> Snapshot | None:
+        """Bring the snapshot for ``session``'s database up to date with what is committed (the background
+        thread's step; also what a warm-up runs). Returns it, or None when the index has no state row."""
+        state = current_state(session)
+        if state is None:
+            return None
+        version, token = state
+        key = str(session.get_bind().url)
+        snapshot, done = self._patched(session, key, version, token)
+        return snapshot if done else self._reread(session, key, snapshot, version, token)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and self._pid == os.getpid()
+
+    def start(self, engine: Engine, interval: float) -> None:
+        """Keep ``engine``'s snapshot fresh from a daemon thread in this process (started once per process: a
+        forked worker starts its own)."""
+        with self._starting:
+            if self.running:
+                return
+            if self._pid != os.getpid():  # forked: a lock held by another thread at fork time would never be released
+                self._pid, self._lock, self._loading = os.getpid(), threading.Lock(), threading.Lock()
+            self._start(engine, interval)
+
+    def _start(self, engine: Engine, interval: float) -> None:
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, args=(engine, interval), name='search-snapshot',
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the background thread (and wait for it)."""
+        thread = self._thread
+        if thread is not None and self.running:
+            self._stopping = True
+            self._wake.set()
+            thread.join(timeout=30)
+
+    def _run(self, engine: Engine, interval: float) -> None:
+        failures = 0
+        while not self._stopping:
+            try:
+                with Session(engine) as session:
+                    self.refresh(session)
+                failures = 0
+            except Exception:  # the database may be away for a moment; requests still answer from the last one
+                failures += 1
+                if failures == 1:
+                    logger.exception('Refreshing the search snapshot failed; trying again')
+            self._wake.wait(interval if not failures else min(30.0, interval * 2 ** failures))
+            self._wake.clear()
 
 
-def _refresh(session: Session, old: Snapshot | None, version: int, token: str) -> Snapshot:
-    """``old`` patched with the entries changed since its version, or the whole index read afresh.
+def _plan(session: Session, old: Snapshot | None, version: int) -> np.ndarray | None:
+    """The entry ids to patch ``old`` with to reach ``version``, or None when everything must be read again.
 
     Patching needs the change log to still hold ``old``'s own version with ``old``'s token (so that version is part
-    of this database's history) and no clear since.
+    of this database's history), no clear since, not too many changes, and not too many dead rows.
     """
-    if old is not None and old.version is not None and old.version < version <= old.version + KEPT_VERSIONS:
-        rows = fetch(session, 'SELECT version, token, entry_id FROM search_index_changes '
-                              f'WHERE version >= {int(old.version)}')
-        ours = any(row[0] == old.version and row[1] == old.token for row in rows)
-        changed = {row[2] for row in rows if row[0] > old.version}
-        if ours and None not in changed and len(changed) <= max(PATCH_MINIMUM, PATCH_SHARE * old.size):
-            return patch(old, session, version, token, np.array(sorted(changed), dtype=np.int64))
-    return load(session, version, token)
+    if old is None or old.version is None or not old.version < version <= old.version + KEPT_VERSIONS:
+        return None
+    if old.dead > PATCH_SHARE * max(old.size, PATCH_MINIMUM):
+        return None
+    rows = fetch(session, 'SELECT version, token, entry_id FROM search_index_changes '
+                          f'WHERE version >= {int(old.version)}')
+    ours = any(row[0] == old.version and row[1] == old.token for row in rows)
+    changed = {row[2] for row in rows if row[0] > old.version}
+    if ours and None not in changed and len(changed) <= max(PATCH_MINIMUM, PATCH_SHARE * old.size):
+        return np.array(sorted(changed), dtype=np.int64)
+    return None

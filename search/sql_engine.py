@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable
 from uuid import uuid4
 
 import numpy as np
 from flask import current_app
 from sqlalchemy import Text, cast, column, delete, func, insert, select, table, text, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from registry.extensions import db
@@ -27,11 +30,10 @@ from .models import (
     SearchEntryNeed,
     SearchIndexChange,
     SearchIndexState,
-    SearchTerm,
+    SearchVocabulary,
 )
 from .names import FTS_TOKENIZER, fts_tokens
 from .query import (
-    _TOKEN,
     MARK_END,
     MARK_START,
     MAX_RESULT_WINDOW,
@@ -40,10 +42,10 @@ from .query import (
     Results,
     Words,
     check_page,
-    closest_term,
     render_highlight,
 )
 from .snapshot import EMPTY, KEPT_VERSIONS, Snapshot, SnapshotCache, fetch
+from .suggest import words_of
 
 #: Judgement ranks run from 0 (not inspected) to this.
 JUDGEMENT_RANKS = max(judgement.rank for judgement in Judgement)
@@ -51,7 +53,7 @@ JUDGEMENT_RANKS = max(judgement.rank for judgement in Judgement)
 ENTRIES = SearchEntry.__table__
 NEEDS = SearchEntryNeed.__table__
 ACCEPTED = SearchEntryAuthority.__table__
-TERMS = SearchTerm.__table__
+VOCABULARY = SearchVocabulary.__table__
 STATE = SearchIndexState.__table__
 CHANGES = SearchIndexChange.__table__
 #: PostgreSQL only: each entry's tsvector, with the GIN index (created by the migration, kept in step by a trigger).
@@ -76,9 +78,8 @@ def tsquery_expression(words: Words) -> str:
 
 
 def vocabulary(entry: DirectoryEntry) -> set[str]:
-    """The words of an entry worth suggesting: lower case, three letters or more, no digits."""
-    text = ' '.join((entry.name, entry.organisation_name, entry.search_text()))
-    return {token.lower() for token in _TOKEN.findall(text) if 3 <= len(token) <= 60 and token.isalpha()}
+    """The words of an entry worth suggesting (see :func:`search.suggest.words_of`)."""
+    return words_of((entry.name, entry.organisation_name, entry.search_text()))
 
 
 class SqlEngine:
@@ -114,16 +115,45 @@ class SqlEngine:
             self._write(entries)
         return len(entries)
 
-    def _write(self, entries: list[DirectoryEntry]) -> None:
-        self._delete([entry.id for entry in entries])
+    def _write(self, entries: list[DirectoryEntry], fresh: bool = False) -> None:
+        ids = [entry.id for entry in entries]
+        before = Counter() if fresh else self._indexed_words(ids)
+        if not fresh:
+            self._delete(ids)
         self.session.execute(insert(ENTRIES), [self._row(entry) for entry in entries])
         needs = [{'entry_id': entry.id, 'need': need} for entry in entries for need in entry.needs]
         accepted = [{'entry_id': entry.id, 'authority_code': code} for entry in entries for code in entry.accepted_by]
-        terms = [{'entry_id': entry.id, 'term': term, 'length': len(term)}
-                 for entry in entries for term in sorted(vocabulary(entry))]
-        for target, rows in ((NEEDS, needs), (ACCEPTED, accepted), (TERMS, terms)):
+        for target, rows in ((NEEDS, needs), (ACCEPTED, accepted)):
             if rows:
                 self.session.execute(insert(target), rows)
+        self._count_words(Counter(word for entry in entries for word in vocabulary(entry)), before)
+
+    def _indexed_words(self, ids: list[int]) -> Counter:
+        """How many of these indexed entries use each suggestible word (read from their stored documents)."""
+        words: Counter = Counter()
+        for start in range(0, len(ids), 500):
+            for doc in self.session.scalars(select(ENTRIES.c.doc).where(ENTRIES.c.id.in_(ids[start:start + 500]))):
+                words.update(vocabulary(DirectoryEntry.from_json(doc)))
+        return words
+
+    def _count_words(self, added: Counter, removed: Counter) -> None:
+        """Apply a write's difference in words to ``search_vocabulary`` (and move its version if it changed)."""
+        change = {word: added[word] - removed[word] for word in added.keys() | removed.keys()
+                  if added[word] != removed[word]}
+        if not change:
+            return
+        upsert = (sqlite_insert if self.dialect == 'sqlite' else postgresql_insert)(VOCABULARY)
+        rows = [{'term': word, 'entries': count} for word, count in sorted(change.items())]
+        for start in range(0, len(rows), 1000):
+            self.session.execute(upsert.on_conflict_do_update(
+                index_elements=['term'], set_={'entries': VOCABULARY.c.entries + upsert.excluded.entries}),
+                rows[start:start + 1000])
+        gone = sorted(word for word, count in change.items() if count < 0)
+        for start in range(0, len(gone), 500):
+            self.session.execute(delete(VOCABULARY).where(VOCABULARY.c.term.in_(gone[start:start + 500]),
+                                                          VOCABULARY.c.entries <= 0))
+        self.session.execute(update(STATE).where(STATE.c.id == 1)
+                             .values(vocabulary_version=STATE.c.vocabulary_version + 1))
 
     def touch(self, entry_ids: Iterable[int] | None) -> None:
         """Give the index a new version and token in this transaction and record which entries it changes
@@ -165,12 +195,13 @@ class SqlEngine:
         ids = sorted(set(ids))
         if ids:
             self.touch(ids)
+            self._count_words(Counter(), self._indexed_words(ids))
             self._delete(ids)
 
     def _delete(self, ids: list[int]) -> None:
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
-            for target in (NEEDS, ACCEPTED, TERMS):
+            for target in (NEEDS, ACCEPTED):
                 self.session.execute(delete(target).where(target.c.entry_id.in_(chunk)))
             # Triggers remove the FTS5 rows on SQLite.
             self.session.execute(delete(ENTRIES).where(ENTRIES.c.id.in_(chunk)))
@@ -178,8 +209,10 @@ class SqlEngine:
     def clear(self) -> None:
         """Empty the index."""
         self.touch(None)
-        for target in (NEEDS, ACCEPTED, TERMS, ENTRIES):
+        for target in (NEEDS, ACCEPTED, VOCABULARY, ENTRIES):
             self.session.execute(delete(target))
+        self.session.execute(update(STATE).where(STATE.c.id == 1)
+                             .values(vocabulary_version=STATE.c.vocabulary_version + 1))
 
     def reindex(self, entries: Iterable[DirectoryEntry], progress: Callable[[int], None] | None = None,
                 batch_size: int = 200) -> int:
@@ -203,8 +236,11 @@ class SqlEngine:
         """Part of :meth:`reindex`: its :meth:`clear` has already told every worker to read everything again."""
         entries = list({entry.id: entry for entry in entries}.values())
         if entries:
-            self._write(entries)
+            self._write(entries, fresh=not self._indexed_any([entry.id for entry in entries]))
         return len(entries)
+
+    def _indexed_any(self, ids: list[int]) -> bool:
+        return self.session.scalar(select(func.count()).select_from(ENTRIES).where(ENTRIES.c.id.in_(ids))) > 0
 
     # -- reading -------------------------------------------------------------------------------------------
 
@@ -239,10 +275,10 @@ class SqlEngine:
         size = snapshot.size
         words = query.parsed_words
         sqlite = self.dialect == 'sqlite'
-        base: list[np.ndarray] = []
-        score = None
+        base: list[np.ndarray] = [snapshot.alive] if snapshot.dead else []
+        score = body = None
         if not words.empty:
-            matched, score = self._word_matches(snapshot, words, sqlite)
+            matched, score, body = self._word_matches(snapshot, words, sqlite)
             base.append(matched)
         points = None
         if query.origin is not None:
@@ -255,7 +291,7 @@ class SqlEngine:
         total = int(np.count_nonzero(selected))
         check_page(query, total, self.max_result_window)
         start, stop = (query.page - 1) * query.page_size, query.page * query.page_size
-        rows = self._page_rows(query, snapshot, selected, score, points, words.empty, stop)[start:stop]
+        rows = self._page_rows(query, snapshot, selected, score, body, points, stop)[start:stop]
 
         page_ids = [int(snapshot.ids[row]) for row in rows]
         docs = dict(fetch(self.session, 'SELECT id, doc FROM search_entries WHERE id IN '
@@ -271,21 +307,21 @@ class SqlEngine:
                             distance_m=query.distance_to(entry), highlights=highlights.get(entry_id, {})))
 
         facets = self._facets(query, snapshot, base, facet_masks)
-        suggestions = self._suggestions(words) if total == 0 and not words.empty else {}
+        suggestions = self._suggestions(snapshot, words) if total == 0 and not words.empty else {}
         return Results(hits=hits, total=total, page=query.page, page_size=query.page_size, facets=facets,
                        suggestions=suggestions)
 
     def snapshot(self) -> Snapshot:
         """This process's columnar copy of the index, reloaded first if any transaction has written it since."""
-        state = current_app.extensions.setdefault('search', {})
-        cache = state.get('snapshots')
-        if cache is None:
-            cache = state.setdefault('snapshots', SnapshotCache())
+        cache = snapshot_cache(current_app)
+        if self._session is None and not cache.running:
+            start_refresher(current_app)
         return cache.get(self.session)
 
-    def _word_matches(self, snapshot: Snapshot, words: Words, sqlite: bool) -> tuple[np.ndarray, np.ndarray]:
-        """Rows matching the words, and each row's relevance from the names held in the snapshot (see
-        :mod:`search.names`).
+    def _word_matches(self, snapshot: Snapshot, words: Words, sqlite: bool
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Rows matching the words; each row's relevance from the names (see :mod:`search.names`); and each row's
+        BM25 over all its indexed words, so the description's own words rank entries whose names tie.
 
         The database's own words decide: the snapshot's copy of each entry's indexed words (FTS5 tokens, or the
         tsvector's lexemes) with the query's words made tokens by the same tokenizer (FTS5's, or PostgreSQL's);
@@ -293,17 +329,24 @@ class SqlEngine:
         """
         matched = np.zeros(snapshot.size, dtype=bool)
         if words.only_stop_words:
-            return matched, np.zeros(snapshot.size, dtype=np.float32)
+            return matched, np.zeros(snapshot.size, dtype=np.float32), None
         tokens = None
-        if snapshot.words is not None and not words.phrases:
-            tokens = _fts_query_tokens(words.terms) if sqlite else _lexemes(self.session, words.terms)
-        if tokens is not None:
+        if snapshot.words is not None:
+            terms = list(dict.fromkeys(words.all_terms()))
+            tokens = _fts_query_tokens(terms) if sqlite else _lexemes(self.session, terms)
+        if tokens is not None and not words.phrases:
             rows = self._snapshot_rows(snapshot, words, tokens)
         else:
             ids = self._fts_ids(fts5_expression(words)) if sqlite else self._tsquery_ids(tsquery_expression(words))
             rows = snapshot.rows_of(ids)
         matched[rows] = True
-        return matched, snapshot.names.scores(words, matched)
+        body = None
+        if tokens is not None:
+            # Each word as itself: an unfinished last word still matches as a prefix above, but scoring every
+            # word it begins ("care": carer, career, ...) would merge tens of thousands of postings per keystroke.
+            terms = [(token, False) for term in dict.fromkeys(words.all_terms()) for token in tokens[term]]
+            body = snapshot.words.bm25(terms, snapshot.size, snapshot.live)
+        return matched, snapshot.names.scores(words, matched, snapshot.live), body
 
     @staticmethod
     def _snapshot_rows(snapshot: Snapshot, words: Words, tokens: dict[str, tuple[str, ...]]) -> np.ndarray:
@@ -366,25 +409,29 @@ class SqlEngine:
         }
 
     @staticmethod
-    def _page_rows(query: Query, snapshot: Snapshot, selected: np.ndarray, score, points, no_words: bool,
+    def _page_rows(query: Query, snapshot: Snapshot, selected: np.ndarray, score, body, points,
                    stop: int) -> np.ndarray:
-        """The first ``stop`` selected rows in the query's order (ties by name, then id; distance ties by id)."""
-        if query.sort == 'distance' and points is not None:
-            candidates = np.flatnonzero(selected)
-            squared = _squared_distances(points, query.origin, candidates)
-            return _first(candidates, [squared, snapshot.ids[candidates]], stop)
+        """The first ``stop`` selected rows in the query's order.
+
+        Relevance: (judgement, for that sort,) the names' score (a name match first), then the description's own
+        words (BM25), then distance when there is an origin, then a shuffle seeded by the query, so equal matches
+        come in an order that favours no name (alphabetical order put names starting with a digit or "A" first)
+        and stays the same from page to page and worker to worker. Distance and update time break ties the same
+        way.
+        """
         if query.sort == 'updated':
-            order = snapshot.order_updated
-        elif query.sort == 'judgement' and no_words:
-            order = snapshot.order_judgement
-        elif no_words:
-            order = snapshot.order_name
-        else:
-            candidates = np.flatnonzero(selected)
-            judgement = snapshot.judgement_rank[candidates] if query.sort == 'judgement' else None
-            key = _relevance_key(score[candidates], snapshot.name_rank[candidates], snapshot.size, judgement)
-            return _first(candidates, [key], stop)
-        return _first_in_order(order, selected, stop)
+            return _first_in_order(snapshot.order_updated, selected, stop)
+        candidates = np.flatnonzero(selected)
+        shuffle = _shuffled(snapshot.ids[candidates], query.seed)
+        if query.sort == 'distance' and points is not None:
+            return _first(candidates, [_squared_distances(points, query.origin, candidates), shuffle], stop)
+        judgement = snapshot.judgement_rank[candidates] if query.sort == 'judgement' else None
+        primary = _relevance_key(None if score is None else score[candidates],
+                                 None if body is None else body[candidates], judgement)
+        keys = [primary] if primary is not None else []
+        if points is not None:
+            keys.append(_squared_distances(points, query.origin, candidates))
+        return _first(candidates, [*keys, shuffle], stop)
 
     @staticmethod
     def _facets(query: Query, snapshot: Snapshot, base: list, facet_masks: dict) -> dict[str, dict[str, int]]:
@@ -460,22 +507,29 @@ class SqlEngine:
         finally:
             connection.execute('DELETE FROM page')
 
-    def _suggestions(self, words: Words) -> dict[str, str]:
-        """For each word the index does not know, the closest word it does know."""
-        suggestions = {}
-        for word in dict.fromkeys(words.all_terms()):
-            if len(word) < 3 or not word.isalpha():
-                continue
-            rows = self.session.execute(
-                select(TERMS.c.term, func.count()).where(TERMS.c.length.between(len(word) - 2, len(word) + 2))
-                .group_by(TERMS.c.term).limit(50_000)
-            ).all()
-            candidates = {term: count for term, count in rows}
-            if word in candidates:
-                continue
-            if (suggestion := closest_term(word, candidates)) is not None:
-                suggestions[word] = suggestion
-        return suggestions
+    @staticmethod
+    def _suggestions(snapshot: Snapshot, words: Words) -> dict[str, str]:
+        """For each word the index does not know, the closest word it does know (bounded work: see
+        :mod:`search.suggest`)."""
+        return snapshot.suggester.suggestions(words.all_terms())
+
+
+def snapshot_cache(app) -> SnapshotCache:
+    """This process's snapshots for ``app``."""
+    state = app.extensions.setdefault('search', {})
+    cache = state.get('snapshots')
+    if cache is None:
+        cache = state.setdefault('snapshots', SnapshotCache(app.config.get('SEARCH_SNAPSHOT_DIR')))
+    return cache
+
+
+def start_refresher(app) -> None:
+    """Start this process's background snapshot thread for ``app``'s database, unless configured off (tests)."""
+    interval = float(app.config.get('SEARCH_SNAPSHOT_REFRESH_SECONDS') or 0)
+    if interval > 0:
+        with app.app_context():
+            engine = db.engine
+        snapshot_cache(app).start(engine, interval)
 
 
 _local = threading.local()
@@ -544,18 +598,31 @@ def _first(candidates: np.ndarray, keys: list[np.ndarray], stop: int) -> np.ndar
     return candidates[np.lexsort(keys[::-1])][:stop]
 
 
-def _relevance_key(score: np.ndarray, name_rank: np.ndarray, size: int,
-                   judgement_rank: np.ndarray | None = None) -> np.ndarray:
-    """One int64 per row ordering by (judgement desc,) score desc, then name: one partition instead of a lexsort.
+def _relevance_key(score: np.ndarray | None, body: np.ndarray | None,
+                   judgement_rank: np.ndarray | None = None) -> np.ndarray | None:
+    """One int64 per row ordering by (judgement desc,) names' score desc, then body score desc: one partition
+    instead of a lexsort. None when there is nothing to order by.
 
-    Scores are non-negative float32, whose bit patterns sort as the numbers do.
+    Scores are non-negative float32, whose bit patterns sort as the numbers do; each keeps its top 30 bits.
     """
-    name_bits = max(1, int(size).bit_length())
-    key = (np.int64(0x7FFFFFFF) - score.astype(np.float32).view(np.int32).astype(np.int64)) << name_bits
-    key |= name_rank.astype(np.int64)
+    key = None
+    for part, shift in ((score, 30), (body, 0)):
+        if part is not None:
+            bits = (np.int64(0x3FFFFFFF) - (part.astype(np.float32).view(np.int32).astype(np.int64) >> 1)) << shift
+            key = bits if key is None else key | bits
     if judgement_rank is not None:
-        key |= (np.int64(JUDGEMENT_RANKS) - judgement_rank.astype(np.int64)) << (31 + name_bits)
+        bits = (np.int64(JUDGEMENT_RANKS) - judgement_rank.astype(np.int64)) << 60
+        key = bits if key is None else key | bits
     return key
+
+
+def _shuffled(ids: np.ndarray, seed: int) -> np.ndarray:
+    """A pseudo-random but repeatable number per id for this seed (splitmix64), to break ties fairly."""
+    with np.errstate(over='ignore'):
+        value = ids.astype(np.uint64) ^ np.uint64(seed)
+        value = (value + np.uint64(0x9E3779B97F4A7C15)) * np.uint64(0xBF58476D1CE4E5B9)
+        value = (value ^ (value >> np.uint64(30))) * np.uint64(0x94D049BB133111EB)
+        return value ^ (value >> np.uint64(31))
 
 
 def _first_in_order(order: np.ndarray, selected: np.ndarray, stop: int) -> np.ndarray:

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from flask import abort, render_template, request, url_for
 from flask_login import current_user
+from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 
 from registry.accounts.models import Role
@@ -105,6 +106,32 @@ def pagination(endpoint: str, results) -> dict | None:
     return params
 
 
+def choices(args, results, names: dict[str, tuple]) -> dict[str, Markup]:
+    """Each filter list's options as HTML, with their counts and whether chosen: made here in one join per list,
+    since a Jinja loop (let alone a macro call) per option was most of a directory page's rendering.
+
+    ``names`` maps a parameter to (facet counted, [(value, label)], checkboxes: True / select options: False).
+    """
+    facets = results.facets if results is not None else {}
+    made = {}
+    for param, (facet, options, boxes) in names.items():
+        chosen = set(args.getlist(param)) if boxes else {args.get(param, '')}
+        counts = facets.get(facet) if facet else None
+        parts = []
+        for raw, label in options:
+            value, text = escape(raw), escape(label if counts is None else f'{label} ({counts.get(raw, 0)})')
+            on = raw in chosen
+            if boxes:
+                parts.append(f'<div class="govuk-checkboxes__item"><input class="govuk-checkboxes__input" '
+                             f'id="{param}-{value}" name="{param}" type="checkbox" value="{value}"'
+                             f'{" checked" if on else ""}><label class="govuk-label '
+                             f'govuk-checkboxes__label" for="{param}-{value}">{text}</label></div>')
+            else:
+                parts.append(f'<option value="{value}"{" selected" if on else ""}>{text}</option>')
+        made[param] = Markup('\n'.join(parts))
+    return made
+
+
 def _context(endpoint: str, outcome: Outcome, *, commissioner: bool) -> dict:
     names = profiles.authority_names()
     results = outcome.results
@@ -122,6 +149,17 @@ def _context(endpoint: str, outcome: Outcome, *, commissioner: bool) -> dict:
         'sorts': SORTS, 'facet_names': FACETS, 'facet_label': profiles.facet_label,
         'miles': miles, 'km': km, 'stale_before': utcnow() - STALE_AFTER, 'locations': {}, 'map_svg': None,
     }
+    # Every result links to its provider's profile: one URL built, the others by its pattern (ids end the path).
+    profile_prefix = url_for('search.provider_profile', organisation_id=0)[:-1]
+    context['profile_url'] = lambda organisation_id: f'{profile_prefix}{int(organisation_id)}'
+    context['choices'] = choices(request.args, results, {
+        'provision_type': ('provision_type', context['provision_types'], True),
+        'need': ('needs', context['needs'], True),
+        'region': ('region', sorted(context['region_names'].items(), key=lambda item: item[1]), True),
+        'authority': ('authority', sorted(names.items(), key=lambda item: item[1]), False),
+        'min_judgement': ('judgement', context['judgements'], False),
+        'radius': (None, [(str(choice), f'{choice} miles') for choice in RADIUS_CHOICES], False),
+    })
     if results is not None and results.hits:
         if commissioner:
             context['locations'] = profiles.exact_locations(results.ids)

@@ -23,8 +23,32 @@ REFERENCE_TABLES = {'local_authorities', 'alembic_version'}
 
 
 def _database_url(tmp_dir: Path) -> str:
+    """SQLite in this session's own temporary folder, or ``TEST_DATABASE_URL``. Under pytest-xdist each worker
+    gets its own PostgreSQL database, named after the given one (``test_gw0``, ``test_gw1``...), created if missing."""
     url = os.environ.get('TEST_DATABASE_URL', '')
-    return url or f'sqlite:///{tmp_dir / "test.sqlite"}'
+    if not url:
+        return f'sqlite:///{tmp_dir / "test.sqlite"}'
+    worker = os.environ.get('PYTEST_XDIST_WORKER')
+    if worker:
+        url = _worker_database(url, worker)
+    return url
+
+
+def _worker_database(url: str, worker: str) -> str:
+    """``url`` with the database ``<its name>_<worker>``, created on the same server when it does not exist."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    from registry.config import normalise_database_url
+
+    parsed = make_url(normalise_database_url(url))
+    name = f'{parsed.database}_{worker}'
+    server = create_engine(parsed.set(database='postgres'), isolation_level='AUTOCOMMIT')
+    with server.connect() as connection:
+        if not connection.execute(text('SELECT 1 FROM pg_database WHERE datname = :name'), {'name': name}).first():
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    server.dispose()
+    return parsed.set(database=name).render_as_string(hide_password=False)
 
 
 def _reset_postgres(url: str) -> None:
@@ -59,6 +83,9 @@ def app_config(tmp_path_factory) -> dict:
         'PASSWORD_HASH_MEMORY_KIB': 1024,
         'PASSWORD_HASH_PARALLELISM': 1,
         'MAIL_BACKEND': 'outbox',
+        # No background snapshot thread: it would hold a connection across the tests' resets.
+        'SEARCH_SNAPSHOT_REFRESH_SECONDS': 0,
+        'SEARCH_SNAPSHOT_DIR': '',
     }
 
 

@@ -19,11 +19,13 @@ Nothing here touches the database or Flask, so the ranking is easy to test and t
 - Ofsted judgement: :data:`JUDGEMENT_POINTS_EACH` per step (outstanding 4 … inadequate 1, not judged 0);
 - nearness: up to :data:`DISTANCE_POINTS`, falling linearly to 0 at the maximum distance.
 
-Ties are broken by distance, then name, then id, so the order is stable.
+Ties are broken by distance, then by a shuffle seeded by what was asked (the same child gives the same order
+every time), never by name, which put names starting with a digit or "A" first.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -232,8 +234,9 @@ def rank(candidates: Iterable, child: Child, authority_code: str | None, now: da
         score, distance_m, meets, fresh, reasons = assess(entry, child, authority_code, now,
                                                           authority_name=authority_name)
         assessed.append((entry, score, distance_m, meets, fresh, reasons))
+    seed = hashlib.blake2b(repr((child, authority_code)).encode(), digest_size=8).digest()
     assessed.sort(key=lambda item: (not item[3], -item[1], item[2] if item[2] is not None else 0.0,
-                                    item[0].name.lower(), item[0].id))
+                                    hashlib.blake2b(str(item[0].id).encode(), key=seed, digest_size=8).digest()))
     return [Match(entry=entry, rank=position, score=score, distance_m=distance_m, meets_requirements=meets,
                   vacancies_fresh=fresh, reasons=reasons)
             for position, (entry, score, distance_m, meets, fresh, reasons) in enumerate(assessed, 1)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import or_, select
@@ -19,12 +19,16 @@ from registry.geography import postcodes
 from registry.geography.models import LocalAuthority
 from search.query import authority_centroids
 from workspace import permissions
-from workspace.finder import Child, Match, rank
+from workspace.finder import SIBLING_NEED, Child, Match, rank
 from workspace.models import Shortlist, ShortlistEntry, ShortlistNote
 
-#: Candidates fetched from search per page, and the most pages read (the finder shows near-misses too).
-PAGE_SIZE = 100
-MAX_PAGES = 5
+#: Hits read from search per request while gathering candidates.
+BATCH_SIZE = 1000
+#: Near-misses (within the distance, but missing a need or the judgement) listed after every setting that meets the
+#: hard requirements, nearest first, so the officer sees who nearly fits and why not.
+NEAR_MISSES = 50
+#: Ranked matches shown per finder page.
+FINDER_PAGE_SIZE = 20
 MAX_NOTE_LENGTH = 2000
 EXPIRY_WARNING_DAYS = 60
 
@@ -74,26 +78,74 @@ def child_from_criteria(criteria: dict) -> Child:
 
 
 def candidates_for(child: Child) -> list:
-    """Candidate hits from search: filtered by age, sex, provision type and distance only.
-
-    Needs, judgement and vacancies are deliberately not filtered, so the officer sees near-misses with reasons.
+    """Every setting within the distance that meets the hard requirements search can check (age, sex, type, every
+    need asked for, sibling groups, minimum judgement), however many, then the nearest :data:`NEAR_MISSES` that
+    meet all but the needs or the judgement. Vacancies are left to the ranking, which lists settings short of
+    places after those with enough.
     """
-    query = search.Query(age=child.age, sex=child.sex if child.sex in {'female', 'male'} else None,
-                         provision_types=child.provision_types, origin=child.origin,
-                         origin_label=child.origin_label,
-                         radius_miles=child.max_distance_miles if child.origin else None,
-                         sort='distance' if child.origin else 'relevance', facets=(), page_size=PAGE_SIZE,
-                         exact_locations=True)
-    hits = []
-    for page in range(1, MAX_PAGES + 1):
+    base = search.Query(age=child.age, sex=child.sex if child.sex in {'female', 'male'} else None,
+                        provision_types=child.provision_types, origin=child.origin, origin_label=child.origin_label,
+                        radius_miles=child.max_distance_miles if child.origin else None,
+                        sort='distance' if child.origin else 'relevance', facets=(), page_size=BATCH_SIZE,
+                        exact_locations=True, highlight=False)
+    needs = tuple(sorted({*child.needs, *([SIBLING_NEED] if child.with_siblings else [])}))
+    hits = list(_hits(replace(base, needs=needs, min_judgement=child.min_judgement)))
+    if needs or child.min_judgement:
+        seen = {hit.entry.id for hit in hits}
+        near = []
+        for hit in _hits(replace(base, page_size=NEAR_MISSES + len(seen))):
+            if hit.entry.id not in seen:
+                near.append(hit)
+                if len(near) == NEAR_MISSES:
+                    break
+        hits += near
+    return hits
+
+
+def _hits(query: search.Query):
+    """Every hit of ``query``, a page at a time."""
+    page = 1
+    while True:
         try:
             results = search.search(query.with_page(page))
         except search.PageOutOfRangeError:
-            break
-        hits.extend(results.hits)
+            return
+        yield from results.hits
         if not results.has_next:
-            break
-    return hits
+            return
+        page += 1
+
+
+@dataclass(frozen=True)
+class FinderPage:
+    """One page of the finder's ranked matches, with the totals over all of them."""
+
+    matches: list[Match]
+    total: int
+    meeting: int
+    page: int
+    page_size: int = FINDER_PAGE_SIZE
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def finder_page(matches: list[Match], page: int) -> FinderPage:
+    """Page ``page`` of ``matches`` (the last page when ``page`` is past it)."""
+    total = len(matches)
+    page = min(max(1, page), max(1, -(-total // FINDER_PAGE_SIZE)))
+    start = (page - 1) * FINDER_PAGE_SIZE
+    return FinderPage(matches[start:start + FINDER_PAGE_SIZE], total,
+                      sum(match.meets_requirements for match in matches), page)
 
 
 def find_placements(child: Child, authority_code: str | None, now: datetime | None = None) -> list[Match]:

@@ -10,6 +10,7 @@ from registry.db import get_or_404
 from registry.organisations.forms import add_form_error
 from registry.permissions import require, roles_required
 from registry.settings.taxonomy import NEEDS, Judgement, ProvisionType
+from search.views import pagination
 from workspace import bp, exports, permissions, services
 from workspace.forms import FinderForm, NoteForm, ShareForm, ShortlistForm, criteria_args
 from workspace.models import Shortlist, ShortlistEntry
@@ -38,11 +39,19 @@ def _contacts(setting_ids) -> dict:
 
 
 def _finder_page(form: FinderForm, matches, save_form: ShortlistForm, *, error_form=None, ticked=()):
+    page = None
+    if matches is not None:
+        number = request.args.get('page', '1')
+        page = services.finder_page(matches, int(number) if number.isdigit() else 1)
+    query_args = request.args.to_dict(flat=False)
+    query_args.pop('page', None)
     can_save = permissions.can_create_shortlist(current_user)
     return render_template(
-        'workspace/finder.html', form=error_form or form, finder_form=form, matches=matches, save_form=save_form,
-        can_save=can_save, query_args=request.args.to_dict(flat=False), needs_labels=NEEDS,
-        contacts=_contacts(match.entry.id for match in matches or ()), ticked={str(value) for value in ticked},
+        'workspace/finder.html', form=error_form or form, finder_form=form, page=page,
+        matches=page.matches if page else None, save_form=save_form, can_save=can_save, query_args=query_args,
+        needs_labels=NEEDS, pagination=pagination('workspace.finder', page) if page else None,
+        contacts=_contacts(match.entry.id for match in (page.matches if page else ())),
+        ticked={str(value) for value in ticked},
         can_refer='placements.start_referral' in current_app.view_functions and can_save)
 
 

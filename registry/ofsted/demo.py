@@ -88,7 +88,7 @@ def generate_authority_postcodes(path: Path = AUTHORITY_POSTCODES) -> int:
 
     directory = PostcodeDirectory()
     districts = district_to_authority()
-    letters = [_Letter(file) for file in sorted(directory.data_dir.glob('postcodes_*.msgpack.br'))]
+    letters = [_Letter.decode(file) for file in sorted(directory.data_dir.glob('postcodes_*.msgpack.br'))]
     sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0])
     for letter in letters:
         for easting, northing, index in zip(letter.eastings, letter.northings, letter.district_index, strict=True):
@@ -116,6 +116,7 @@ def generate_authority_postcodes(path: Path = AUTHORITY_POSTCODES) -> int:
         writer.writerow(['authority_code', 'postcode', 'easting', 'northing', 'district_code', 'district_name'])
         for code in sorted(best):
             _distance, key, easting, northing, district = best[code]
+            key = key.decode('ascii')
             postcode = f'{key[:-3].strip()} {key[-3:]}'
             writer.writerow([code, postcode, f'{easting:.0f}', f'{northing:.0f}', district,
                              districts[district].district_name])

@@ -14,7 +14,7 @@ from registry.extensions import db
 from registry.indexing import ReindexRequest
 from registry.organisations.models import MemberRole, Membership
 from registry.settings.taxonomy import Lot, ProvisionType
-from search.models import SearchEntry, SearchTerm
+from search.models import SearchEntry, SearchVocabulary
 from tests.factories import make_user
 from tests.search.conftest import make_organisation, make_setting, qualify
 
@@ -81,7 +81,8 @@ def test_the_index_itself_holds_no_street_or_postcode_of_a_home(homes):
     for entry in db.session.scalars(select(SearchEntry)):
         assert SECRETS.search(entry.doc) is None and SECRETS.search(entry.body) is None
         assert SECRETS.search(entry.name) is None
-    assert not db.session.scalars(select(SearchTerm.term).where(SearchTerm.term.in_(['kirkstall', 'abbey']))).all()
+    assert not db.session.scalars(select(SearchVocabulary.term)
+                                  .where(SearchVocabulary.term.in_(['kirkstall', 'abbey']))).all()
 
 
 def test_the_provider_sees_why_and_the_description_returns_once_fixed(app, client, login_as, homes):

@@ -79,4 +79,79 @@ def test_snapshot_is_reused_until_the_index_changes(app_ctx, directory):
     engine.remove([directory.oak_house.id])
     db.session.commit()
     assert engine.snapshot() is not first
-    assert directory.oak_house.id not in engine.snapshot().ids.tolist()
+    snapshot = engine.snapshot()
+    assert directory.oak_house.id not in snapshot.ids[snapshot.alive].tolist()
+
+
+def test_a_background_thread_brings_a_worker_up_to_date_within_a_second_without_a_search(app_config, directory):
+    """Each worker's thread patches in another process's write by itself, so no request has to."""
+    import time
+
+    from search.snapshot import current_state
+    from search.sql_engine import snapshot_cache, start_refresher
+
+    SqlEngine().reindex(build_entries())
+    worker = create_app({**app_config, 'SEARCH_SNAPSHOT_REFRESH_SECONDS': 0.05})
+    cache = snapshot_cache(worker)
+    try:
+        start_refresher(worker)
+        key = str(db.engine.url)
+        deadline = time.monotonic() + 5
+        while cache.current(key) is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        before = cache.current(key)
+        assert before is not None and directory.oak_house.id in before.ids.tolist()
+        SqlEngine().remove([directory.oak_house.id])
+        db.session.commit()
+        _, token = current_state(db.session)
+        written = time.monotonic()
+        while cache.current(key).token != token and time.monotonic() < written + 1:
+            time.sleep(0.01)
+        after = cache.current(key)
+        assert after.token == token, 'not brought up to date within a second'
+        assert not after.alive[after.row_of_id[directory.oak_house.id]]
+        with worker.app_context():
+            assert SqlEngine().snapshot() is after  # its next search uses it as it is
+    finally:
+        cache.stop()
+        with worker.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_a_large_index_read_afresh_in_the_background_while_requests_answer_from_the_last_snapshot(
+        app_config, directory, monkeypatch):
+    """After a reindex (everything read again), a request does not wait for the read: it answers from the snapshot
+    it has, and the worker's thread swaps the new one in."""
+    import time
+
+    from search import snapshot as snapshots
+    from search.snapshot import current_state
+    from search.sql_engine import snapshot_cache, start_refresher
+
+    SqlEngine().reindex(build_entries())
+    worker = create_app({**app_config, 'SEARCH_SNAPSHOT_REFRESH_SECONDS': 30})  # polls rarely: woken by requests
+    cache = snapshot_cache(worker)
+    monkeypatch.setattr(snapshots, 'INLINE_RELOAD_LIMIT', 0)
+    try:
+        start_refresher(worker)
+        key = str(db.engine.url)
+        deadline = time.monotonic() + 5
+        while cache.current(key) is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        before = cache.current(key)
+        SqlEngine().reindex(build_entries())  # a clear: no patch can follow it
+        _, token = current_state(db.session)
+        with worker.app_context():
+            assert SqlEngine().snapshot() is before  # answered at once, from the last snapshot
+        deadline = time.monotonic() + 5
+        while cache.current(key).token != token and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert cache.current(key).token == token
+        with worker.app_context():
+            assert SqlEngine().snapshot().token == token
+    finally:
+        cache.stop()
+        with worker.app_context():
+            db.session.remove()
+            db.engine.dispose()

@@ -16,36 +16,47 @@ from tests.search.conftest import make_organisation, make_setting, qualify
 
 
 def assert_same(patched: snapshots.Snapshot, fresh: snapshots.Snapshot) -> None:
-    """Every column, lookup, order and posting list the queries use is equal."""
+    """Every live entry has the same values, lookups, order and postings in both (a patched snapshot keeps removed
+    entries' rows, dead, and appends new entries, so rows are compared through their ids)."""
     assert patched.version == fresh.version and patched.token == fresh.token
-    for name in ('ids', 'judgement_rank', 'age_min', 'age_max', 'has_vacancy', 'easting', 'northing',
-                 'public_easting', 'public_northing', 'updated', 'name', 'name_rank', 'order_name', 'order_updated',
-                 'order_judgement'):
-        assert np.array_equal(getattr(patched, name), getattr(fresh, name)), name
-    assert np.array_equal(patched.row_of_id[patched.ids], fresh.row_of_id[fresh.ids])
+    assert fresh.alive.all() and fresh.live == fresh.size
+    assert patched.live == int(patched.alive.sum())
+    mine = np.flatnonzero(patched.alive)[np.argsort(patched.ids[patched.alive], kind='stable')]
+    assert np.array_equal(patched.ids[mine], fresh.ids)
+    assert np.array_equal(patched.row_of_id[fresh.ids], mine)
+    for name in ('judgement_rank', 'age_min', 'age_max', 'has_vacancy', 'easting', 'northing', 'public_easting',
+                 'public_northing', 'updated'):
+        assert np.array_equal(getattr(patched, name)[mine], getattr(fresh, name)), name
+    live_order = patched.order_updated[patched.alive[patched.order_updated]]
+    assert np.array_equal(patched.ids[live_order], fresh.ids[fresh.order_updated])
     for facet, coded in fresh.coded.items():
-        mine = patched.coded[facet]
-        assert [mine.values[code] for code in mine.codes] == [coded.values[code] for code in coded.codes], facet
-    assert {need: column.tolist() for need, column in patched.needs.items() if column.any()} == {
+        ours = patched.coded[facet]
+        assert [ours.values[code] for code in ours.codes[mine]] == [coded.values[code] for code in coded.codes], facet
+    assert {need: column[mine].tolist() for need, column in patched.needs.items() if column[mine].any()} == {
         need: column.tolist() for need, column in fresh.needs.items() if column.any()}
-    assert {code: rows.tolist() for code, rows in patched.accepted.items() if len(rows)} == {
-        code: rows.tolist() for code, rows in fresh.accepted.items() if len(rows)}
+    live_rows = set(mine.tolist())
+    assert {code: sorted(patched.ids[[row for row in rows.tolist() if row in live_rows]].tolist())
+            for code, rows in patched.accepted.items() if live_rows & set(rows.tolist())} == {
+        code: sorted(fresh.ids[rows].tolist()) for code, rows in fresh.accepted.items() if len(rows)}
     assert (patched.words is None) == (fresh.words is None)
     fields = [(patched.names.name, fresh.names.name), (patched.names.organisation, fresh.names.organisation)]
     if fresh.words is not None:  # the indexed words: FTS5 tokens or tsvector lexemes
         fields.append((patched.words, fresh.words))
-    for field, (mine, theirs) in enumerate(fields):
-        assert np.array_equal(mine.lengths, theirs.lengths), field
+    for field, (ours, theirs) in enumerate(fields):
+        assert np.array_equal(ours.lengths[mine], theirs.lengths), field
         for stem in theirs.vocabulary:
-            assert _postings(mine, stem) == _postings(theirs, stem), (field, stem)
+            assert _postings(ours, stem, patched) == _postings(theirs, stem, fresh), (field, stem)
 
 
-def _postings(field, stem: str) -> list[tuple[int, float]]:
+def _postings(field, stem: str, snapshot: snapshots.Snapshot) -> list[tuple[int, float]]:
+    """(entry id, frequency) for each live row holding the stem."""
     ids = field.term_ids(stem, prefix=False)
     if not len(ids):
         return []
     start, end = field.term_starts[ids[0]], field.term_starts[ids[0] + 1]
-    return list(zip(field.rows[start:end].tolist(), field.frequencies[start:end].tolist(), strict=True))
+    return sorted((int(snapshot.ids[row]), frequency) for row, frequency in
+                  zip(field.rows[start:end].tolist(), field.frequencies[start:end].tolist(), strict=True)
+                  if snapshot.alive[row])
 
 
 def current(engine: SqlEngine) -> snapshots.Snapshot:

@@ -99,3 +99,21 @@ def test_every_district_maps_to_one_of_the_153_authorities():
     codes = {row['new_la_code'] for row in authority_rows()}
     assert len(codes) == 153
     assert {entry.code for entry in district_to_authority().values()} <= codes
+
+
+def test_each_letter_is_decoded_once_and_every_process_maps_the_same_files(tmp_path, monkeypatch):
+    """Workers share one copy of the directory: the first decodes a letter into files, the rest map them."""
+    import numpy as np
+
+    from registry.geography.postcodes import PostcodeDirectory, _Letter
+
+    first = PostcodeDirectory(cache_dir=tmp_path)
+    assert first.lookup('LS1 4DY').authority_code == 'E08000035'
+    monkeypatch.setattr(_Letter, 'decode', classmethod(lambda cls, path: pytest.fail(f'decoded {path} again')))
+    second = PostcodeDirectory(cache_dir=tmp_path)  # another worker
+    location = second.lookup('ls14dy')
+    assert (location.authority_code, location.district_name) == ('E08000035', 'Leeds')
+    keys = second._letter('L').keys
+    assert isinstance(keys.base, np.memmap) or isinstance(getattr(keys.base, 'base', None), np.memmap)
+    with pytest.raises(PostcodeError, match='could not find'):
+        second.lookup('LS99 9ZZ')
