@@ -7,7 +7,7 @@ changes, so workers re-read it only then. Stop words (PostgreSQL's english list)
 Upgrading counts the old table's words; downgrading leaves ``search_terms`` empty (``flask search reindex`` fills it).
 
 Revision ID: 683c7a1a1afd
-Revises: 4c27e699edd9
+Revises: f8991a923627
 Create Date: 2026-12-06 13:00:00.000000
 
 """
@@ -16,7 +16,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '683c7a1a1afd'
-down_revision = '4c27e699edd9'
+down_revision = 'f8991a923627'
 branch_labels = None
 depends_on = None
 
