@@ -78,6 +78,7 @@ def _register_demo_steps(app: Flask) -> None:
 
 def _register_models() -> None:
     """Import every model module so that metadata (and Alembic autogenerate) sees all tables."""
+    import notifications.models  # noqa: F401
     import placements.models  # noqa: F401
     import qualification.applications  # noqa: F401
     import qualification.models  # noqa: F401
@@ -94,6 +95,7 @@ def _register_models() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from notifications import bp as notifications_bp
     from placements import bp as placements_bp
     from qualification import bp as qualification_bp
     from registry.accounts import bp as accounts_bp
@@ -106,7 +108,7 @@ def _register_blueprints(app: Flask) -> None:
     from workspace import bp as workspace_bp
 
     for blueprint in (main_bp, accounts_bp, organisations_bp, settings_bp, admin_bp, storage_bp, qualification_bp,
-                      ofsted_bp, workspace_bp, placements_bp):
+                      ofsted_bp, workspace_bp, placements_bp, notifications_bp):
         app.register_blueprint(blueprint)
     from search import api_bp as search_api_bp
     from search import bp as search_bp

@@ -62,15 +62,20 @@ def status():
                          ('Organisations', Organisation), ('Settings', Setting)):
         count = db.session.scalar(select(func.count()).select_from(model))
         click.echo(f'{label + ":":<17}{count}')
-    unsent = db.session.scalar(select(func.count()).select_from(OutboxEmail).where(OutboxEmail.sent_at.is_(None)))
-    click.echo(f"{'Unsent emails:':<17}{unsent}")
+    from registry.notifications.models import EmailStatus
+
+    for label, status in (('Unsent emails:', EmailStatus.PENDING), ('Dead emails:', EmailStatus.DEAD)):
+        count = db.session.scalar(select(func.count()).select_from(OutboxEmail).where(OutboxEmail.status == status))
+        click.echo(f'{label:<17}{count}')
 
 
 @registry_cli.command('send-emails')
 def send_emails():
-    """Deliver queued emails (a worker runs this on a schedule when email goes by SMTP)."""
-    from registry.notifications.services import deliver_pending
+    """Queue what is due (daily digests), then deliver queued emails; safe to run twice at once (cron, a worker)."""
+    from registry.notifications.services import deliver_pending, run_email_jobs
 
+    for name, queued in run_email_jobs().items():
+        click.echo(f'{name}: queued {queued} emails.')
     click.echo(f'Delivered {deliver_pending()} emails.')
 
 

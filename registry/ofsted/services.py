@@ -16,10 +16,11 @@ from registry.extensions import db
 from registry.geography.models import LocalAuthority
 from registry.indexing import enqueue_settings
 from registry.notifications.services import queue_email
+from registry.notifications.signals import setting_standing_changed
 from registry.ofsted.importer import OfstedImportError, Rejection, normalise_heading, parse_file, validate_rows
 from registry.ofsted.models import OfstedImport, OfstedRegisterEntry
 from registry.settings.models import Setting
-from registry.settings.taxonomy import PROVISION_TYPES, RegistrationStatus, normalise_urn
+from registry.settings.taxonomy import PROVISION_TYPES, Judgement, RegistrationStatus, normalise_urn
 
 __all__ = ['ImportSummary', 'OfstedImportError', 'SyncResult', 'VerificationResult', 'apply_register_to_settings',
            'import_register', 'latest_import', 'settings_with_problems', 'verify_setting']
@@ -167,6 +168,7 @@ def _apply_register(*, actor: User | None) -> SyncResult:
     """The body of :func:`apply_register_to_settings`, for use inside another unit of work."""
     result = SyncResult()
     stopped: list[tuple[Setting, RegistrationStatus]] = []
+    announcements: list[tuple] = []
     pairs = db.session.execute(
         select(Setting, OfstedRegisterEntry).join(OfstedRegisterEntry, OfstedRegisterEntry.urn == Setting.urn)
         .order_by(Setting.id).execution_options(populate_existing=True)
@@ -182,7 +184,7 @@ def _apply_register(*, actor: User | None) -> SyncResult:
         before, after = changes(setting, list(wanted), wanted)
         if not after:
             continue
-        previous_status = setting.registration_status
+        previous_status, previous_judgement = setting.registration_status, setting.judgement
         for name, value in after.items():
             setattr(setting, name, value)
         record('setting.ofsted_sync', setting, actor=actor, reason="Updated from Ofsted's register",
@@ -191,9 +193,16 @@ def _apply_register(*, actor: User | None) -> SyncResult:
         if 'registration_status' in after and setting.registration_status in STOPPED_STATUSES:
             stopped.append((setting, previous_status))
             result.stopped_ids.append(setting.id)
+            announcements.append((setting, 'registration-stopped', previous_status, setting.registration_status))
+        elif previous_judgement is not None and setting.judgement is not None \
+                and Judgement(setting.judgement).rank < Judgement(previous_judgement).rank:
+            announcements.append((setting, 'judgement-lowered', previous_judgement, setting.judgement))
     enqueue_settings(result.updated_ids, reason='ofsted register')
     if stopped:
         _tell_board(stopped)
+    # after the board's summary email, so people it reached are not emailed the same news again
+    for setting, change, before, after in announcements:
+        setting_standing_changed.send(setting, change=change, before=before, after=after)
     return result
 
 
