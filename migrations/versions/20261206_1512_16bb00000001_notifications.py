@@ -74,6 +74,7 @@ def downgrade():
         batch_op.drop_column('claim_token')
         batch_op.drop_column('claimed_until')
         batch_op.drop_column('next_attempt_at')
+        batch_op.drop_constraint(batch_op.f('ck_outbox_emails_email_status'), type_='check')
         batch_op.drop_column('status')
 
     with op.batch_alter_table('notifications', schema=None) as batch_op:
