@@ -95,6 +95,7 @@ def _register_models() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from attention import bp as attention_bp
     from notifications import bp as notifications_bp
     from placements import bp as placements_bp
     from qualification import bp as qualification_bp
@@ -108,7 +109,7 @@ def _register_blueprints(app: Flask) -> None:
     from workspace import bp as workspace_bp
 
     for blueprint in (main_bp, accounts_bp, organisations_bp, settings_bp, admin_bp, storage_bp, qualification_bp,
-                      ofsted_bp, workspace_bp, placements_bp, notifications_bp):
+                      ofsted_bp, workspace_bp, placements_bp, notifications_bp, attention_bp):
         app.register_blueprint(blueprint)
     from search import api_bp as search_api_bp
     from search import bp as search_bp

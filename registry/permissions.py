@@ -6,8 +6,8 @@ from collections.abc import Callable
 from functools import wraps
 
 from flask import abort, current_app, url_for
-from markupsafe import Markup, escape
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 from registry.accounts.models import Role
 
@@ -42,6 +42,7 @@ def is_board(user) -> bool:
 
 #: Navigation entries: (endpoint, text, roles that see it). Endpoints only, so the core imports no feature package.
 NAVIGATION: list[tuple[str, str, frozenset[Role]]] = [
+    ('attention.index', 'Your tasks', frozenset(Role)),
     ('organisations.list_organisations', 'Your organisations', frozenset({Role.PROVIDER})),
     ('qualification.index', 'Qualification', frozenset({Role.PROVIDER})),
     ('workspace.finder', 'Placement finder', frozenset({Role.COMMISSIONER})),
