@@ -48,8 +48,9 @@ def notify(event_kind: str, subject_object, recipients: Iterable, context: dict[
     """Tell each recipient about an event, inside the caller's unit of work (no commit).
 
     Each person gets one notification in their list, and an email now or in tomorrow's digest as they prefer.
-    Someone already emailed in this transaction (a provider's contact told by the workflow's own email) is not
-    emailed the same news again; the notification is still listed.
+    One change emails a person once: someone already emailed in this transaction (a provider's contact told by the
+    workflow's own email, a commissioner told of a suspension and of the shortlist it touches) is not emailed
+    again; every notification is still listed.
 
     :param event_kind: a kind declared in :mod:`notifications.events`, e.g. ``qualification.suspended``.
     :param subject_object: what the event is about (any model with an ``id``).
