@@ -70,13 +70,15 @@ def status():
 
 
 @registry_cli.command('send-emails')
-def send_emails():
+@click.option('--batch-size', default=100, show_default=True, type=click.IntRange(1, 10000),
+              help='Emails claimed at a time (a claim lasts MAIL_CLAIM_SECONDS).')
+def send_emails(batch_size: int):
     """Queue what is due (daily digests), then deliver queued emails; safe to run twice at once (cron, a worker)."""
     from registry.notifications.services import deliver_pending, run_email_jobs
 
     for name, queued in run_email_jobs().items():
         click.echo(f'{name}: queued {queued} emails.')
-    click.echo(f'Delivered {deliver_pending()} emails.')
+    click.echo(f'Delivered {deliver_pending(batch_size)} emails.')
 
 
 @registry_cli.command('storage-check')
