@@ -41,7 +41,8 @@ def test_shortlist_flags_a_suspended_providers_home_until_it_is_reinstated(world
 
 
 def test_shortlist_flags_a_home_whose_ofsted_registration_was_cancelled(world, client, login_as, tmp_path):
-    rows = [register_row('SC100001', authority='Leeds', status='Cancelled'), register_row('SC100002', authority='Leeds')]
+    rows = [register_row('SC100001', authority='Leeds', status='Cancelled'),
+            register_row('SC100002', authority='Leeds')]
     import_register(write_register(tmp_path / 'april.csv', rows))
     login_as(world.people['westminster'])
 
