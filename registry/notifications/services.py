@@ -44,7 +44,8 @@ def queue_rendered(to_address: str, template: str, subject: str, body: str) -> O
                         status=EmailStatus.PENDING)
     db.session.add(email)
     db.session.info.setdefault(_QUEUED_KEY, set()).add(to_address.lower())
-    after_commit('deliver-email', deliver_pending)
+    # one batch right after the commit; ``flask registry send-emails`` sends whatever is left
+    after_commit('deliver-email', lambda: deliver_pending(max_batches=1))
     return email
 
 
@@ -98,14 +99,16 @@ def claim_pending(limit: int, *, now=None) -> tuple[str, list[OutboxEmail]]:
     return token, rows
 
 
-def deliver_pending(limit: int = 100) -> int:
+def deliver_pending(limit: int = 100, *, max_batches: int | None = None) -> int:
     """Log, and with the SMTP backend send, due emails this sender could claim. Returns how many were delivered.
 
-    Each email's outcome is committed on its own, so a crash never makes an email that went out look unsent.
+    Claims ``limit`` at a time until none are left (or ``max_batches`` were sent). Each email's outcome is
+    committed on its own, so a crash never makes an email that went out look unsent.
     """
     config = current_app.config
-    delivered = 0
-    while True:
+    delivered = batches = 0
+    while max_batches is None or batches < max_batches:
+        batches += 1
         token, batch = claim_pending(limit)
         if not batch:
             return delivered
@@ -118,6 +121,7 @@ def deliver_pending(limit: int = 100) -> int:
                 smtp.close()
         if len(batch) < limit:
             return delivered
+    return delivered
 
 
 def _deliver_one(email: OutboxEmail, token: str, smtp: _SmtpConnection | None) -> int:

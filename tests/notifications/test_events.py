@@ -89,6 +89,11 @@ def test_ofsted_registration_stopped_also_reaches_the_board(world, tmp_path):
     assert world.told() == PROVIDER | ACCEPTED_BY | BOARD | SHORTLISTS
     note = db.session.scalars(select(Notification).where(Notification.kind == 'ofsted.registration_stopped')).first()
     assert note.title == 'Aire Valley Homes Ltd: Ofsted registration cancelled for Zephyr House'
+    # the board already had the import's summary email: listed in the service, not emailed twice
+    for name in BOARD:
+        templates = db.session.scalars(select(OutboxEmail.template).where(
+            OutboxEmail.to_address == world.people[name].email)).all()
+        assert templates == ['ofsted_registration_stopped'], name
 
 
 def test_ofsted_judgement_lowered_reaches_provider_authorities_and_board_but_no_shortlist(world, tmp_path):
