@@ -186,6 +186,9 @@ class SchemeDiff:
 
 
 def _lots_text(scheme: Scheme, lot_ids) -> str:
+    """The lots by name, or "Every lot" (so a new lot is one change, not one per question asked of every lot)."""
+    if set(lot_ids) == set(scheme.lot_ids):
+        return 'Every lot'
     return ', '.join(scheme.lot_label(lot) for lot in lot_ids)
 
 
