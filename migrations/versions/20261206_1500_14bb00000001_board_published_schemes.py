@@ -82,10 +82,10 @@ def downgrade():
         if count.scalar():
             in_use.append(table)
     uploaded = bind.execute(sa.text('SELECT count(*) FROM scheme_versions WHERE content IS NOT NULL')).scalar()
-    if in_use or uploaded:
-        raise RuntimeError('Cannot downgrade: supported accommodation is used in '
-                           f'{", ".join(in_use) or "no table"} and {uploaded} scheme version(s) were uploaded '
-                           'in the service; remove them first')
+    problems = ([f'supported accommodation is used in {", ".join(in_use)}'] if in_use else []) + (
+        [f'{uploaded} scheme version(s) were uploaded in the service'] if uploaded else [])
+    if problems:
+        raise RuntimeError(f'Cannot downgrade: {"; ".join(problems)}. Remove them first.')
     op.execute(sa.text("UPDATE ofsted_register SET provision_type = NULL "
                        "WHERE provision_type = 'supported-accommodation'"))
 

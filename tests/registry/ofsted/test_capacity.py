@@ -15,8 +15,9 @@ from tests.registry.ofsted.conftest import make_organisation, make_setting, qual
 @pytest.fixture
 def known_capacity(app_ctx, register_file):
     """Register: 2 homes in Westminster (4 + 3 places), 1 in Leeds (5), 1 suspended (not counted) and 1 supported
-    accommodation in Westminster (6 places; counted since it is a provision type of its own). Directory: 2 listed homes in Westminster (4 places, 1 vacancy;
-    3 places, 2 vacancies), 1 unlisted home in Leeds (no qualification), 1 listed fostering agency in Leeds."""
+    accommodation in Westminster (6 places; counted as a provision type of its own). Directory: 2 listed homes in
+    Westminster (4 places, 1 vacancy; 3 places, 2 vacancies), 1 unlisted home in Leeds (no qualification),
+    1 listed fostering agency in Leeds."""
     import_register(register_file([
         register_row('SC100001', places='4'),
         register_row('SC100002', places='3'),
