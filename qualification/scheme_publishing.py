@@ -19,7 +19,16 @@ from sqlalchemy import select
 from qualification import rules
 from qualification.applications import SchemeVersion
 from qualification.permissions import can_publish_schemes
-from qualification.schemes import Question, Scheme, SchemeError, Section, list_versions, parse_scheme, version_key
+from qualification.schemes import (
+    Question,
+    Scheme,
+    SchemeError,
+    Section,
+    list_versions,
+    load_scheme,
+    parse_scheme,
+    version_key,
+)
 from qualification.states import SCHEME_MACHINE, SchemeVersionAction, SchemeVersionStatus
 from qualification.workflow import apply_scheme_transition
 from registry.audit.services import record
@@ -33,7 +42,7 @@ _VERSION_PATTERN = re.compile(r'^[0-9A-Za-z][0-9A-Za-z.\-]{0,19}$')
 
 _cache: dict[tuple[str, str, str], Scheme] = {}
 
-__all__ = ['SCHEME_MACHINE', 'SchemeDiff', 'diff_schemes', 'publish', 'upload_draft', 'uploaded_scheme',
+__all__ = ['SCHEME_MACHINE', 'SchemeDiff', 'diff_schemes', 'is_published', 'publish', 'upload_draft', 'uploaded_scheme',
            'validate_upload']
 
 
@@ -48,13 +57,22 @@ def uploaded_scheme(recorded: SchemeVersion) -> Scheme:
 
 
 def _known_versions() -> dict[str, SchemeVersion | None]:
-    """Every version the service knows: shipped files (None) and recorded versions."""
+    """Every version the service knows: shipped files not used yet (None) and recorded versions."""
     from qualification.services import schemes_dir
 
     known: dict[str, SchemeVersion | None] = dict.fromkeys(list_versions(schemes_dir()))
     for recorded in db.session.scalars(select(SchemeVersion)):
         known[recorded.version] = recorded
     return known
+
+
+def is_published(version: str, recorded: SchemeVersion | None) -> bool:
+    """Whether a version is published: by its record once used, else by its shipped file."""
+    from qualification.services import schemes_dir
+
+    if recorded is not None:
+        return recorded.is_published
+    return load_scheme(version, schemes_dir()).published
 
 
 def validate_upload(content: bytes, filename: str) -> Scheme:
@@ -78,12 +96,15 @@ def validate_upload(content: bytes, filename: str) -> Scheme:
         raise SchemeError(f"{name}: version: {scheme.version!r} must be up to 20 letters, numbers, dots and "
                           "hyphens, like '2026.2'")
     known = _known_versions()
-    existing = known.get(scheme.version, False)
-    if existing is None or (existing and (existing.is_published or not existing.is_uploaded)):
-        raise SchemeError(f'{name}: version: {scheme.version} is already published; published versions never '
-                          'change, so give this one a new version number')
-    published = [version for version, recorded in known.items()
-                 if recorded is None or recorded.is_published]
+    if scheme.version in known:
+        existing = known[scheme.version]
+        if is_published(scheme.version, existing):
+            raise SchemeError(f'{name}: version: {scheme.version} is already published; published versions never '
+                              'change, so give this one a new version number')
+        if existing is None or not existing.is_uploaded:
+            raise SchemeError(f'{name}: version: {scheme.version} is a scheme file shipped with the service; give '
+                              'this one a new version number')
+    published = [version for version, recorded in known.items() if is_published(version, recorded)]
     newest = max(published, key=version_key, default=None)
     if newest is not None and version_key(scheme.version) <= version_key(newest):
         raise SchemeError(f'{name}: version: {scheme.version} must come after the newest published version, '

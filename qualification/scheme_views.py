@@ -48,7 +48,7 @@ def board_scheme_upload():
 def _baseline(version: str) -> str | None:
     """The newest published version before ``version``: what providers see until it takes effect."""
     published = [name for name, recorded in scheme_publishing.versions()
-                 if (recorded is None or recorded.is_published) and version_key(name) < version_key(version)]
+                 if scheme_publishing.is_published(name, recorded) and version_key(name) < version_key(version)]
     return max(published, key=version_key, default=None)
 
 
