@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from govuk_frontend_wtf.wtforms_widgets import GovFileInput, GovRadioInput, GovSelect, GovSubmitInput, GovTextArea
 from werkzeug.datastructures import FileStorage
-from wtforms import BooleanField, RadioField, SelectField, SubmitField, TextAreaField
+from wtforms import BooleanField, HiddenField, RadioField, SelectField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from qualification.review import LOT_OUTCOMES, QUESTION_OUTCOMES
@@ -271,4 +271,6 @@ class SchemePublishForm(FlaskForm):
                                   validators=[date_required('Enter the date the version takes effect')])
     reason = TextAreaField('Note for the audit trail (optional)', widget=GovTextArea(),
                            validators=[Optional(), Length(max=2000)])
+    #: The content previewed: publication is refused if the draft was replaced since.
+    sha256 = HiddenField()
     submit = SubmitField('Publish this version', widget=GovSubmitInput())

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from qualification import rules
 from qualification.applications import SchemeVersion
@@ -33,7 +33,7 @@ from qualification.states import SCHEME_MACHINE, SchemeVersionAction, SchemeVers
 from qualification.workflow import apply_scheme_transition
 from registry.audit.services import record
 from registry.db import unit_of_work, utcnow
-from registry.errors import DomainError, PermissionDenied
+from registry.errors import DomainError, InvalidTransition, PermissionDenied
 from registry.extensions import db
 
 #: A scheme file is a few dozen kilobytes; anything far larger is not one.
@@ -140,11 +140,13 @@ def upload_draft(content: bytes, filename: str, *, actor) -> SchemeVersion:
 
 
 def publish(recorded: SchemeVersion, *, effective_from: date, actor, reason: str = '',
-            today: date | None = None) -> SchemeVersion:
+            expected_sha256: str | None = None, today: date | None = None) -> SchemeVersion:
     """Publish a draft version: from ``effective_from`` new applications use it; its content is fixed.
 
+    :param expected_sha256: the content the board member previewed; publishing is refused if the draft was
+        replaced since (so what is published is what was seen).
     :raises PermissionDenied: the actor is not a board member.
-    :raises InvalidTransition: the version is already published.
+    :raises InvalidTransition: the version is already published, or was replaced or published by someone else.
     :raises DomainError: the date is in the past, a newer version is published, or the content no longer loads.
     """
     if not can_publish_schemes(actor):
@@ -159,9 +161,24 @@ def publish(recorded: SchemeVersion, *, effective_from: date, actor, reason: str
         except SchemeError as exc:
             raise DomainError(str(exc)) from None
     with unit_of_work():
+        _claim(recorded, expected_sha256)
         apply_scheme_transition(recorded, SchemeVersionAction.PUBLISH, actor=actor, reason=reason,
                                 effective_from=effective_from)
     return recorded
+
+
+def _claim(recorded: SchemeVersion, expected_sha256: str | None) -> None:
+    """Compare-and-set first thing in the transaction: one publication wins, and only of the content seen."""
+    if recorded.is_published:
+        return  # the transition table refuses it with its own message
+    conditions = [SchemeVersion.version == recorded.version, SchemeVersion.status == SchemeVersionStatus.DRAFT,
+                  SchemeVersion.sha256 == (expected_sha256 or recorded.sha256)]
+    result = db.session.execute(update(SchemeVersion).where(*conditions)
+                                .values(status=SchemeVersionStatus.PUBLISHED)
+                                .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise InvalidTransition(f'Version {recorded.version} was replaced or published by someone else since you '
+                                'opened it: check it again before publishing')
 
 
 def versions() -> list[tuple[str, SchemeVersion | None]]:

@@ -72,10 +72,12 @@ def board_scheme(version: str):
     can_publish = (permissions.can_publish_schemes(current_user) and recorded is not None
                    and recorded.is_uploaded and not recorded.is_published)
     form = SchemePublishForm() if can_publish else None
+    if form is not None and not form.is_submitted():
+        form.sha256.data = recorded.sha256
     if form is not None and form.validate_on_submit():
         try:
             scheme_publishing.publish(recorded, effective_from=form.effective_from.data, actor=current_user,
-                                      reason=form.reason.data or '')
+                                      reason=form.reason.data or '', expected_sha256=form.sha256.data or None)
         except (DomainError, InvalidTransition) as exc:
             add_form_error(form, 'effective_from', str(exc))
         else:

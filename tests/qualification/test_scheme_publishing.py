@@ -284,3 +284,28 @@ def test_demo_data_publishes_2026_2_through_the_same_workflow(member):
     assert [event.actor_id for event in _audit('scheme_version.publish')] == [member.id]
     assert services.effective_version() == '2026.2'
     assert load_schemes_demo(None, lambda _line: None) == 'Scheme version 2026.2 is already published.'
+
+
+def test_publishing_is_refused_when_the_draft_was_replaced_since_it_was_previewed(client, login_as, member):
+    first = scheme_publishing.upload_draft(V2, '2026.2.yaml', actor=member)
+    login_as(member)
+    page = client.get(url_for('qualification.board_scheme', version='2026.2')).get_data(as_text=True)
+    previewed = first.sha256
+    assert f'name="sha256" type="hidden" value="{previewed}"' in page
+    # a colleague uploads a corrected draft meanwhile
+    scheme_publishing.upload_draft(_v2_with('How many premises', 'How many homes'), '2026.2.yaml',
+                                   actor=make_user(Role.BOARD_MEMBER))
+    today = date.today()
+
+    response = client.post(url_for('qualification.board_scheme', version='2026.2'), data={
+        'effective_from': [str(today.day), str(today.month), str(today.year)], 'sha256': previewed})
+
+    assert response.status_code == 200
+    assert 'Version 2026.2 was replaced or published by someone else since you opened it' in response.get_data(
+        as_text=True)
+    db.session.expire_all()
+    assert db.session.get(SchemeVersion, '2026.2').status == SchemeVersionStatus.DRAFT
+    assert _audit('scheme_version.publish') == []
+    with pytest.raises(InvalidTransition, match='replaced or published by someone else'):
+        scheme_publishing.publish(db.session.get(SchemeVersion, '2026.2'), effective_from=today, actor=member,
+                                  expected_sha256=previewed)
