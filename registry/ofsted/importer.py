@@ -339,6 +339,11 @@ _TABLE = '{urn:oasis:names:tc:opendocument:xmlns:table:1.0}'
 _OFFICE = '{urn:oasis:names:tc:opendocument:xmlns:office:1.0}'
 _TEXT = '{urn:oasis:names:tc:opendocument:xmlns:text:1.0}'
 _ODS_CELLS = {f'{_TABLE}table-cell', f'{_TABLE}covered-table-cell'}
+_ROW = f'{_TABLE}table-row'
+_TABLE_TAG = f'{_TABLE}table'
+_ROWS_REPEATED = f'{_TABLE}number-rows-repeated'
+_COLUMNS_REPEATED = f'{_TABLE}number-columns-repeated'
+_VALUE_TYPE = f'{_OFFICE}value-type'
 
 
 def _ods_text(element: ElementTree.Element) -> str:
@@ -359,7 +364,7 @@ def _ods_text(element: ElementTree.Element) -> str:
 
 
 def _ods_cell(cell: ElementTree.Element) -> Cell:
-    value_type = cell.get(f'{_OFFICE}value-type')
+    value_type = cell.get(_VALUE_TYPE)
     if value_type == 'date':
         try:
             return date.fromisoformat(cell.get(f'{_OFFICE}date-value', '')[:10])
@@ -383,8 +388,8 @@ def _ods_row(row: ElementTree.Element) -> list[Cell]:
     for cell in row:
         if cell.tag not in _ODS_CELLS:
             continue
-        repeat = int(cell.get(f'{_TABLE}number-columns-repeated', '1'))
-        value = _ods_cell(cell)
+        repeat = int(cell.get(_COLUMNS_REPEATED, '1'))
+        value = _ods_cell(cell) if len(cell) or cell.get(_VALUE_TYPE) else None
         if value is None or value == '':
             pending_empty += repeat
             continue
@@ -413,31 +418,23 @@ def read_ods_sheets(data: bytes) -> Iterator[tuple[str, Iterator[Row]]]:
         raise OfstedImportError(f'The ODS file cannot be read: {exc}') from exc
 
     def tables() -> Iterator[tuple[str, list[Row]]]:
-        name, rows, number = '', [], 0
-        parent: list[ElementTree.Element] = []
+        rows: list[Row] = []
+        number = 0
         try:
-            for event, element in ElementTree.iterparse(stream, events=('start', 'end')):
+            for _event, element in ElementTree.iterparse(stream, events=('end',)):
                 tag = element.tag
-                if event == 'start':
-                    if tag == f'{_TABLE}table':
-                        name, rows, number = element.get(f'{_TABLE}name', ''), [], 0
-                    parent.append(element)
-                    continue
-                parent.pop()
-                if tag == f'{_TABLE}table-row':
+                if tag == _ROW:
                     cells = _ods_row(element)
-                    repeat = int(element.get(f'{_TABLE}number-rows-repeated', '1'))
+                    repeat = int(element.get(_ROWS_REPEATED, '1'))
                     if cells:
                         for offset in range(min(repeat, _MAX_REPEATED_ROWS)):
                             rows.append((number + offset + 1, list(cells) if offset else cells))
                     number += repeat
-                    if parent:
-                        parent[-1].remove(element)
-                elif tag == f'{_TABLE}table':
-                    yield name, rows
-                    rows = []
-                    if parent:
-                        parent[-1].remove(element)
+                    element.clear()  # the row is read: drop its cells (the empty element stays, a few bytes)
+                elif tag == _TABLE_TAG:
+                    yield element.get(f'{_TABLE}name', ''), rows
+                    rows, number = [], 0
+                    element.clear()
         except ElementTree.ParseError as exc:
             raise OfstedImportError(f'The ODS file cannot be read (it may be cut off): {exc}') from exc
         finally:
