@@ -552,8 +552,8 @@ def _row_text(cells: list[Cell]) -> str:
 
 def _inspection_file_error(name: str, detail: str) -> OfstedImportError:
     return OfstedImportError(
-        f"{name}: this looks like Ofsted's inspection outcomes file (one row per inspection), not the providers "
-        f'register ({detail}). Import the "providers and places at 31 March" release (provider level) instead')
+        f"{name} cannot be imported. This looks like Ofsted's inspection outcomes file (one row per inspection), "
+        f'not the providers register: {detail}. Import the provider-level "providers and places" release instead')
 
 
 _TITLE_INSPECTIONS = re.compile(r'inspections? (?:and|&) outcomes|inspection outcomes|inspections? data\b',
@@ -575,6 +575,17 @@ def _check_not_inspections(name: str, titles: list[str], header: list[Cell], col
         raise _inspection_file_error(name, f'it has {listed} columns and no registration status')
     if repeated_urns:
         raise _inspection_file_error(name, f'it has {listed} columns and URNs repeat on {repeated_urns} rows')
+
+
+def _is_provider(cells: list[Cell], urn_column: int) -> bool:
+    """A row that claims to be a provider: a URN-shaped value, or any value with the row mostly filled in.
+
+    A footnote or source line under the table ("Source: Ofsted") is neither.
+    """
+    raw = _text(cells[urn_column]) if urn_column < len(cells) else ''
+    if not raw:
+        return False
+    return bool(URN_PATTERN.match(normalise_urn(raw))) or sum(1 for value in cells if _text(value)) >= 3
 
 
 def _repeated_urns(rows: list[Row], column: int) -> tuple[int, list[str]]:
@@ -604,8 +615,7 @@ def _check_not_cut_off(name: str, header: list[Cell], rows: list[Row], urn_colum
     if not filled:
         return
     if ends_with_newline:
-        providers = [(number, cells) for number, cells in filled
-                     if urn_column < len(cells) and _text(cells[urn_column])]
+        providers = [(number, cells) for number, cells in filled if _is_provider(cells, urn_column)]
         if not providers:
             return
         number, cells = providers[-1]
@@ -662,7 +672,7 @@ def parse_file(path: str | Path) -> ParsedFile:
             if best_failure is None or len(columns) > len(best_failure[0][1]):
                 best_failure = ((header_number, columns, headings, missing), titles)
             continue
-        if not any(columns['urn'] < len(cells) and _text(cells[columns['urn']]) for _n, cells in data_rows):
+        if not any(_is_provider(cells, columns['urn']) for _n, cells in data_rows):
             raise OfstedImportError(f'{path.name} has a header (row {header_number}) but no providers under it')
         if kind == 'csv':
             _check_not_cut_off(path.name, header, data_rows, columns['urn'], ends_with_newline)
@@ -799,11 +809,11 @@ class _AuthorityMatcher:
         for name, counts in self.mapped.items():
             abolished = ABOLISHED[authority_key(name)]
             placed = ', '.join(f'{count} to {successor}' for successor, count in sorted(counts.items()) if successor)
-            total = sum(counts.values())
-            line = (f'{total} row{"s" if total != 1 else ""} name "{name}", abolished in {abolished.year}: '
-                    f'{placed or "none"} mapped')
-            if counts['']:
-                line += f'; {counts[""]} rejected as their postcode cannot place them'
+            total, undecided = sum(counts.values()), counts['']
+            line = (f'{total} row{"s" if total != 1 else ""} naming "{name}" (abolished in {abolished.year}): '
+                    + (f'mapped {placed}' if placed else 'none mapped'))
+            if undecided:
+                line += f'; {undecided} rejected, as no postcode places {"it" if undecided == 1 else "them"}'
             out.append(line)
         return out
 
@@ -889,7 +899,7 @@ def validate_rows(parsed: ParsedFile, authority_lookup: dict[str, str],
         raw_urn = _text(cell(cells, 'urn'))
         if not filled:
             continue
-        if not raw_urn and len(filled) < 3:
+        if not _is_provider(cells, columns['urn']) and len(filled) < 3:
             continue  # a footnote or source line under the table, not a provider
         urn = normalise_urn(raw_urn)
         if not URN_PATTERN.match(urn):
