@@ -556,8 +556,9 @@ def _inspection_file_error(name: str, detail: str) -> OfstedImportError:
         f'not the providers register: {detail}. Import the provider-level "providers and places" release instead')
 
 
-_TITLE_INSPECTIONS = re.compile(r'inspections? (?:and|&) outcomes|inspection outcomes|inspections? data\b',
-                                re.IGNORECASE)
+#: A table title naming the inspection-outcome statistics (only the titles above the header count: a workbook's
+#: cover may list every table it holds).
+_TITLE_INSPECTIONS = re.compile(r'\binspections? (?:and|&) outcomes\b|\bone row per inspection\b', re.IGNORECASE)
 
 
 def _check_not_inspections(name: str, titles: list[str], header: list[Cell], columns: dict[str, int],
@@ -657,16 +658,13 @@ def parse_file(path: str | Path) -> ParsedFile:
         found = find_header(rows)
         if found is None:
             cover_titles.extend(text for _n, cells in rows[:HEADER_SEARCH_ROWS] if (text := _row_text(cells)))
-            for title in cover_titles:
-                if _TITLE_INSPECTIONS.search(title):
-                    raise _inspection_file_error(path.name, f'its title says "{title[:120]}"')
             continue
         header_index, columns, headings, missing = found
         header_number, header = rows[header_index]
         titles = [text for _n, cells in rows[:header_index] if (text := _row_text(cells))]
         data_rows = rows[header_index + 1:]
         repeats, examples = _repeated_urns(data_rows, columns['urn']) if 'urn' in columns else (0, [])
-        _check_not_inspections(path.name, cover_titles + titles, header, columns,
+        _check_not_inspections(path.name, titles, header, columns,
                                repeats if repeats > max(DUPLICATE_LIMIT, len(data_rows) // 100) else 0)
         if missing:
             if best_failure is None or len(columns) > len(best_failure[0][1]):

@@ -279,6 +279,24 @@ def test_an_inspection_file_is_known_by_its_title(tmp_path):
         parse_file(_write(tmp_path, text))
 
 
+def test_a_workbook_whose_cover_lists_an_inspections_table_is_still_the_register(tmp_path):
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.active.title = 'Cover'
+    workbook.active.append(['Contents'])
+    workbook.active.append(['Table 1: Providers and places as at 31 March 2024'])
+    workbook.active.append(['Table 2: Inspections and outcomes'])
+    sheet = workbook.create_sheet('Table 1')
+    sheet.append(['URN', 'Provision type', 'Registration status', 'Local authority'])
+    sheet.append(['SC100001', "Children's home", 'Active', 'Leeds'])
+    workbook.save(tmp_path / 'workbook.xlsx')
+
+    parsed = parse_file(tmp_path / 'workbook.xlsx')
+
+    assert len(parsed.rows) == 1 and parsed.as_at == date(2024, 3, 31)
+
+
 def test_many_repeated_urns_refuse_the_file_and_a_few_are_rejected_rows(tmp_path):
     header = ['URN', 'Provision type', 'Registration status', 'Local authority']
     few = [[f'SC1{n:05d}', "Children's home", 'Active', 'Leeds'] for n in range(200)]
