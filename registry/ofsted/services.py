@@ -169,7 +169,7 @@ def import_register(path: str | Path, *, actor: User | None = None,
                after={'new': register_import.new_count, 'changed': register_import.changed_count,
                       'unchanged': register_import.unchanged_count, 'rejected': register_import.rejected_count,
                       'settings_updated': register_import.settings_updated,
-                      'rejection_counts': validated.rejection_counts})
+                      'rejection_counts': validated.rejection_counts, 'warnings': validated.warnings})
 
     return ImportSummary(
         file_name=path.name, sha256=sha256, format=parsed.format, total_rows=register_import.total_rows,

@@ -129,6 +129,9 @@ def test_command_line_prints_columns_read_and_ignored_and_abolished_councils(app
             'postcode places it' in result.output)
     assert 'row 5 (SC100003): Ofsted names "Cumbria", abolished in 2023' in result.output
     with app.app_context():
+        event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == 'ofsted.import')).one()
+        assert event.after['rejection_counts'] == {'authority-undecided': 1}
+        assert len(event.after['warnings']) == 2
         assert db.session.get(OfstedRegisterEntry, 'SC100001').authority_code == 'E06000058'
         assert db.session.get(OfstedRegisterEntry, 'SC100002').authority_code == 'E06000063'
         assert db.session.get(OfstedRegisterEntry, 'SC100003') is None
