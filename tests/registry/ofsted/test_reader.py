@@ -232,12 +232,13 @@ def test_short_rows_at_the_end_are_refused_but_excel_short_rows_are_not(tmp_path
     assert len(parse_file(_write(tmp_path, excel, 'excel.csv')).rows) == 4
 
 
-def test_a_damaged_spreadsheet_is_refused(tmp_path):
-    path = write_shape(tmp_path / 'release.ods', SHAPES[3], [provider('SC100001')], fmt='ods')
+@pytest.mark.parametrize('fmt', ['ods', 'xlsx'])
+def test_a_spreadsheet_cut_off_while_downloading_is_refused(tmp_path, fmt):
+    path = write_shape(tmp_path / f'release.{fmt}', SHAPES[3], [provider('SC100001')], fmt=fmt)
     data = path.read_bytes()
 
-    with pytest.raises(OfstedImportError, match='cut.ods is a damaged spreadsheet'):
-        parse_file(_write(tmp_path, data[:len(data) // 2], 'cut.ods'))
+    with pytest.raises(OfstedImportError, match=f'cut.{fmt} is a damaged spreadsheet'):
+        parse_file(_write(tmp_path, data[:len(data) // 2], f'cut.{fmt}'))
 
 
 # --- inspection-outcome files ----------------------------------------------------------------------------------------
