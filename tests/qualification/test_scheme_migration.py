@@ -31,6 +31,7 @@ def test_the_migration_goes_down_and_up_keeping_published_versions(app, app_ctx)
                        {'sha': 'a' * 64, 'now': utcnow()})
     db.session.add(_register_entry('2739460', ProvisionType.SUPPORTED_ACCOMMODATION))
     db.session.commit()
+    head = _scalar('SELECT version_num FROM alembic_version')  # this migration, or a later one on top of it
     db.session.remove()
     try:
         flask_migrate.downgrade(revision=PREVIOUS)
@@ -47,7 +48,7 @@ def test_the_migration_goes_down_and_up_keeping_published_versions(app, app_ctx)
         db.session.remove()
     finally:
         flask_migrate.upgrade()
-    assert _scalar('SELECT version_num FROM alembic_version') == REVISION
+    assert _scalar('SELECT version_num FROM alembic_version') == head
     rows = dict(db.session.execute(text('SELECT version, status FROM scheme_versions')).all())
     assert rows == {'2026.1': 'published', '9.1': 'draft'}
     db.session.add(_register_entry('2739461', ProvisionType.SUPPORTED_ACCOMMODATION))
@@ -63,15 +64,17 @@ def test_the_downgrade_refuses_while_the_board_has_uploaded_a_version(app, app_c
                             "VALUES ('2026.2', :sha, 'draft', :now, 'version: 2026.2')"),
                        {'sha': 'b' * 64, 'now': utcnow()})
     db.session.commit()
+    head = _scalar('SELECT version_num FROM alembic_version')
     db.session.remove()
     try:
         with pytest.raises(SystemExit):  # Flask-Migrate logs the RuntimeError and exits
             flask_migrate.downgrade(revision=PREVIOUS)
         db.session.remove()
-        assert _scalar('SELECT version_num FROM alembic_version') == REVISION
+        # stopped at this migration (migrations above it may have been undone first where DDL is not transactional)
+        assert _scalar('SELECT version_num FROM alembic_version') in {head, REVISION}
         assert _scalar("SELECT content FROM scheme_versions WHERE version = '2026.2'") == 'version: 2026.2'
         assert 'Cannot downgrade: 1 scheme version(s) were uploaded in the service' in capfd.readouterr().err
     finally:
         db.session.remove()
         flask_migrate.upgrade()
-    assert _scalar('SELECT version_num FROM alembic_version') == REVISION
+    assert _scalar('SELECT version_num FROM alembic_version') == head
