@@ -99,8 +99,10 @@ def test_commissioner_sees_suppressed_cells_as_suppressed_on_the_page_and_in_csv
     start = table.index('Children&#39;s home')
     homes = re.sub(r'<[^>]+>', '|', table[start:table.index('</tr>', start)])
     cells = [cell.strip() for cell in homes.split('|') if cell.strip()]
-    # Bradford's own two prices are hidden; England's median (eleven placements) is shown beside them
-    assert cells == ['Children&#39;s home', '2', 'Suppressed', 'Suppressed', 'Suppressed', '£8,000']
+    # Bradford's own two prices are hidden; the region's (seven) and England's (eleven) medians sit beside them;
+    # Bradford publishes no schedule
+    assert cells == ['Children&#39;s home', '2', 'Suppressed', 'Suppressed', 'Suppressed', '£6,000', '£8,000', '–',
+                     '–']
     response = client.get(url_for('market.download_table', page='prices', table_id='types', area=BRADFORD))
     assert response.mimetype == 'text/csv'
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
