@@ -44,13 +44,14 @@ class DemandFigure(db.Model):
     """Searches (or referrals) and how many had no match meeting every requirement, by authority, type and need.
 
     ``need`` is empty on the row that counts each search once; a search asking for two needs also counts once
-    on each of those needs' rows.
+    on each of those needs' rows. Rows with an empty ``authority_code`` are totals, rebuilt at each refresh: a
+    region's (``region`` set) and England's (``region`` empty), so no page adds up authorities as it is drawn.
     """
 
     __tablename__ = 'market_demand'
     __table_args__ = (
-        UniqueConstraint('authority_code', 'kind', 'provision_type', 'need', name='uq_market_demand_key'),
-        Index('ix_market_demand_region', 'region'),
+        UniqueConstraint('authority_code', 'region', 'kind', 'provision_type', 'need', name='uq_market_demand_key'),
+        Index('ix_market_demand_region', 'region', 'authority_code'),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy import case, delete, func, insert, literal, select, update
 
 from market.models import DemandFigure, DemandLog, FlowFigure, PriceFigure, RefreshState
 from market.supply import record_release
@@ -71,7 +71,8 @@ def refresh_demand() -> int:
     if added:
         existing = {(row.authority_code, row.kind, row.provision_type, row.need): row for row in db.session.execute(
             select(DemandFigure.id, DemandFigure.authority_code, DemandFigure.kind, DemandFigure.provision_type,
-                   DemandFigure.need, DemandFigure.searches, DemandFigure.assessed, DemandFigure.unmet))}
+                   DemandFigure.need, DemandFigure.searches, DemandFigure.assessed, DemandFigure.unmet)
+            .where(DemandFigure.authority_code != ''))}
         changed, new = [], []
         for key, (searches, assessed, unmet) in added.items():
             row = existing.get(key)
@@ -85,8 +86,23 @@ def refresh_demand() -> int:
         for start in range(0, len(changed), BATCH):
             db.session.execute(update(DemandFigure), changed[start:start + BATCH])
         _insert(DemandFigure, new)
+    if added or not db.session.scalar(select(DemandFigure.id).where(DemandFigure.authority_code == '').limit(1)):
+        _roll_up_demand()
     state.last_id, state.refreshed_at = last_id, utcnow()
     return read
+
+
+def _roll_up_demand() -> None:
+    """Rebuild the regions' and England's totals from the authorities' rows."""
+    db.session.execute(delete(DemandFigure).where(DemandFigure.authority_code == ''))
+    columns = ['authority_code', 'region', 'kind', 'provision_type', 'need', 'searches', 'assessed', 'unmet']
+    for region in (DemandFigure.region, literal('')):
+        grouped = (select(literal(''), region, DemandFigure.kind, DemandFigure.provision_type, DemandFigure.need,
+                          func.sum(DemandFigure.searches), func.sum(DemandFigure.assessed),
+                          func.sum(DemandFigure.unmet))
+                   .where(DemandFigure.authority_code != '')
+                   .group_by(region, DemandFigure.kind, DemandFigure.provision_type, DemandFigure.need))
+        db.session.execute(insert(DemandFigure).from_select(columns, grouped))
 
 
 def quantile(ordered: list[int], fraction: float) -> float:

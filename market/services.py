@@ -161,13 +161,6 @@ class Table:
     as_at: date | datetime | None
     chart: charts.Chart | None = None
     note: str = ''
-    #: Rows shown on the page (the CSV has all of them); None shows all.
-    shown: int | None = None
-
-    @property
-    def page_rows(self) -> list[dict]:
-        return self.rows if self.shown is None else self.rows[:self.shown]
-
     def cells(self, row: dict) -> list[tuple[str, bool]]:
         return [(display(row.get(column.key), _kind(column, row)), column.numeric) for column in self.columns]
 
@@ -195,6 +188,13 @@ def _area_filter(model, area: Area, *, authority_column=None, region_column=None
 
 
 # --- demand -------------------------------------------------------------------------------------------------------
+
+
+def _demand_filter(area: Area) -> list:
+    """The rows holding an area's demand: an authority's own, or the region's or England's totals."""
+    if area.kind == 'authority':
+        return [DemandFigure.authority_code == area.key]
+    return [DemandFigure.authority_code == '', DemandFigure.region == (area.key if area.kind == 'region' else '')]
 
 
 def _demand_counts(rows) -> dict:
@@ -226,7 +226,7 @@ def demand_tables(area: Area, *, compare: bool = False) -> list[Table]:
     grouped = db.session.execute(
         select(DemandFigure.kind, DemandFigure.provision_type, DemandFigure.need, func.sum(DemandFigure.searches),
                func.sum(DemandFigure.assessed), func.sum(DemandFigure.unmet))
-        .where(*_area_filter(DemandFigure, area))
+        .where(*_demand_filter(area))
         .group_by(DemandFigure.kind, DemandFigure.provision_type, DemandFigure.need)).all()
     totals = _demand_counts(((kind,), s, a, u) for kind, _t, need, s, a, u in grouped if need == '')
     by_type = _demand_counts(((kind, ptype), s, a, u) for kind, ptype, need, s, a, u in grouped if need == '')
@@ -265,14 +265,16 @@ def demand_tables(area: Area, *, compare: bool = False) -> list[Table]:
 def _demand_comparison(area: Area, as_at) -> Table:
     if area.kind == 'national':
         column, labels, first = DemandFigure.region, {name: name for name in regions()}, 'Region'
+        rows_of = [DemandFigure.authority_code == '', DemandFigure.region != '']
     else:
         column = DemandFigure.authority_code
         labels = {code: name for code, name in db.session.execute(
             select(LocalAuthority.code, LocalAuthority.name).where(LocalAuthority.region_name == area.key))}
         first = 'Local authority'
+        rows_of = [DemandFigure.authority_code != '', DemandFigure.region == area.key]
     counts = _demand_counts(((key, kind), s, a, u) for key, kind, s, a, u in db.session.execute(
         select(column, DemandFigure.kind, func.sum(DemandFigure.searches), func.sum(DemandFigure.assessed),
-               func.sum(DemandFigure.unmet)).where(DemandFigure.need == '', *_area_filter(DemandFigure, area))
+               func.sum(DemandFigure.unmet)).where(DemandFigure.need == '', *rows_of)
         .group_by(column, DemandFigure.kind)))
     rows = [_demand_row(label, counts[(key, 'search')], counts[(key, 'referral')])
             for key, label in sorted(labels.items(), key=lambda item: item[1])]
@@ -424,36 +426,60 @@ DISTANCE_COLUMNS = [Column('placements', 'Placements'), Column('outside', 'Outsi
                     Column('average_miles', 'Average miles', 'miles')]
 
 
-def _distance_row(label: str, flows) -> dict:
-    placements = sum(f.placements for f in flows)
-    outside = sum(f.placements for f in flows if f.host_authority_code != f.home_authority_code)
-    known = sum(f.with_distance for f in flows)
-    far = sum(f.beyond_20_miles for f in flows)
-    miles = sum(f.total_miles for f in flows)
-    return {'label': label, 'placements': placements, 'outside': outside, 'outside_share': share(outside, placements),
-            'far': far, 'far_share': share(far, known), 'average_miles': round(miles / known, 1) if known else None}
+@dataclass
+class _Flows:
+    """Placements summed over some flows: how many, how many out of area, distances known, far, total miles."""
+
+    placements: int = 0
+    outside: int = 0
+    known: int = 0
+    far: int = 0
+    miles: float = 0.0
+
+    def add(self, same: bool, placements, known, far, miles) -> None:
+        self.placements += int(placements or 0)
+        self.outside += 0 if same else int(placements or 0)
+        self.known += int(known or 0)
+        self.far += int(far or 0)
+        self.miles += float(miles or 0)
+
+
+def _distance_row(label: str, flows: _Flows) -> dict:
+    return {'label': label, 'placements': flows.placements, 'outside': flows.outside,
+            'outside_share': share(flows.outside, flows.placements), 'far': flows.far,
+            'far_share': share(flows.far, flows.known),
+            'average_miles': round(flows.miles / flows.known, 1) if flows.known else None}
 
 
 def _authority_names() -> dict[str, str]:
     return dict(authorities())
 
 
-def distance_tables(area: Area, *, compare: bool = False) -> list[Table]:
+_FLOW_SUMS = (func.sum(FlowFigure.placements), func.sum(FlowFigure.with_distance),
+              func.sum(FlowFigure.beyond_20_miles), func.sum(FlowFigure.total_miles))
+
+
+def distance_tables(area: Area, *, compare: bool = False, all_flows: bool = False) -> list[Table]:
     """Placements by the area's authorities: the share outside the home authority and beyond 20 miles, by type, and
-    where they go (an authority's own flows both ways; with ``compare``, every flow between authorities)."""
+    where they go (an authority's own flows both ways; with ``compare``, the flows between authorities, the largest
+    :data:`FLOWS_SHOWN` unless ``all_flows``)."""
     as_at = refreshed_at().get('flows')
-    flows = list(db.session.scalars(select(FlowFigure).where(*_area_filter(
-        FlowFigure, area, authority_column=FlowFigure.home_authority_code, region_column=FlowFigure.home_region))))
+    area_filter = _area_filter(FlowFigure, area, authority_column=FlowFigure.home_authority_code,
+                               region_column=FlowFigure.home_region)
+    same = FlowFigure.home_authority_code == FlowFigure.host_authority_code
+    grouped = db.session.execute(
+        select(FlowFigure.provision_type, FlowFigure.home_region, same, *_FLOW_SUMS).where(*area_filter)
+        .group_by(FlowFigure.provision_type, FlowFigure.home_region, same)).all()
+    everything, by_type, by_region = _Flows(), defaultdict(_Flows), defaultdict(_Flows)
+    for kind, region, is_same, *sums in grouped:
+        for target in (everything, by_type[kind], by_region[region]):
+            target.add(bool(is_same), *sums)
     summary = Table('summary', f'Placements made by {area.label}', [Column('label', 'Figure', 'text'),
                                                                     *DISTANCE_COLUMNS],
-                    [_distance_row('All placements', flows)], FLOW_SOURCE, as_at,
+                    [_distance_row('All placements', everything)], FLOW_SOURCE, as_at,
                     note=f'Out of area: the setting is in another authority. Far: more than {FAR_MILES} miles in a '
                          "straight line from the child's home (or the home authority's centre).")
-    by_type = defaultdict(list)
-    for flow in flows:
-        by_type[flow.provision_type].append(flow)
-    type_rows = [_distance_row(type_label(kind), by_type[kind]) for kind in
-                 sorted(by_type, key=type_label)]
+    type_rows = [_distance_row(type_label(kind), by_type[kind]) for kind in sorted(by_type, key=type_label)]
     types = Table('types', 'By provision type', [Column('label', 'Provision type', 'text'), *DISTANCE_COLUMNS],
                   type_rows, FLOW_SOURCE, as_at,
                   charts.bar_chart('Share placed out of area and far from home, by provision type',
@@ -464,11 +490,14 @@ def distance_tables(area: Area, *, compare: bool = False) -> list[Table]:
     tables = [summary, types]
     names = _authority_names()
     if area.kind == 'authority':
-        out = defaultdict(list)
-        for flow in flows:
-            out[flow.host_authority_code].append(flow)
-        rows = sorted((dict(_distance_row(names.get(code, code), group), code=code) for code, group in out.items()),
-                      key=lambda row: (-row['placements'], row['label']))
+        rows = []
+        for host, *sums in db.session.execute(
+                select(FlowFigure.host_authority_code, *_FLOW_SUMS).where(*area_filter)
+                .group_by(FlowFigure.host_authority_code)):
+            flows = _Flows()
+            flows.add(host == area.key, *sums)
+            rows.append(dict(_distance_row(names.get(host, host), flows), code=host))
+        rows.sort(key=lambda row: (-row['placements'], row['label']))
         tables.append(Table('destinations', f'Where {area.label} places children (host authority)',
                             [Column('label', 'Host authority', 'text'), Column('placements', 'Placements'),
                              Column('far', f'More than {FAR_MILES} miles'),
@@ -483,10 +512,7 @@ def distance_tables(area: Area, *, compare: bool = False) -> list[Table]:
                             [Column('label', 'Placing (home) authority', 'text'), Column('placements', 'Placements')],
                             rows, FLOW_SOURCE, as_at))
     if area.kind == 'national':
-        by_region = defaultdict(list)
-        for flow in flows:
-            by_region[flow.home_region].append(flow)
-        rows = [_distance_row(name, by_region.get(name, [])) for name in regions()]
+        rows = [_distance_row(name, by_region.get(name, _Flows())) for name in regions()]
         tables.append(Table('regions', 'By region of the placing authority', [Column('label', 'Region', 'text'),
                                                                               *DISTANCE_COLUMNS],
                             rows, FLOW_SOURCE, as_at,
@@ -496,19 +522,23 @@ def distance_tables(area: Area, *, compare: bool = False) -> list[Table]:
                                               (f'More than {FAR_MILES} miles', [row['far_share'] for row in rows])],
                                              lambda value: f'{value:.0f}%')))
     if compare and area.kind != 'authority':
-        pairs = defaultdict(list)
-        for flow in flows:
-            if flow.host_authority_code != flow.home_authority_code:
-                pairs[(flow.home_authority_code, flow.host_authority_code)].append(flow)
-        rows = sorted(({'home': names.get(home, home), 'host': names.get(host, host),
-                        **_distance_row('', group)} for (home, host), group in pairs.items()),
-                      key=lambda row: (-row['placements'], row['home'], row['host']))
+        total = func.sum(FlowFigure.placements)
+        query = (select(FlowFigure.home_authority_code, FlowFigure.host_authority_code, *_FLOW_SUMS)
+                 .where(*area_filter, ~same)
+                 .group_by(FlowFigure.home_authority_code, FlowFigure.host_authority_code)
+                 .order_by(total.desc(), FlowFigure.home_authority_code, FlowFigure.host_authority_code))
+        if not all_flows:
+            query = query.limit(FLOWS_SHOWN)
+        rows = []
+        for home, host, *sums in db.session.execute(query):
+            flows = _Flows()
+            flows.add(False, *sums)
+            rows.append({'home': names.get(home, home), 'host': names.get(host, host), **_distance_row('', flows)})
         tables.append(Table('flows', 'Flows between authorities (out-of-area placements)',
                             [Column('home', 'Placing (home) authority', 'text'),
                              Column('host', 'Host authority', 'text'), Column('placements', 'Placements'),
                              Column('far', f'More than {FAR_MILES} miles'),
                              Column('average_miles', 'Average miles', 'miles')], rows, FLOW_SOURCE, as_at,
-                            shown=FLOWS_SHOWN,
                             note=f'The page shows the {FLOWS_SHOWN} largest flows; the CSV has every one.'))
     return tables
 
@@ -653,8 +683,9 @@ def sufficiency_pack(area: Area) -> Table:
                      **dict(zip(('value', 'region', 'england'), values, strict=True)),
                      'source': source, 'as_at': _when(as_at)})
 
-    demand = [demand_tables(scope)[0].rows[0] for scope in (area, region, england)]
-    needs = demand_tables(area)[1].rows
+    own = demand_tables(area)
+    demand = [own[0].rows[0]] + [demand_tables(scope)[0].rows[0] for scope in (region, england)]
+    needs = own[1].rows
     as_at = refreshed_at().get('demand')
     add('Demand', 'Placement finder searches', [d['searches'] for d in demand], 'int', DEMAND_SOURCE, as_at)
     add('Demand', 'Share of searches with no match meeting every requirement',

@@ -41,14 +41,14 @@ def _provision_type() -> str:
     return value
 
 
-def _tables(page: str, area: services.Area) -> list[services.Table]:
+def _tables(page: str, area: services.Area, *, download: bool = False) -> list[services.Table]:
     compare = permissions.can_compare_authorities(current_user)
     if page == 'demand':
         return services.demand_tables(area, compare=compare)
     if page == 'prices':
         return services.price_tables(area, _provision_type())
     if page == 'distance':
-        return services.distance_tables(area, compare=compare)
+        return services.distance_tables(area, compare=compare, all_flows=download)
     return services.supply_tables(area)
 
 
@@ -89,7 +89,7 @@ def download_table(page: str, table_id: str):
     """One table of a page as CSV, with its source and date."""
     require(permissions.can_view_market(current_user))
     area = _area()
-    table = next((table for table in _tables(page, area) if table.id == table_id), None)
+    table = next((table for table in _tables(page, area, download=True) if table.id == table_id), None)
     if table is None:
         abort(404)
     slug = (area.key or 'england').lower().replace(' ', '-')

@@ -35,10 +35,10 @@ def upgrade():
     sa.Column('assessed', sa.Integer(), nullable=False),
     sa.Column('unmet', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_market_demand')),
-    sa.UniqueConstraint('authority_code', 'kind', 'provision_type', 'need', name='uq_market_demand_key')
+    sa.UniqueConstraint('authority_code', 'region', 'kind', 'provision_type', 'need', name='uq_market_demand_key')
     )
     with op.batch_alter_table('market_demand', schema=None) as batch_op:
-        batch_op.create_index('ix_market_demand_region', ['region'], unique=False)
+        batch_op.create_index('ix_market_demand_region', ['region', 'authority_code'], unique=False)
 
     op.create_table('market_flows',
     sa.Column('id', sa.Integer(), nullable=False),
