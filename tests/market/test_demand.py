@@ -122,3 +122,11 @@ def test_demand_page_compares_regions_for_the_board_only(app_ctx, client, login_
     csv_text = client.get(url_for('market.download_table', page='demand', table_id='areas')).get_data(as_text=True)
     # region, searches, with no full match, share, referrals, referrals' share with no full match
     assert 'Yorkshire and The Humber,6,3,50.0,2,100.0' in csv_text
+
+
+def test_refresh_command_counts_new_lines(app, app_ctx):
+    log(LEEDS, ['autism'], 0)
+    result = app.test_cli_runner().invoke(args=['market', 'refresh'])
+    assert result.exit_code == 0, result.output
+    assert 'demand log rows read: 1' in result.output
+    assert services.demand_tables(services.NATIONAL)[0].rows[0]['searches'] == 1
