@@ -33,6 +33,8 @@ DIRECTORY_SOURCE = 'Registry directory (listed settings and vacancies now)'
 #: Rows a flow table shows on the page (its CSV has every row).
 FLOWS_SHOWN = 50
 EXTRA_TYPES = {'any': 'Any type', 'several': 'Several types'}
+#: Spreadsheet programs run cells starting with these as formulas.
+FORMULA_START = ('=', '+', '-', '@', '\t', '\r')
 
 
 class UnknownAreaError(DomainError):
@@ -141,6 +143,8 @@ def raw(value, kind: str) -> str:
         return SUPPRESSED
     if kind == 'pounds':
         return f'{value / 100:.2f}'
+    if kind == 'text' and str(value).startswith(FORMULA_START):
+        return "'" + str(value)  # an owner's name from the register must not run as a spreadsheet formula
     return str(value)
 
 
@@ -717,7 +721,8 @@ def sufficiency_pack(area: Area) -> Table:
     for row in prices.rows:
         if not row['count']:
             continue
-        add('Prices', f'{row["label"]}: median weekly price of our placements ({row["count"]} placements)',
+        placed = f'{row["count"]} placement{"" if row["count"] == 1 else "s"}'
+        add('Prices', f'{row["label"]}: median weekly price of our placements ({placed})',
             [row['median'], row['region_median'], row['national_median']], 'pounds', PRICE_SOURCE, price_as_at)
         if row['schedule']:
             pence, name, published = schedule_price(area.key, row['type'])

@@ -91,3 +91,12 @@ def test_refresh_retakes_the_latest_release(registered):
     places = db.session.scalar(select(RegisterSnapshot.places).where(
         RegisterSnapshot.as_at == latest, RegisterSnapshot.authority_code == BRADFORD))
     assert places == 7
+
+
+def test_owner_names_cannot_run_as_spreadsheet_formulas(app_ctx, client, login_as, people):
+    register('SC000001', '=HYPERLINK("http://example.org")', 6, LEEDS)
+    db.session.commit()
+    refresh()
+    login_as(people['board'])
+    text = client.get(url_for('market.download_table', page='supply', table_id='owners')).get_data(as_text=True)
+    assert '"\'=HYPERLINK(""http://example.org"")",1,6,100.0' in text
