@@ -1,8 +1,8 @@
 """Rebuild the pre-aggregated market tables (``flask market refresh``, and the end of the demo step).
 
 Demand is extended incrementally: only log rows after the last one counted are read, and their counts added. Prices
-(quartiles cannot be added up) and flows are rebuilt from placements and offers each time; at 100,000 placements
-that takes seconds. The register snapshot of the latest import is retaken, so supply is current too.
+(quartiles cannot be added up) and flows are rebuilt from placements and offers whenever one was added since the
+last refresh (and skipped otherwise). The register snapshot of the latest import is retaken, so supply is current too.
 """
 
 from __future__ import annotations
@@ -133,8 +133,24 @@ def _price_keys(source: str, kind: str, home: str, region: str, day: date, needs
         yield (source, period, kind, 'authority', home, '')
 
 
-def refresh_prices() -> int:
-    """Rebuild weekly price quartiles by source, period, provision type, area and need. Returns the cells written."""
+def _unchanged(name: str, model, force: bool) -> bool:
+    """True when no ``model`` row was added since the last rebuild named ``name`` (placements and offers are never
+    changed in ways these figures read: prices, authorities and distances are fixed once made)."""
+    state = _state(name)
+    newest = db.session.scalar(select(func.max(model.id))) or 0
+    if not force and state.last_id and state.last_id == newest:
+        state.refreshed_at = utcnow()
+        return True
+    state.last_id = newest
+    return False
+
+
+def refresh_prices(force: bool = False) -> int:
+    """Rebuild weekly price quartiles by source, period, provision type, area and need (skipped when no placement
+    or offer was added since the last time, unless ``force``). Returns the cells written."""
+    placements_unchanged = _unchanged('prices', Placement, force)
+    if _unchanged('offers', Offer, force) and placements_unchanged:
+        return 0
     regions = _regions()
     cells: dict[tuple, _Cell] = defaultdict(lambda: _Cell([], set()))
     placements = (select(Placement.weekly_price_pence, Placement.organisation_id, Placement.provision_type,
@@ -164,12 +180,15 @@ def refresh_prices() -> int:
                      'p75': round(quantile(ordered, 0.75)) if shown else None})
     db.session.execute(delete(PriceFigure))
     _insert(PriceFigure, rows)
-    _state('prices').refreshed_at = utcnow()
+    _state('prices').refreshed_at = _state('offers').refreshed_at = utcnow()
     return len(rows)
 
 
-def refresh_flows() -> int:
-    """Rebuild placements by home authority, host authority and type, with distances. Returns the rows written."""
+def refresh_flows(force: bool = False) -> int:
+    """Rebuild placements by home authority, host authority and type, with distances (skipped when no placement was
+    added since the last time, unless ``force``). Returns the rows written."""
+    if _unchanged('flows', Placement, force):
+        return 0
     regions = _regions()
     far = func.sum(case((Placement.distance_miles > FAR_MILES, 1), else_=0))
     query = (select(Placement.home_authority_code, Placement.host_authority_code, Placement.provision_type,
@@ -197,10 +216,11 @@ def refresh_supply() -> int:
     return written
 
 
-def refresh_all() -> dict[str, int]:
-    """Every aggregate, in the caller's transaction: {name: rows read or written}."""
-    return {'demand log rows read': refresh_demand(), 'price cells': refresh_prices(),
-            'flows': refresh_flows(), 'register rows': refresh_supply()}
+def refresh_all(force: bool = False) -> dict[str, int]:
+    """Every aggregate, in the caller's transaction: {name: rows read or written}. ``force`` rebuilds prices and
+    flows even when no placement or offer was added (after placements were deleted, say)."""
+    return {'demand log rows read': refresh_demand(), 'price cells': refresh_prices(force),
+            'flows': refresh_flows(force), 'register rows': refresh_supply()}
 
 
 def refreshed_at() -> dict[str, object]:

@@ -118,3 +118,13 @@ def test_leeds_price_page_shows_the_hand_computed_median(priced, client, login_a
     page = client.get(url_for('market.show_page', page='prices')).get_data(as_text=True)
     assert 'Weekly prices by provision type: Leeds' in page
     assert '£6,000' in page and '£5,500' in page and '£8,000' in page
+
+
+def test_prices_are_rebuilt_only_when_a_placement_or_offer_was_added(priced, providers):
+    assert refresh()['price cells'] == 0 and _cell('authority', LEEDS).median == 6_000_00
+    place(LEEDS, LEEDS, 11_000_00, providers[2])
+    db.session.commit()
+    assert refresh()['price cells'] > 0
+    # 4,000 5,000 6,000 7,000 10,000 11,000
+    leeds = _cell('authority', LEEDS)
+    assert (leeds.count, leeds.p25, leeds.median, leeds.p75) == (6, 5_250_00, 6_500_00, 9_250_00)
