@@ -243,15 +243,25 @@ def run(url: str, label: str, placements: int, searches: int) -> None:
 
         floors = []
         for name, sql in (
-                ('demand aggregate (England, GROUP BY kind, type, need)',
-                 'SELECT kind, provision_type, need, sum(searches), sum(assessed), sum(unmet) FROM market_demand '
-                 'GROUP BY kind, provision_type, need'),
-                ('price cells (authority, all time)',
+                ('demand totals (England: the rows the page reads)',
+                 "SELECT kind, provision_type, need, sum(searches), sum(assessed), sum(unmet) FROM market_demand "
+                 "WHERE authority_code = '' AND region = '' GROUP BY kind, provision_type, need"),
+                ('demand (Leeds: the rows the page reads)',
+                 "SELECT kind, provision_type, need, sum(searches), sum(assessed), sum(unmet) FROM market_demand "
+                 "WHERE authority_code = 'E08000035' GROUP BY kind, provision_type, need"),
+                ('price cells (Leeds, all time)',
                  "SELECT * FROM market_prices WHERE area_kind = 'authority' AND area = 'E08000035' "
                  "AND period = 'all' AND need = ''"),
-                ('flows (England)', 'SELECT * FROM market_flows'),
+                ('largest 50 flows (England)',
+                 "SELECT * FROM market_flows WHERE provision_type = '' AND home_authority_code <> '' "
+                 'AND home_authority_code <> host_authority_code ORDER BY placements DESC LIMIT 50'),
+                ('every flow (England, the CSV)',
+                 "SELECT * FROM market_flows WHERE provision_type = '' AND home_authority_code <> '' "
+                 'AND home_authority_code <> host_authority_code ORDER BY placements DESC'),
                 ('raw log, no aggregate (England: GROUP BY kind over every line)',
                  'SELECT kind, count(*) FROM market_demand_log GROUP BY kind'),
+                ('raw log, no aggregate (England: unmet by need, LIKE over every line)',
+                 "SELECT count(*) FROM market_demand_log WHERE needs LIKE '%autism%' AND matches = 0"),
                 ('raw placements, no aggregate (England: out-of-area count)',
                  'SELECT count(*) FROM placements WHERE home_authority_code <> host_authority_code')):
             timings = []

@@ -103,13 +103,19 @@ class PriceFigure(db.Model):
 
 
 class FlowFigure(db.Model):
-    """Placements from one home authority into one host authority, of one type."""
+    """Placements from one home authority into one host authority, of one type.
+
+    Totals sit beside them, rebuilt at each refresh: a pair of authorities over all types has an empty
+    ``provision_type``; a region's (``home_region`` set) and England's (empty) have an empty ``home_authority_code``
+    and ``same`` or ``other`` as ``host_authority_code`` (placed in the home authority, or outside it).
+    """
 
     __tablename__ = 'market_flows'
     __table_args__ = (
-        Index('ix_market_flows_home', 'home_authority_code'),
-        Index('ix_market_flows_host', 'host_authority_code'),
-        Index('ix_market_flows_home_region', 'home_region'),
+        Index('ix_market_flows_home', 'home_authority_code', 'provision_type'),
+        Index('ix_market_flows_host', 'host_authority_code', 'provision_type'),
+        Index('ix_market_flows_region', 'home_region', 'home_authority_code'),
+        Index('ix_market_flows_type_placements', 'provision_type', 'placements'),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

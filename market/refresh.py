@@ -199,6 +199,20 @@ def refresh_flows(force: bool = False) -> int:
              'provision_type': getattr(kind, 'value', kind), 'placements': count, 'with_distance': known,
              'beyond_20_miles': int(beyond or 0), 'total_miles': float(miles or 0)}
             for home, host, kind, count, known, beyond, miles in db.session.execute(query)]
+    # Totals the pages read instead of adding up every flow as they are drawn: each pair of authorities over all
+    # types (type ''), and each region's and England's (home ''), split into placements in the home authority
+    # (host 'same') and outside it (host 'other').
+    totals: dict[tuple[str, str, str, str], list] = defaultdict(lambda: [0, 0, 0, 0.0])
+    for row in rows:
+        where = 'same' if row['home_authority_code'] == row['host_authority_code'] else 'other'
+        for key in ((row['home_authority_code'], row['home_region'], row['host_authority_code'], ''),
+                    ('', row['home_region'], where, row['provision_type']), ('', '', where, row['provision_type'])):
+            figures = totals[key]
+            for index, name in enumerate(('placements', 'with_distance', 'beyond_20_miles', 'total_miles')):
+                figures[index] += row[name]
+    rows += [{'home_authority_code': home, 'home_region': region, 'host_authority_code': host, 'provision_type': kind,
+              'placements': count, 'with_distance': known, 'beyond_20_miles': beyond, 'total_miles': miles}
+             for (home, region, host, kind), (count, known, beyond, miles) in totals.items()]
     db.session.execute(delete(FlowFigure))
     _insert(FlowFigure, rows)
     _state('flows').refreshed_at = utcnow()

@@ -468,15 +468,26 @@ def distance_tables(area: Area, *, compare: bool = False, all_flows: bool = Fals
     where they go (an authority's own flows both ways; with ``compare``, the flows between authorities, the largest
     :data:`FLOWS_SHOWN` unless ``all_flows``)."""
     as_at = refreshed_at().get('flows')
-    area_filter = _area_filter(FlowFigure, area, authority_column=FlowFigure.home_authority_code,
-                               region_column=FlowFigure.home_region)
-    same = FlowFigure.home_authority_code == FlowFigure.host_authority_code
-    grouped = db.session.execute(
-        select(FlowFigure.provision_type, FlowFigure.home_region, same, *_FLOW_SUMS).where(*area_filter)
-        .group_by(FlowFigure.provision_type, FlowFigure.home_region, same)).all()
     everything, by_type, by_region = _Flows(), defaultdict(_Flows), defaultdict(_Flows)
+    if area.kind == 'authority':
+        same = FlowFigure.home_authority_code == FlowFigure.host_authority_code
+        grouped = db.session.execute(
+            select(FlowFigure.provision_type, FlowFigure.home_region, same, *_FLOW_SUMS)
+            .where(FlowFigure.home_authority_code == area.key, FlowFigure.provision_type != '')
+            .group_by(FlowFigure.provision_type, FlowFigure.home_region, same)).all()
+    else:
+        # the refresh's totals: a region's, or England's and (for its table by region) every region's
+        totals = select(FlowFigure.provision_type, FlowFigure.home_region, FlowFigure.host_authority_code == 'same',
+                        *_FLOW_SUMS).where(FlowFigure.home_authority_code == '')
+        if area.kind == 'region':
+            totals = totals.where(FlowFigure.home_region == area.key)
+        grouped = db.session.execute(totals.group_by(FlowFigure.provision_type, FlowFigure.home_region,
+                                                     FlowFigure.host_authority_code)).all()
     for kind, region, is_same, *sums in grouped:
-        for target in (everything, by_type[kind], by_region[region]):
+        if area.kind == 'national' and region:
+            by_region[region].add(bool(is_same), *sums)
+            continue
+        for target in (everything, by_type[kind]):
             target.add(bool(is_same), *sums)
     summary = Table('summary', f'Placements made by {area.label}', [Column('label', 'Figure', 'text'),
                                                                     *DISTANCE_COLUMNS],
@@ -496,7 +507,8 @@ def distance_tables(area: Area, *, compare: bool = False, all_flows: bool = Fals
     if area.kind == 'authority':
         rows = []
         for host, *sums in db.session.execute(
-                select(FlowFigure.host_authority_code, *_FLOW_SUMS).where(*area_filter)
+                select(FlowFigure.host_authority_code, *_FLOW_SUMS)
+                .where(FlowFigure.home_authority_code == area.key, FlowFigure.provision_type == '')
                 .group_by(FlowFigure.host_authority_code)):
             flows = _Flows()
             flows.add(host == area.key, *sums)
@@ -508,7 +520,8 @@ def distance_tables(area: Area, *, compare: bool = False, all_flows: bool = Fals
                              Column('average_miles', 'Average miles', 'miles')], rows, FLOW_SOURCE, as_at))
         arriving = db.session.execute(
             select(FlowFigure.home_authority_code, func.sum(FlowFigure.placements))
-            .where(FlowFigure.host_authority_code == area.key, FlowFigure.home_authority_code != area.key)
+            .where(FlowFigure.host_authority_code == area.key, FlowFigure.home_authority_code != area.key,
+                   FlowFigure.provision_type == '')
             .group_by(FlowFigure.home_authority_code)).all()
         rows = sorted(({'label': names.get(code, code), 'placements': int(count)} for code, count in arriving),
                       key=lambda row: (-row['placements'], row['label']))
@@ -526,11 +539,14 @@ def distance_tables(area: Area, *, compare: bool = False, all_flows: bool = Fals
                                               (f'More than {FAR_MILES} miles', [row['far_share'] for row in rows])],
                                              lambda value: f'{value:.0f}%')))
     if compare and area.kind != 'authority':
-        total = func.sum(FlowFigure.placements)
-        query = (select(FlowFigure.home_authority_code, FlowFigure.host_authority_code, *_FLOW_SUMS)
-                 .where(*area_filter, ~same)
-                 .group_by(FlowFigure.home_authority_code, FlowFigure.host_authority_code)
-                 .order_by(total.desc(), FlowFigure.home_authority_code, FlowFigure.host_authority_code))
+        query = (select(FlowFigure.home_authority_code, FlowFigure.host_authority_code, FlowFigure.placements,
+                        FlowFigure.with_distance, FlowFigure.beyond_20_miles, FlowFigure.total_miles)
+                 .where(FlowFigure.provision_type == '', FlowFigure.home_authority_code != '',
+                        FlowFigure.home_authority_code != FlowFigure.host_authority_code)
+                 .order_by(FlowFigure.placements.desc(), FlowFigure.home_authority_code,
+                           FlowFigure.host_authority_code))
+        if area.kind == 'region':
+            query = query.where(FlowFigure.home_region == area.key)
         if not all_flows:
             query = query.limit(FLOWS_SHOWN)
         rows = []

@@ -53,9 +53,10 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_market_flows'))
     )
     with op.batch_alter_table('market_flows', schema=None) as batch_op:
-        batch_op.create_index('ix_market_flows_home', ['home_authority_code'], unique=False)
-        batch_op.create_index('ix_market_flows_home_region', ['home_region'], unique=False)
-        batch_op.create_index('ix_market_flows_host', ['host_authority_code'], unique=False)
+        batch_op.create_index('ix_market_flows_home', ['home_authority_code', 'provision_type'], unique=False)
+        batch_op.create_index('ix_market_flows_host', ['host_authority_code', 'provision_type'], unique=False)
+        batch_op.create_index('ix_market_flows_region', ['home_region', 'home_authority_code'], unique=False)
+        batch_op.create_index('ix_market_flows_type_placements', ['provision_type', 'placements'], unique=False)
 
     op.create_table('market_ownership',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -143,8 +144,9 @@ def downgrade():
 
     op.drop_table('market_ownership')
     with op.batch_alter_table('market_flows', schema=None) as batch_op:
+        batch_op.drop_index('ix_market_flows_type_placements')
+        batch_op.drop_index('ix_market_flows_region')
         batch_op.drop_index('ix_market_flows_host')
-        batch_op.drop_index('ix_market_flows_home_region')
         batch_op.drop_index('ix_market_flows_home')
 
     op.drop_table('market_flows')
