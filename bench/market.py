@@ -326,13 +326,16 @@ def main() -> None:
     parser.add_argument('--postgres-url', default='', help='measure PostgreSQL (its public schema is replaced)')
     parser.add_argument('--placements', type=int, default=PLACEMENTS)
     parser.add_argument('--searches', type=int, default=SEARCHES)
+    parser.add_argument('--keep', action='store_true',
+                        help="PostgreSQL: keep the database's data from a previous run (only the figures are redone)")
     args = parser.parse_args()
     print(f'{platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} CPUs, '
           f'load average {os.getloadavg()[0]:.1f}')
     with tempfile.TemporaryDirectory() as tmp:
         os.environ['REGISTRY_STORAGE_LOCAL_DIR'] = str(Path(tmp) / 'docs')
         if args.postgres_url:
-            _reset_postgres(args.postgres_url)
+            if not args.keep:
+                _reset_postgres(args.postgres_url)
             run(args.postgres_url, 'PostgreSQL', args.placements, args.searches)
         else:
             run(f'sqlite:///{Path(tmp) / "bench.sqlite"}', 'SQLite', args.placements, args.searches)

@@ -172,8 +172,12 @@ class Table:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator='\n')
         writer.writerow([column.label for column in self.columns])
-        for row in self.rows:
-            writer.writerow([raw(row.get(column.key), _kind(column, row)) for column in self.columns])
+        if any(column.kind == 'row' for column in self.columns):
+            for row in self.rows:
+                writer.writerow([raw(row.get(column.key), _kind(column, row)) for column in self.columns])
+        else:
+            plan = [(column.key, column.kind) for column in self.columns]
+            writer.writerows([raw(row.get(key), kind) for key, kind in plan] for row in self.rows)
         as_at = self.as_at.isoformat() if self.as_at else ''
         writer.writerow([])
         writer.writerow(['Source', self.source])
@@ -318,13 +322,20 @@ def _area_condition(area: Area):
     return (PriceFigure.area_kind == area.kind) & (PriceFigure.area == area.key)
 
 
-def schedule_price(authority_code: str, provision_type: str) -> tuple[int | None, str, datetime | None]:
-    """(weekly pence, row name, published at) of the authority's published schedule row for a type, if any."""
+def schedule_price(authority_code: str, provision_type: str,
+                   cache: dict | None = None) -> tuple[int | None, str, datetime | None]:
+    """(weekly pence, row name, published at) of the authority's published schedule row for a type, if any.
+
+    :param cache: requirements already read, by lot (several types share a lot's schedule).
+    """
     from placements.pricing import ScheduleRow, reference_row
     from qualification.local import current_requirements
 
     kind = ProvisionType(provision_type)
-    requirements = current_requirements(authority_code, kind.lot)
+    cache = {} if cache is None else cache
+    if kind.lot not in cache:
+        cache[kind.lot] = current_requirements(authority_code, kind.lot)
+    requirements = cache[kind.lot]
     if requirements is None:
         return None, '', None
     schedule = tuple(ScheduleRow(str(row['placement_type']), int(row['weekly_price_pence']))
@@ -341,9 +352,10 @@ def _range(row: dict):
     return None
 
 
-def price_tables(area: Area, provision_type: str = ProvisionType.CHILDRENS_HOME.value) -> list[Table]:
+def price_tables(area: Area, provision_type: str = ProvisionType.CHILDRENS_HOME.value, *,
+                 types_only: bool = False) -> list[Table]:
     """Weekly price quartiles by type (against region, England and the published schedule), over time, by need,
-    offered prices, and (for England) by region."""
+    offered prices, and (for England) by region (``types_only``: the table by type alone, for the pack)."""
     as_at = refreshed_at().get('prices')
     pound = lambda value: f'£{value / 100:,.0f}'  # noqa: E731
     scopes = [area] + ([Area('region', area.region, area.region)] if area.kind == 'authority' else []) + (
@@ -359,7 +371,7 @@ def price_tables(area: Area, provision_type: str = ProvisionType.CHILDRENS_HOME.
                     Column('schedule_difference', 'Median against schedule', 'pounds')]
     elif area.kind == 'region':
         columns.append(Column('national_median', 'Median in England', 'pounds'))
-    type_rows, schedule_dates = [], []
+    type_rows, schedules = [], {}
     for kind in ProvisionType:
         row = {'label': kind.label, 'type': kind.value,
                **_quartiles(cell.get(('placement', area.kind, area.key, kind.value)))}
@@ -367,10 +379,8 @@ def price_tables(area: Area, provision_type: str = ProvisionType.CHILDRENS_HOME.
             row['national_median'] = _median(cell.get(('placement', 'national', '', kind.value)))
         if area.kind == 'authority':
             row['region_median'] = _median(cell.get(('placement', 'region', area.region, kind.value)))
-            pence, _name, published = schedule_price(area.key, kind.value)
-            row['schedule'] = pence
-            if published:
-                schedule_dates.append(published)
+            pence, name, published = schedule_price(area.key, kind.value, schedules)
+            row.update(schedule=pence, schedule_name=name, schedule_published=published)
             row['schedule_difference'] = (row['median'] - pence if pence and isinstance(row['median'], int)
                                           else None)
         type_rows.append(row)
@@ -380,6 +390,8 @@ def price_tables(area: Area, provision_type: str = ProvisionType.CHILDRENS_HOME.
                   charts.range_chart(f'Weekly price by provision type: {area.label}',
                                      [row['label'] for row in type_rows], [_range(row) for row in type_rows], pound),
                   note=PRICE_NOTE)
+    if types_only:
+        return [types]
 
     label = type_label(provision_type)
     over_time = sorted(_price_figures(PriceFigure.source == 'placement', PriceFigure.need == '',
@@ -549,11 +561,9 @@ def distance_tables(area: Area, *, compare: bool = False, all_flows: bool = Fals
             query = query.where(FlowFigure.home_region == area.key)
         if not all_flows:
             query = query.limit(FLOWS_SHOWN)
-        rows = []
-        for home, host, *sums in db.session.execute(query):
-            flows = _Flows()
-            flows.add(False, *sums)
-            rows.append({'home': names.get(home, home), 'host': names.get(host, host), **_distance_row('', flows)})
+        rows = [{'home': names.get(home, home), 'host': names.get(host, host), 'placements': count, 'far': far,
+                 'average_miles': round(miles / known, 1) if known else None}
+                for home, host, count, known, far, miles in db.session.execute(query)]
         tables.append(Table('flows', 'Flows between authorities (out-of-area placements)',
                             [Column('home', 'Placing (home) authority', 'text'),
                              Column('host', 'Host authority', 'text'), Column('placements', 'Placements'),
@@ -596,10 +606,11 @@ def listed_capacity(area: Area) -> dict[str, tuple[int, int, int]]:
             for kind, count, places, vacancies in db.session.execute(query)}
 
 
-def supply_tables(area: Area) -> list[Table]:
+def supply_tables(area: Area, *, types_only: bool = False) -> list[Table]:
     """Registered homes and places at every release (the chart grows with each import), by type at the latest
-    release, ownership concentration, the largest owners, and listed places and vacancies now."""
-    history = db.session.execute(
+    release, ownership concentration, the largest owners, and listed places and vacancies now (``types_only``: the
+    table by type alone, for the pack)."""
+    history = [] if types_only else db.session.execute(
         select(RegisterSnapshot.as_at, func.sum(RegisterSnapshot.homes), func.sum(RegisterSnapshot.places))
         .where(*_snapshot_filter(area)).group_by(RegisterSnapshot.as_at).order_by(RegisterSnapshot.as_at)).all()
     dates = releases()
@@ -643,6 +654,8 @@ def supply_tables(area: Area) -> list[Table]:
                                    [('Registered places', [row['places'] for row in type_rows]),
                                     ('Listed places', [row['listed_places'] for row in type_rows]),
                                     ('Vacancies', [row['vacancies'] for row in type_rows])]))
+    if types_only:
+        return [types]
     ownership_rows = []
     if latest:
         figures = {(f.area_kind, f.area): f for f in db.session.scalars(
@@ -715,9 +728,9 @@ def sufficiency_pack(area: Area) -> Table:
         add('Demand', f'Need most often unmet: {row["label"]} (searches with no full match)',
             [row['unmet'], None, None], 'int', DEMAND_SOURCE, as_at)
 
-    supply = [supply_tables(scope)[1] for scope in (area, region)]
+    supply = [supply_tables(scope, types_only=True)[0] for scope in (area, region)]
     latest = supply[0].as_at
-    national_types = {row['label']: row for row in supply_tables(england)[1].rows}
+    national_types = {row['label']: row for row in supply_tables(england, types_only=True)[0].rows}
     for row, region_row in zip(supply[0].rows, supply[1].rows, strict=True):
         if not (row['homes'] or region_row['homes'] or row['listed']):
             continue
@@ -732,7 +745,7 @@ def sufficiency_pack(area: Area) -> Table:
         add('Vacancies', f'{row["label"]}: vacancies', [row['vacancies'], region_row['vacancies'],
                                                          whole['vacancies']], 'int', DIRECTORY_SOURCE, date.today())
 
-    prices = price_tables(area)[0]
+    prices = price_tables(area, types_only=True)[0]
     price_as_at = refreshed_at().get('prices')
     for row in prices.rows:
         if not row['count']:
@@ -741,9 +754,9 @@ def sufficiency_pack(area: Area) -> Table:
         add('Prices', f'{row["label"]}: median weekly price of our placements ({placed})',
             [row['median'], row['region_median'], row['national_median']], 'pounds', PRICE_SOURCE, price_as_at)
         if row['schedule']:
-            pence, name, published = schedule_price(area.key, row['type'])
-            add('Prices', f'{row["label"]}: our published schedule ({name})', [pence, None, None], 'pounds',
-                f"{area.label}'s published price schedule (local requirements)", published)
+            add('Prices', f'{row["label"]}: our published schedule ({row["schedule_name"]})',
+                [row['schedule'], None, None], 'pounds',
+                f"{area.label}'s published price schedule (local requirements)", row['schedule_published'])
 
     distance = [distance_tables(scope)[0].rows[0] for scope in (area, region, england)]
     flow_as_at = refreshed_at().get('flows')
