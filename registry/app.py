@@ -72,9 +72,11 @@ def _register_demo_steps(app: Flask) -> None:
     """Feature packages' demo data, loaded after the core demo in this order."""
     from market.demo import load as load_market_demo
     from placements.demo import load as load_placements_demo
+    from qualification.demo import load as load_schemes_demo
     from registry.demo import register_demo_step
 
     register_demo_step(app, 'placements', load_placements_demo)
+    register_demo_step(app, 'schemes', load_schemes_demo)
     register_demo_step(app, 'market', load_market_demo)
 
 
