@@ -731,14 +731,15 @@ def sufficiency_pack(area: Area) -> Table:
     supply = [supply_tables(scope, types_only=True)[0] for scope in (area, region)]
     latest = supply[0].as_at
     national_types = {row['label']: row for row in supply_tables(england, types_only=True)[0].rows}
-    for row, region_row in zip(supply[0].rows, supply[1].rows, strict=True):
-        if not (row['homes'] or region_row['homes'] or row['listed']):
-            continue
-        whole = national_types[row['label']]
+    present = [(row, region_row, national_types[row['label']])
+               for row, region_row in zip(supply[0].rows, supply[1].rows, strict=True)
+               if row['homes'] or region_row['homes'] or row['listed']]
+    for row, region_row, whole in present:
         add('Supply', f'{row["label"]}: registered settings', [row['homes'], region_row['homes'], whole['homes']],
             'int', register_source(latest), latest)
         add('Supply', f'{row["label"]}: registered places', [row['places'], region_row['places'], whole['places']],
             'int', register_source(latest), latest)
+    for row, region_row, whole in present:
         add('Vacancies', f'{row["label"]}: listed places', [row['listed_places'], region_row['listed_places'],
                                                              whole['listed_places']], 'int', DIRECTORY_SOURCE,
             date.today())
