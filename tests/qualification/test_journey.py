@@ -77,7 +77,8 @@ def test_provider_can_go_from_application_to_national_qualification_and_a_local_
     assert response.status_code == 302  # not flagged: nothing to edit there
     response = client.post(url_for('qualification.edit_section', application_id=application.id,
                                    section_id='organisation'),
-                           data={'org-conflicts': 'None: we do not commission care', 'save_and_continue': 'Save and continue'})
+                           data={'org-conflicts': 'None: we do not commission care',
+                                 'save_and_continue': 'Save and continue'})
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     db.session.expire_all()
     values = db.session.get(Application, application.id).answer_values()
