@@ -106,12 +106,13 @@ def carry_forward(application: Application, scheme: Scheme, source: Application,
             return None
         return new
 
+    facts = fact_values(application.organisation, scheme, application.lots)
     carried: list[str] = []
     sections: set[str] = set()
     now = utcnow()
     for question_id, value in values.items():
         question = same(question_id)
-        if question is None or question.type == 'evidence' or question_id in FACT_QUESTIONS or rules.is_blank(value):
+        if question is None or question.type == 'evidence' or question_id in facts or rules.is_blank(value):
             continue
         db.session.add(Answer(application_id=application.id, question_id=question_id, value=value,
                               updated_at=now, updated_by_id=actor.id))
