@@ -19,7 +19,7 @@ from qualification import carry, conflicts, permissions, rules
 from qualification.applications import Application
 from qualification.models import Qualification, QualificationStatus
 from qualification.review import ClarificationRequest, DecisionOverride, LotDecision, QuestionReview, Review
-from qualification.schemes import Question, Scheme
+from qualification.schemes import Question, Scheme, SchemeError
 from qualification.states import (
     APPLICATION_MACHINE,
     ApplicationAction,
@@ -297,7 +297,7 @@ def renewal_view(application: Application, scheme: Scheme | None = None) -> Rene
     scheme = scheme or _scheme(application)
     try:
         previous_scheme = _scheme(previous)
-    except Exception:  # noqa: BLE001 - an unloadable old scheme only means there is nothing to compare
+    except SchemeError:  # an old scheme that can no longer be loaded only means there is nothing to compare
         return None
     questions = reviewable_questions(application, scheme)
     changes = carry.compare(application, scheme, previous, previous_scheme, questions)

@@ -192,6 +192,9 @@ def task_list(application_id: int):
                            submit_item=submit_item, completed=completed, total=len(sections),
                            withdraw_form=WithdrawForm(), clarification=clarification, origin=origin,
                            expiry_flags=flags,
+                           clarification_uploads={qid for qid in (clarification.questions if clarification else {})
+                                                  if qid in scheme.questions
+                                                  and scheme.questions[qid].type == 'evidence'},
                            clarification_labels={qid: scheme.questions[qid].label
                                                  for qid in (clarification.questions if clarification else {})
                                                  if qid in scheme.questions})

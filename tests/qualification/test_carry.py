@@ -268,6 +268,9 @@ def test_clarification_flags_several_questions_and_collects_a_document(client, l
                                    'wf-retention': ('clarify', 'Say how many staff left last year')},
                      actor=users['assessor'])
     login_as(users['assessor'])
+    page = client.get(url_for('qualification.board_request_clarification', application_id=application.id))
+    assert 'One request asks about all 2 questions' in page.get_data(as_text=True)
+    assert 'Document requested' in page.get_data(as_text=True)
     response = client.post(url_for('qualification.board_request_clarification', application_id=application.id),
                            data={'message': 'Two things, please'})
     assert response.status_code == 302
@@ -277,6 +280,7 @@ def test_clarification_flags_several_questions_and_collects_a_document(client, l
     login_as(provider)
     task_list = client.get(url_for('qualification.task_list', application_id=application.id)).get_data(as_text=True)
     assert 'Upload the current employer’s liability certificate' in task_list
+    assert 'Upload the document asked for' in task_list
     assert 'Say how many staff left last year' in task_list
     page = client.get(url_for('qualification.edit_section', application_id=application.id,
                               section_id='insurance')).get_data(as_text=True)
@@ -314,3 +318,29 @@ def test_renewal_reminder_says_to_renew_from_the_approved_application(app_ctx, o
     expire_due()
     email = db.session.scalars(select(OutboxEmail).where(OutboxEmail.template == 'qualification-reminder')).one()
     assert 'Renew from your approved application' in email.body and 'Start a new application' not in email.body
+
+
+def test_scheme_can_say_when_a_document_expires():
+    from qualification.schemes import Expiry, SchemeError, parse_scheme
+    from tests.qualification.test_schemes import GOOD_QUESTIONS, scheme_text
+
+    expiring = GOOD_QUESTIONS + """
+      - id: ins-certificate
+        type: evidence
+        label: Upload your certificate
+        evidence: The certificate
+        expires: {dates: [ins-el-expiry], after_days: 0}
+"""
+    scheme = parse_scheme(scheme_text(expiring).encode(), '9.1.yaml')
+    question = scheme.questions['ins-certificate']
+    assert question.expires == Expiry(('ins-el-expiry',), 0)
+    assert carry.expiry_rule(scheme, question) == question.expires
+    # tracking expiry does not change what the answer means: it still carries forward
+    plain = parse_scheme(scheme_text(expiring.replace('        expires: {dates: [ins-el-expiry], after_days: 0}\n',
+                                                      '')).encode(), '9.1.yaml')
+    assert plain.questions['ins-certificate'].fingerprint == question.fingerprint
+    with pytest.raises(SchemeError, match="expires: 'ins-el-amount' is not a date question"):
+        parse_scheme(scheme_text(expiring.replace('[ins-el-expiry]', '[ins-el-amount]')).encode(), '9.1.yaml')
+    with pytest.raises(SchemeError, match="'expires' applies only to an evidence question"):
+        parse_scheme(scheme_text(GOOD_QUESTIONS.replace(
+            "        rule: {auto: {min: 5000000}}", "        expires: {dates: [ins-el-expiry]}")).encode(), '9.1.yaml')
