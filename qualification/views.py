@@ -191,7 +191,7 @@ def task_list(application_id: int):
     return render_template('qualification/task_list.html', application=application, scheme=scheme, items=items,
                            submit_item=submit_item, completed=completed, total=len(sections),
                            withdraw_form=WithdrawForm(), clarification=clarification, origin=origin,
-                           expiry_flags=flags,
+                           expiry_flags=flags, to_confirm=sum(1 for status in statuses.values() if status == 'carried'),
                            clarification_uploads={qid for qid in (clarification.questions if clarification else {})
                                                   if qid in scheme.questions
                                                   and scheme.questions[qid].type == 'evidence'},

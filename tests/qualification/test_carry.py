@@ -79,7 +79,9 @@ def test_renewal_is_prefilled_from_the_approved_application(client, login_as, or
     page = client.get(url_for('qualification.task_list', application_id=renewal.id)).get_data(as_text=True)
     approved_on = approved.decided_at.date()
     assert f'Carried forward from QA-{approved.id}, approved {approved_on.day} {approved_on:%B %Y}' in page
-    assert 'Confirm or change' in page and 'You have completed 0 of 9 sections' in page
+    assert 'Confirm or change' in page
+    assert 'You have completed 0 of 9 sections. 9 sections are carried forward, ready for you to confirm or change' \
+        in ' '.join(page.split())
     section = client.get(url_for('qualification.edit_section', application_id=renewal.id, section_id='insurance'))
     assert 'Confirm this section is unchanged' in section.get_data(as_text=True)
 
