@@ -404,9 +404,6 @@ def submit(application: Application, declaration: dict[str, str], *, actor) -> A
     if flags:
         raise ApplicationIncomplete(flags[0].message + ' before you submit',
                                     {flag.question.section_id: [flag.question.id] for flag in flags})
-    with unit_of_work():
-        # the organisation's record may have changed since the application started: submit what it says now
-        carry.sync_facts(application, scheme, actor)
     missing = missing_answers(application, scheme)
     if missing:
         count = sum(len(ids) for ids in missing.values())
@@ -417,6 +414,8 @@ def submit(application: Application, declaration: dict[str, str], *, actor) -> A
         raise DomainError('Enter the name and role of the person making the declaration')
     with unit_of_work():
         _register_scheme(scheme)
+        # the organisation's record may have changed since the application started: submit what it says now
+        carry.sync_facts(application, scheme, actor)
         values = application.answer_values()
         outcomes = rules.evaluate_all(scheme, application.lots, values)
         # discard answers to follow-ups that are no longer shown, so the snapshot and the rows agree
