@@ -295,21 +295,27 @@ def renewal_view(application: Application, scheme: Scheme | None = None) -> Rene
     if previous is None:
         return None
     scheme = scheme or _scheme(application)
-    try:
-        previous_scheme = _scheme(previous)
-    except SchemeError:  # an old scheme that can no longer be loaded only means there is nothing to compare
+    sources = []
+    for source in carry.review_sources(application, previous):
+        try:
+            sources.append((source, _scheme(source)))
+        except SchemeError:  # an old scheme that can no longer be loaded only means there is nothing to compare
+            continue
+    if not sources or sources[0][0].id != previous.id:
         return None
     questions = reviewable_questions(application, scheme)
-    changes = carry.compare(application, scheme, previous, previous_scheme, questions)
+    changes = carry.compare(application, scheme, sources, questions)
     marks = question_reviews(application)
-    previous_marks = question_reviews(previous)
-    automatic_now, automatic_then = automatic_marks(application), automatic_marks(previous)
+    automatic_now = automatic_marks(application)
+    by_id = {source.id: source for source, _scheme_ in sources}
+    previous_marks = {source_id: question_reviews(source) for source_id, source in by_id.items()}
+    automatic_then = {source_id: automatic_marks(source) for source_id, source in by_id.items()}
     carriable = {}
     for question in questions:
-        old = previous_marks.get(question.id)
-        if (changes[question.id].unchanged and question.id not in marks and old is not None
-                and old.outcome in {'pass', 'fail'}
-                and automatic_now.get(question.id) == automatic_then.get(question.id)):
+        change = changes[question.id]
+        old = previous_marks[change.previous_id].get(question.id)
+        if (change.unchanged and question.id not in marks and old is not None and old.outcome in {'pass', 'fail'}
+                and automatic_now.get(question.id) == automatic_then[change.previous_id].get(question.id)):
             carriable[question.id] = old
     return RenewalView(previous, changes, carriable)
 
@@ -686,7 +692,8 @@ def carry_previous_marks(application: Application, *, actor) -> dict[str, str]:
             carried[question_id] = old.outcome
         record('application.carry_previous_marks', application, actor=actor,
                reason=f'{len(carried)} marks carried from QA-{view.previous.id} for unchanged answers',
-               before={key: None for key in carried}, after={'marks': carried, 'from': view.previous.id})
+               before={key: None for key in carried},
+               after={'marks': carried, 'from': {key: view.changes[key].previous_id for key in carried}})
     return carried
 
 

@@ -68,6 +68,28 @@ def source_application(organisation_id: int, *, exclude_id: int | None = None) -
     return db.session.scalar(query.order_by(Application.created_at.desc(), Application.id.desc()).limit(1))
 
 
+#: How many earlier approved applications fill gaps the latest one leaves (answers to another lot's questions).
+GAP_SOURCES = 4
+
+
+def source_applications(organisation_id: int, *, exclude_id: int | None = None,
+                        before=None) -> list[Application]:
+    """Where a new application's answers come from, in order: :func:`source_application` first, then earlier
+    approved applications, which answer questions the first one did not ask (a lot it did not cover)."""
+    first = source_application(organisation_id, exclude_id=exclude_id)
+    if first is None:
+        return []
+    query = select(Application).where(Application.organisation_id == organisation_id,
+                                      Application.status == ApplicationStatus.APPROVED, Application.id != first.id)
+    if exclude_id is not None:
+        query = query.where(Application.id != exclude_id)
+    if before is not None:
+        query = query.where(Application.decided_at <= before)
+    others = db.session.scalars(query.order_by(Application.decided_at.desc(), Application.id.desc())
+                                .limit(GAP_SOURCES)).all()
+    return [first, *others]
+
+
 def frozen_values(application: Application) -> dict[str, Any]:
     """The answers as submitted (the snapshot), or the live rows for an application never submitted."""
     return dict((application.snapshot or {}).get('answers') or application.answer_values())
@@ -89,50 +111,59 @@ def _long_date(day: date) -> str:
     return f'{day.day} {day:%B %Y}'
 
 
-def carry_forward(application: Application, scheme: Scheme, source: Application, source_scheme: Scheme,
+def carry_forward(application: Application, scheme: Scheme, sources: list[tuple[Application, Scheme]],
                   actor) -> list[str]:
-    """Copy ``source``'s answers and documents whose question is unchanged and applies to ``application``'s lots.
+    """Copy answers and documents whose question is unchanged and applies to ``application``'s lots.
 
-    Documents keep their stored file (the storage key is shared, nothing is copied); an expiring document records
-    when it expires, worked out from the answers it was submitted with. Facts held in the organisation's record
-    are not copied: :func:`sync_facts` reads them fresh. Returns the question ids carried.
+    Each question takes its answer (and its documents) from the first of ``sources`` that has one, so a renewal
+    after a second lot was added gets both lots' answers. Documents keep their stored file (the storage key is
+    shared, nothing is copied); an expiring document records when it expires, worked out from the answers it was
+    submitted with. Facts held in the organisation's record are not copied: they are read from the record.
+    Returns the question ids carried.
     """
-    old_questions, new_questions = source_scheme.questions, scheme.questions
-    values = frozen_values(source)
-
-    def same(question_id: str) -> Question | None:
-        old, new = old_questions.get(question_id), new_questions.get(question_id)
-        if old is None or new is None or old.fingerprint != new.fingerprint or not new.applies(application.lots):
-            return None
-        return new
-
     facts = fact_values(application.organisation, scheme, application.lots)
+    new_questions = scheme.questions
     carried: list[str] = []
     sections: set[str] = set()
     now = utcnow()
-    for question_id, value in values.items():
-        question = same(question_id)
-        if question is None or question.type == 'evidence' or question_id in facts or rules.is_blank(value):
-            continue
-        db.session.add(Answer(application_id=application.id, question_id=question_id, value=value,
-                              updated_at=now, updated_by_id=actor.id))
-        carried.append(question_id)
-        sections.add(question.section_id)
-    submitted_ids = {item['id'] for item in (source.snapshot or {}).get('evidence', [])} if source.snapshot else None
-    for item in source.evidence:
-        question = same(item.question_id)
-        if question is None or (submitted_ids is not None and item.id not in submitted_ids):
-            continue
-        rule = expiry_rule(scheme, question)
-        db.session.add(Evidence(application_id=application.id, question_id=item.question_id,
-                                storage_key=item.storage_key, filename=item.filename, sha256=item.sha256,
-                                content_type=item.content_type, size=item.size,
-                                uploaded_by_id=item.uploaded_by_id, uploaded_at=item.uploaded_at,
-                                expires_on=expiry_date(rule, values) if rule else None))
-        if item.question_id not in carried:
-            carried.append(item.question_id)
-        sections.add(question.section_id)
-    application.carried_forward_from_id = source.id
+    for source, source_scheme in sources:
+        old_questions = source_scheme.questions
+        values = frozen_values(source)
+
+        def same(question_id: str, old_questions=old_questions) -> Question | None:
+            old, new = old_questions.get(question_id), new_questions.get(question_id)
+            if old is None or new is None or old.fingerprint != new.fingerprint or not new.applies(application.lots):
+                return None
+            return new
+
+        for question_id, value in values.items():
+            question = same(question_id)
+            if (question is None or question.type == 'evidence' or question_id in facts or question_id in carried
+                    or rules.is_blank(value)):
+                continue
+            db.session.add(Answer(application_id=application.id, question_id=question_id, value=value,
+                                  updated_at=now, updated_by_id=actor.id))
+            carried.append(question_id)
+            sections.add(question.section_id)
+        submitted_ids = ({item['id'] for item in (source.snapshot or {}).get('evidence', [])}
+                         if source.snapshot else None)
+        documents: dict[str, list[Evidence]] = {}
+        for item in source.evidence:
+            if same(item.question_id) is not None and item.question_id not in carried and (
+                    submitted_ids is None or item.id in submitted_ids):
+                documents.setdefault(item.question_id, []).append(item)
+        for question_id, items in documents.items():
+            question = new_questions[question_id]
+            rule = expiry_rule(scheme, question)
+            for item in items:
+                db.session.add(Evidence(application_id=application.id, question_id=question_id,
+                                        storage_key=item.storage_key, filename=item.filename, sha256=item.sha256,
+                                        content_type=item.content_type, size=item.size,
+                                        uploaded_by_id=item.uploaded_by_id, uploaded_at=item.uploaded_at,
+                                        expires_on=expiry_date(rule, values) if rule else None))
+            carried.append(question_id)
+            sections.add(question.section_id)
+    application.carried_forward_from_id = sources[0][0].id if sources else None
     application.carried_sections = [section.id for section in scheme.sections if section.id in sections]
     application.confirmed_sections = []
     db.session.flush()
@@ -305,6 +336,8 @@ class Change:
     unchanged: bool
     before: str
     after: str
+    #: The application compared with (where the carried answer came from).
+    previous_id: int
 
 
 def previous_for_review(application: Application) -> Application | None:
@@ -315,32 +348,42 @@ def previous_for_review(application: Application) -> Application | None:
     return source
 
 
-def compare(application: Application, scheme: Scheme, previous: Application, previous_scheme: Scheme,
+def review_sources(application: Application, previous: Application) -> list[Application]:
+    """``previous`` then the earlier approved applications the answers may have come from (see
+    :func:`carry_forward`), for comparing each question with the application its answer came from."""
+    others = db.session.scalars(select(Application).where(
+        Application.organisation_id == application.organisation_id, Application.status == ApplicationStatus.APPROVED,
+        Application.id.not_in([application.id, previous.id]), Application.decided_at <= application.created_at)
+        .order_by(Application.decided_at.desc(), Application.id.desc()).limit(GAP_SOURCES)).all()
+    return [previous, *[other for other in others if other.snapshot]]
+
+
+def compare(application: Application, scheme: Scheme, sources: list[tuple[Application, Scheme]],
             questions: list[Question]) -> dict[str, Change]:
-    """question id -> unchanged or changed (with old and new values as text), for each of ``questions``."""
+    """question id -> unchanged or changed (old and new values as text), each compared with the first of
+    ``sources`` whose lots the question applies to (the application its carried answer came from)."""
     now_values = (application.snapshot or {}).get('answers') or application.answer_values()
-    old_values = frozen_values(previous)
-    old_evidence: dict[str, list[str]] = {}
-    for item in previous.snapshot.get('evidence', []):
-        old_evidence.setdefault(item['question_id'], []).append((item['sha256'], item['filename']))
-    new_evidence: dict[str, list[str]] = {}
+    new_evidence: dict[str, list[tuple[str, str]]] = {}
     for item in application.evidence:
         new_evidence.setdefault(item.question_id, []).append((item.sha256, item.filename))
-    old_questions = previous_scheme.questions
     changes = {}
     for question in questions:
-        old_question = old_questions.get(question.id)
+        previous, previous_scheme = next(((source, source_scheme) for source, source_scheme in sources
+                                          if question.applies(source.lots)), sources[0])
+        old_question = previous_scheme.questions.get(question.id)
         comparable = old_question is not None and old_question.fingerprint == question.fingerprint
         if question.type == 'evidence':
-            before = sorted(old_evidence.get(question.id, []))
+            before = sorted((item['sha256'], item['filename']) for item in previous.snapshot.get('evidence', [])
+                            if item['question_id'] == question.id)
             after = sorted(new_evidence.get(question.id, []))
             changes[question.id] = Change(
                 question.id, comparable and {sha for sha, _ in before} == {sha for sha, _ in after},
-                ', '.join(name for _, name in before) or 'None', ', '.join(name for _, name in after) or 'None')
+                ', '.join(name for _, name in before) or 'None', ', '.join(name for _, name in after) or 'None',
+                previous.id)
             continue
-        before_value, after_value = old_values.get(question.id), now_values.get(question.id)
+        before_value, after_value = frozen_values(previous).get(question.id), now_values.get(question.id)
         changes[question.id] = Change(
             question.id, comparable and before_value == after_value,
             answer_rules.display(old_question or question, before_value) or 'Not answered',
-            answer_rules.display(question, after_value) or 'Not answered')
+            answer_rules.display(question, after_value) or 'Not answered', previous.id)
     return changes

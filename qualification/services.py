@@ -151,16 +151,15 @@ def start_application(organisation, lots: list[str], *, actor, version: str | No
     if open_application(organisation.id) is not None:
         raise DomainError(f'{organisation.display_name} already has an open application; '
                           'continue that one or withdraw it first')
-    source = carry.source_application(organisation.id)
-    source_scheme = carry.source_scheme_for(source, get_scheme) if source is not None else None
+    sources = [(source, source_scheme) for source in carry.source_applications(organisation.id)
+               if (source_scheme := carry.source_scheme_for(source, get_scheme)) is not None]
     with unit_of_work():
         _register_scheme(scheme)
         application = Application(organisation_id=organisation.id, scheme_version=scheme.version, lots=chosen,
                                   status=ApplicationStatus.DRAFT, started_by_id=actor.id)
         db.session.add(application)
         db.session.flush()
-        carried = carry.carry_forward(application, scheme, source, source_scheme, actor) \
-            if source_scheme is not None else []
+        carried = carry.carry_forward(application, scheme, sources, actor) if sources else []
         record('application.start', application, actor=actor,
                after={'scheme_version': scheme.version, 'lots': chosen, 'carried_forward': sorted(carried),
                       'carried_forward_from': application.carried_forward_from_id})

@@ -119,6 +119,40 @@ def test_second_lot_reuses_the_organisation_level_answers(organisation, provider
     assert services.section_status(second, scheme, scheme.section('fostering')) == 'not-started'
 
 
+def test_renewal_of_both_lots_after_a_second_lot_takes_each_answer_from_where_it_was_approved(organisation, provider,
+                                                                                             users, scheme):
+    homes = approved_application(organisation, provider, users)
+    second = services.start_application(organisation, ['fostering'], actor=provider)
+    for section in scheme.sections_for(['fostering']):
+        if section.id in second.carried_sections:
+            services.confirm_section(second, section.id, actor=provider)
+    from tests.qualification.conftest import stored_answers
+
+    services.save_answers(second, 'fostering', stored_answers(scheme, ['fostering'])['fostering'], actor=provider)
+    services.submit(second, {'name': 'Pat', 'role': 'Director'}, actor=provider)
+    board.assign(second, users['assessor'], actor=users['member'])
+    board.carry_previous_marks(second, actor=users['assessor'])
+    mark_everything(second, users['assessor'])
+    board.propose_decision(second, {'fostering': ('approve', 'Meets the scheme')}, actor=users['assessor'])
+    board.sign_off(second, actor=users['member2'])
+
+    both = services.start_application(organisation, ['childrens-homes', 'fostering'], actor=provider)
+    assert both.carried_forward_from_id == second.id
+    values = answers_of(both)
+    assert values['ch-homes-count'] == answers_of(homes)['ch-homes-count']
+    assert values['fos-carers'] == answers_of(second)['fos-carers']
+    assert {'childrens-homes', 'fostering'} <= set(both.carried_sections)
+    confirm_everything(both, provider)
+    services.submit(both, {'name': 'Pat', 'role': 'Director'}, actor=provider)
+    board.assign(both, users['assessor'], actor=users['member'])
+    view = board.renewal_view(both)
+    assert view.changed == 0
+    assert view.changes['ch-homes-count'].previous_id == homes.id
+    assert view.changes['fos-carers'].previous_id == second.id
+    board.carry_previous_marks(both, actor=users['assessor'])
+    assert board.review_state(both).unmarked == []
+
+
 def test_expired_insurance_certificate_is_flagged_and_blocks_until_replaced(client, login_as, organisation,
                                                                              provider, users, scheme):
     soon = (date.today() + timedelta(days=10)).isoformat()
