@@ -83,6 +83,14 @@ def _follow_up_layout(scheme, questions):
     return reveal, always, children
 
 
+def _record_urls(application: Application, scheme) -> dict[str, str]:
+    """Questions answered by the organisation's record -> where that record is changed."""
+    facts = carry.fact_values(application.organisation, scheme, application.lots) if application.is_editable else {}
+    details = url_for('organisations.edit_organisation', organisation_id=application.organisation_id)
+    settings = url_for('organisations.view_organisation', organisation_id=application.organisation_id)
+    return {question_id: settings if question_id == 'reg-urns' else details for question_id in facts}
+
+
 def _load_application(application_id: int, *, edit: bool = False) -> Application:
     application = get_or_404(Application, application_id)
     allowed = (permissions.can_edit_application if edit else permissions.can_view_application)(
@@ -294,6 +302,7 @@ def check_section(application_id: int, section_id: str):
     missing = set(services.missing_answers(application, scheme).get(section.id, []))
     return render_template('qualification/check_section.html', application=application, scheme=scheme,
                            section=section, questions=questions, values=values, missing=missing,
+                           record_urls=_record_urls(application, scheme),
                            editable=application.is_editable
                            and permissions.can_edit_application(current_user, application))
 
@@ -324,7 +333,8 @@ def submit_application(application_id: int):
     sections = [(section, rules.visible_questions(scheme, section, application.lots, values))
                 for section in scheme.sections_for(application.lots)]
     return render_template('qualification/submit.html', application=application, scheme=scheme, form=form,
-                           missing=missing, sections=sections, values=values), (400 if form.errors else 200)
+                           missing=missing, sections=sections, values=values,
+                           record_urls=_record_urls(application, scheme)), (400 if form.errors else 200)
 
 
 @bp.route('/applications/<int:application_id>/submitted')

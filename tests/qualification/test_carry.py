@@ -257,6 +257,10 @@ def test_facts_come_from_the_organisations_record_without_a_row_cap(client, logi
     regulation = client.get(url_for('qualification.edit_section', application_id=application.id,
                                     section_id='regulation')).get_data(as_text=True)
     assert '7 regulated settings' in regulation and 'SC700006' in regulation and 'reg-urns__0__urn' not in regulation
+    check = client.get(url_for('qualification.check_section', application_id=application.id,
+                               section_id='organisation')).get_data(as_text=True)
+    assert 'Change in your organisation’s details' in check
+    assert url_for('organisations.edit_organisation', organisation_id=organisation.id) in check
     # a posted value cannot override the record
     services.save_answers(application, 'organisation', {'org-legal-name': 'Typed Ltd', 'org-insolvency': 'no'},
                           actor=provider)
