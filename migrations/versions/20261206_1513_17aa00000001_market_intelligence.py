@@ -5,7 +5,7 @@ market_flows are rebuilt by ``flask market refresh``; market_register_snapshots 
 every Ofsted import. Nothing existing changes; the tables start empty (the refresh fills them).
 
 Revision ID: 17aa00000001
-Revises: 14bb00000001
+Revises: 14aa00000001
 Create Date: 2026-12-06 15:13:11.981772
 
 """
@@ -17,7 +17,7 @@ import registry.db
 
 # revision identifiers, used by Alembic.
 revision = '17aa00000001'
-down_revision = '14bb00000001'
+down_revision = '14aa00000001'
 branch_labels = None
 depends_on = None
 
