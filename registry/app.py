@@ -70,16 +70,19 @@ def create_app(overrides: dict | None = None) -> Flask:
 
 def _register_demo_steps(app: Flask) -> None:
     """Feature packages' demo data, loaded after the core demo in this order."""
+    from market.demo import load as load_market_demo
     from placements.demo import load as load_placements_demo
     from qualification.demo import load as load_schemes_demo
     from registry.demo import register_demo_step
 
     register_demo_step(app, 'placements', load_placements_demo)
     register_demo_step(app, 'schemes', load_schemes_demo)
+    register_demo_step(app, 'market', load_market_demo)
 
 
 def _register_models() -> None:
     """Import every model module so that metadata (and Alembic autogenerate) sees all tables."""
+    import market.models  # noqa: F401
     import notifications.models  # noqa: F401
     import placements.models  # noqa: F401
     import qualification.applications  # noqa: F401
@@ -98,6 +101,8 @@ def _register_models() -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from attention import bp as attention_bp
+    from market import bp as market_bp
+    from market.supply import on_import
     from notifications import bp as notifications_bp
     from placements import bp as placements_bp
     from qualification import bp as qualification_bp
@@ -111,8 +116,12 @@ def _register_blueprints(app: Flask) -> None:
     from workspace import bp as workspace_bp
 
     for blueprint in (main_bp, accounts_bp, organisations_bp, settings_bp, admin_bp, storage_bp, qualification_bp,
-                      ofsted_bp, workspace_bp, placements_bp, notifications_bp, attention_bp):
+                      ofsted_bp, workspace_bp, placements_bp, market_bp, notifications_bp, attention_bp):
         app.register_blueprint(blueprint)
+    from registry.ofsted.services import after_import
+
+    if on_import not in after_import:
+        after_import.append(on_import)
     from search import api_bp as search_api_bp
     from search import bp as search_bp
 

@@ -6,7 +6,7 @@ each time or a daily digest). ``outbox_emails`` gains a status (pending, sent, d
 sent as sent, and unsent ones that used up their 5 attempts as dead.
 
 Revision ID: 16bb00000001
-Revises: 14bb00000001
+Revises: 17aa00000001
 Create Date: 2026-12-06 15:12:05.303577
 
 """
@@ -18,7 +18,7 @@ import registry.db
 
 # revision identifiers, used by Alembic.
 revision = '16bb00000001'
-down_revision = '14bb00000001'
+down_revision = '17aa00000001'
 branch_labels = None
 depends_on = None
 
