@@ -144,6 +144,13 @@ class SectionFormBase(FlaskForm):
                 errors[question.id] = answer_rules.required_message(question)
             else:
                 self.cleaned[question.id] = raw[question.id]
+        if errors or self.row_errors:
+            # a browser never sends a chosen file twice: say so on every file that was fine but is not kept
+            for question_id, checked in self.uploads.items():
+                if question_id not in errors:
+                    names = ', '.join(item.filename for item in checked)
+                    errors[question_id] = (f'Choose {names} again: files are not kept while other answers on '
+                                           'this page need correcting')
         for question_id, message in errors.items():
             self[question_id].errors = list(self[question_id].errors or []) + [message]
         self._errors = None  # WTForms caches form.errors; recompute with the errors added above

@@ -27,6 +27,7 @@ from registry.errors import DomainError, InvalidTransition
 from registry.extensions import db
 from registry.organisations.models import Membership, Organisation
 from registry.permissions import is_board, require
+from registry.settings.taxonomy import Lot
 from registry.storage import StorageUnavailableError, get_storage
 
 STATUS_TAGS = {
@@ -48,7 +49,14 @@ APPLICATION_TAGS = {
 @bp.context_processor
 def _helpers():
     return {'application_tag_class': APPLICATION_TAGS, 'display_answer': answer_rules.display,
-            'answer_lines': _answer_lines, 'row_field_name': row_field_name, 'getter': _getter}
+            'answer_lines': _answer_lines, 'row_field_name': row_field_name, 'getter': _getter,
+            'lot_labels': _lot_labels}
+
+
+def _lot_labels(lots) -> str:
+    """Lot codes as the names people use ("Children's homes, Fostering"); unknown codes as they are."""
+    known = {lot.value: lot.label for lot in Lot}
+    return ', '.join(known.get(lot, lot) for lot in lots or [])
 
 
 def _answer_lines(question, value) -> list[str]:
