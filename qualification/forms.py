@@ -13,11 +13,21 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovDateInput,
     GovFileInput,
     GovRadioInput,
+    GovSelect,
     GovSubmitInput,
     GovTextArea,
     GovTextInput,
 )
-from wtforms import BooleanField, Field, RadioField, SelectMultipleField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    BooleanField,
+    Field,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import InputRequired, Length, ValidationError
 
 from qualification import answers as answer_rules
@@ -205,6 +215,22 @@ def _field_for(question: Question, questions: dict[str, Question]) -> Field:
     raise ValueError(question.type)
 
 
+def choice_label(value: str, label: str) -> str:
+    """A choice's words for people: a scheme choice given only as a code ("requires-improvement") reads as
+    "Requires improvement"."""
+    return value.replace('-', ' ').capitalize() if label == value else label
+
+
+def _cell_field(column, index: int) -> Field:
+    """One cell of a repeating table: a select of the options shown for a choice column, else a text box."""
+    label = f'{column.label}, row {index + 1}'
+    if column.type == 'choice':
+        options = [('', 'Select an option')] + [(value, choice_label(value, text)) for value, text in column.choices]
+        # the cleaning in answer_rules.clean_rows gives the GOV.UK message for anything not offered
+        return SelectField(label, choices=options, widget=GovSelect(), validate_choice=False)
+    return StringField(label, widget=GovTextInput())
+
+
 def section_form(scheme: Scheme, section: Section, lots: list[str], answers: dict[str, Any],
                  evidence_counts: dict[str, int]) -> SectionFormBase:
     """Build the form class for one section and instantiate it, pre-filled with ``answers``."""
@@ -216,8 +242,7 @@ def section_form(scheme: Scheme, section: Section, lots: list[str], answers: dic
         if question.type == 'rows':
             for index in range(question.max_rows):
                 for column in question.columns:
-                    attrs[row_field_name(question.id, index, column.id)] = StringField(
-                        f'{column.label}, row {index + 1}', widget=GovTextInput())
+                    attrs[row_field_name(question.id, index, column.id)] = _cell_field(column, index)
             # anchor for the error summary; its description is the hint shown above the table
             attrs[question.id] = Field(question.label, description=rules.provider_hint(question, all_questions))
         else:

@@ -17,6 +17,7 @@ from qualification.forms import (
     LotsForm,
     RemoveEvidenceForm,
     WithdrawForm,
+    choice_label,
     row_field_name,
     section_form,
 )
@@ -62,9 +63,16 @@ def _lot_labels(lots) -> str:
 def _answer_lines(question, value) -> list[str]:
     """Rows as one line each; other answers as their display text split on new lines."""
     if question.type == 'rows':
-        return [', '.join(str(row.get(column.id, '')) for column in question.columns) for row in value or []]
+        return [', '.join(_cell_text(column, row.get(column.id, '')) for column in question.columns)
+                for row in value or []]
     text = answer_rules.display(question, value)
     return text.splitlines() if text else []
+
+
+def _cell_text(column, value) -> str:
+    if column.type == 'choice' and value:
+        return choice_label(str(value), dict(column.choices).get(value, str(value)))
+    return str(value)
 
 
 def _getter(mapping):

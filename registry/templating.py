@@ -80,8 +80,18 @@ def chrome(macro: str, params: dict) -> Markup:
     return html
 
 
+def place_name(*parts: str | None) -> str:
+    """Place names joined once each: district "Leeds" in authority "Leeds" reads "Leeds", not "Leeds, Leeds"."""
+    shown: list[str] = []
+    for part in parts:
+        if part and part.strip() and part.strip().casefold() not in {seen.casefold() for seen in shown}:
+            shown.append(part.strip())
+    return ', '.join(shown)
+
+
 def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(format_date, 'date')
+    app.jinja_env.globals['place_name'] = place_name
     app.add_template_filter(format_datetime, 'datetime')
     app.jinja_env.globals['navigation'] = navigation
     app.jinja_env.globals['chrome'] = chrome

@@ -61,3 +61,13 @@ def test_a_chosen_file_on_a_page_with_another_error_is_named_so_the_provider_cho
     summary = html.split('govuk-error-summary__list')[1].split('</ul>')[0]
     assert 'Choose safeguarding-policy.pdf again' in summary and 'href="#sg-policy"' in summary
     assert db.session.scalar(select(func.count(Evidence.id))) == 0  # nothing half-saved
+
+
+def test_the_settings_table_offers_the_ofsted_judgements_by_name(client, login_as, organisation, provider):
+    login_as(provider)
+    application = start(client, organisation)
+    html = client.get(section_url(application, 'regulation')).get_data(as_text=True)
+    cell = html.split('name="reg-urns__0__judgement"')[1].split('</select>')[0]
+    assert '<option value="good">Good</option>' in cell
+    assert '<option value="requires-improvement">Requires improvement</option>' in cell
+    assert problems(html) == []
