@@ -10,6 +10,8 @@ from flask import Flask, current_app, g, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
+from registry.audit.labels import action_label
+
 LONDON = ZoneInfo('Europe/London')
 
 
@@ -92,6 +94,7 @@ def place_name(*parts: str | None) -> str:
 def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(format_date, 'date')
     app.jinja_env.globals['place_name'] = place_name
+    app.add_template_filter(action_label, 'action_label')
     app.add_template_filter(format_datetime, 'datetime')
     app.jinja_env.globals['navigation'] = navigation
     app.jinja_env.globals['chrome'] = chrome

@@ -19,6 +19,7 @@ class _Page(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.first_with_id: dict[str, str] = {}   # id -> the tag of the first element carrying it
         self.duplicate_ids: set[str] = set()
+        self.repeated: list[str] = []
         self.label_fors: list[str] = []
         self.fieldsets: list[dict] = []   # open and closed fieldsets, each {'legend': text or None}
         self._open_fieldsets: list[dict] = []
@@ -29,6 +30,9 @@ class _Page(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         attributes = dict(attrs)
+        names = [name for name, _value in attrs]
+        for name in sorted({name for name in names if names.count(name) > 1}):
+            self.repeated.append(f'<{tag}> has {name}= twice (browsers obey only the first)')
         if attributes.get('id'):
             if attributes['id'] in self.first_with_id:
                 self.duplicate_ids.add(attributes['id'])
@@ -75,6 +79,7 @@ def problems(html: str) -> list[str]:
             found.append(f'label for="{target}" points at no field (clicking it selects nothing, or something else)')
     for duplicate in sorted(page.duplicate_ids):
         found.append(f'id="{duplicate}" is used more than once (a label or link may land on the wrong one)')
+    found.extend(dict.fromkeys(page.repeated))
     title = re.sub(r'^Error: ', '', page.title)
     if page.h1 and not title.startswith(page.h1):
         found.append(f'title "{page.title}" does not start with the H1 "{page.h1}"')
