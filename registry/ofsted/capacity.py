@@ -193,10 +193,10 @@ def bar_chart(rows: list[CapacityRow], title: str) -> Chart:
     for index, row in enumerate(rows):
         y0 = top + index * group_height
         groups.append((row.label, y0 + bar_height * len(SERIES) / 2))
-        for position, (name, legend, fill) in enumerate(SERIES):
+        for position, (name, series_label, fill) in enumerate(SERIES):
             value = getattr(row, name)
             bars.append(Bar(label_width, y0 + position * bar_height, plot_width * value / scale_max,
-                            bar_height - 1, fill, value, legend))
+                            bar_height - 1, fill, value, series_label))
     ticks = [(label_width + plot_width * step / 5, round(scale_max * step / 5)) for step in range(6)]
     return Chart(title=title, width=label_width + plot_width + 70, height=top + len(rows) * group_height + 10,
                  label_width=label_width, plot_width=plot_width, groups=groups, bars=bars, ticks=ticks,
