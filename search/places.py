@@ -93,3 +93,58 @@ def find_place(raw: str) -> Place:
     if text and (place := _named_places().get(_key(text))):
         return place
     raise PlaceError('Enter a real postcode, like SW1A 2AA, or a town or local authority in England, like Leeds')
+
+
+def write_centroid_files(folder: Path = DATA) -> tuple[int, int]:
+    """Write ``outcode_centroids.csv`` and ``district_centroids.csv`` from the postcode directory: the mean grid
+    reference of each English outcode's and district's postcodes, and each outcode's main authority. Returns the
+    number of outcodes and districts written. Run again when the postcode package is updated."""
+    import string
+    from collections import defaultdict
+
+    import numpy as np
+
+    from registry.geography.authorities import district_to_authority
+
+    districts = district_to_authority()
+    directory = postcodes.directory()
+    by_district: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0])
+    by_outcode: dict[str, list] = defaultdict(lambda: [0.0, 0.0, 0, defaultdict(int)])
+    for letter in string.ascii_uppercase:
+        table = directory._letter(letter)
+        if table is None:
+            continue
+        east, north = np.asarray(table.eastings), np.asarray(table.northings)
+        index = np.asarray(table.district_index)
+        english = np.isin(index, [n for n, code in enumerate(table.districts) if code in districts])
+        english &= (east > 0) & (north > 0)
+        outcodes = np.char.strip(np.char.decode(np.asarray(table.keys).astype('S4'), 'ascii'))
+        for district in np.unique(index[english]):
+            mask = english & (index == district)
+            total = by_district[table.districts[int(district)]]
+            total[0] += float(east[mask].sum())
+            total[1] += float(north[mask].sum())
+            total[2] += int(mask.sum())
+        for outcode in np.unique(outcodes[english]):
+            mask = english & (outcodes == outcode)
+            total = by_outcode[str(outcode)]
+            total[0] += float(east[mask].sum())
+            total[1] += float(north[mask].sum())
+            total[2] += int(mask.sum())
+            for district, count in zip(*np.unique(index[mask], return_counts=True), strict=True):
+                total[3][table.districts[int(district)]] += int(count)
+    with open(folder / 'district_centroids.csv', 'w', encoding='utf-8', newline='') as handle:
+        writer = csv.writer(handle, lineterminator='\n')
+        writer.writerow(['district_code', 'district_name', 'authority_code', 'easting', 'northing', 'postcodes'])
+        for code in sorted(by_district):
+            east_sum, north_sum, count = by_district[code]
+            writer.writerow([code, districts[code].district_name, districts[code].code, round(east_sum / count),
+                             round(north_sum / count), count])
+    with open(folder / 'outcode_centroids.csv', 'w', encoding='utf-8', newline='') as handle:
+        writer = csv.writer(handle, lineterminator='\n')
+        writer.writerow(['outcode', 'easting', 'northing', 'authority_code', 'postcodes'])
+        for outcode in sorted(by_outcode):
+            east_sum, north_sum, count, counts = by_outcode[outcode]
+            main = max(counts, key=counts.get)
+            writer.writerow([outcode, round(east_sum / count), round(north_sum / count), districts[main].code, count])
+    return len(by_outcode), len(by_district)
