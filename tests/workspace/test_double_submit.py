@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from registry.extensions import db
 from workspace.models import Shortlist, ShortlistNote
+from tests.house_checks import problems
 from workspace.services import create_shortlist
 
 
@@ -40,3 +41,4 @@ def test_adding_a_note_twice_in_a_row_adds_it_once(known, criteria, client, logi
         ['Phoned Zephyr', 'Abbey full']
     page = client.get(url_for('workspace.view_shortlist', shortlist_id=shortlist.id)).get_data(as_text=True)
     assert 'data-prevent-double-click="true"' in page
+    assert problems(page) == []
