@@ -6,8 +6,8 @@ from flask import url_for
 from sqlalchemy import func, select
 
 from registry.extensions import db
-from workspace.models import Shortlist, ShortlistNote
 from tests.house_checks import problems
+from workspace.models import Shortlist, ShortlistNote
 from workspace.services import create_shortlist
 
 
