@@ -33,7 +33,8 @@ class _Page(HTMLParser):
         names = [name for name, _value in attrs]
         for name in sorted({name for name in names if names.count(name) > 1}):
             self.repeated.append(f'<{tag}> has {name}= twice (browsers obey only the first)')
-        if attributes.get('id'):
+        # hidden inputs (each form's CSRF token) are never labelled or linked to, so their ids are not counted
+        if attributes.get('id') and not (tag == 'input' and attributes.get('type') == 'hidden'):
             if attributes['id'] in self.first_with_id:
                 self.duplicate_ids.add(attributes['id'])
             kind = tag if tag in FIELD_TAGS and attributes.get('type') != 'hidden' else ''
