@@ -119,7 +119,8 @@ def test_operator_sees_rejected_rows_with_reasons_and_the_rest_imported(app_ctx,
     }
     record = db.session.scalars(select(OfstedImport)).one()
     assert record.rejected_count == 5
-    assert {'row': 6, 'urn': 'SC100002', 'reason': 'Unknown registration status "Pending"'} in record.rejected_reasons
+    assert {'row': 6, 'urn': 'SC100002', 'reason': 'Unknown registration status "Pending"',
+            'kind': 'unknown-status'} in record.rejected_reasons
     assert sorted(db.session.scalars(select(OfstedRegisterEntry.urn))) == ['1234569', 'SC100001']
 
 
