@@ -58,6 +58,7 @@ NAVIGATION: list[tuple[str, str, frozenset[Role]]] = [
     ('ofsted.show_capacity', 'Capacity', frozenset({Role.COMMISSIONER, Role.ASSESSOR, Role.BOARD_MEMBER,
                                                     Role.ADMIN})),
     ('admin.list_users', 'Users', frozenset({Role.ADMIN})),
+    ('consortia.list_consortia', 'Consortia', frozenset({Role.ADMIN})),
 ]
 
 

@@ -11,6 +11,7 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 
+from qualification.listing import acceptance_layers
 from registry.accounts.models import Role
 from registry.db import utcnow
 from registry.geography.distance import km, miles
@@ -183,6 +184,7 @@ def commissioner_search():
     outcome = run(request.args, public=False)
     context = _context('search.commissioner_search', outcome, commissioner=True)
     context['my_authority'] = current_user.authority_code
+    context['accepted_layers'] = acceptance_layers(current_user.authority_code)
     return render_template('search/directory.html', **context), 400 if outcome.errors else 200
 
 

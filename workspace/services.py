@@ -150,8 +150,10 @@ def finder_page(matches: list[Match], page: int) -> FinderPage:
 
 def find_placements(child: Child, authority_code: str | None, now: datetime | None = None) -> list[Match]:
     """Ranked matches for ``child``, with the reasons each matched or fell short (reads only)."""
+    from qualification.listing import acceptance_layers
+
     return rank(candidates_for(child), child, authority_code, now or utcnow(),
-                authority_name=authority_name(authority_code))
+                authority_name=authority_name(authority_code), layers=acceptance_layers(authority_code))
 
 
 def snapshot(match: Match) -> dict:

@@ -1,0 +1,31 @@
+"""Consortium forms: name and members (admins), a commissioner's role (admins)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import GovCheckboxesInput, GovSelect, GovSubmitInput, GovTextInput
+from wtforms import SelectField, SelectMultipleField, StringField, SubmitField
+from wtforms.validators import InputRequired, Length
+
+
+class ConsortiumForm(FlaskForm):
+    """Create or change a consortium. Member choices (the 153 authorities) are set by the view."""
+
+    name = StringField('Consortium name', widget=GovTextInput(), validators=[
+        InputRequired('Enter the consortium name'),
+        Length(max=120, message='The name must be 120 characters or fewer')])
+    members = SelectMultipleField('Member authorities', widget=GovCheckboxesInput(), choices=[],
+                                  validators=[InputRequired('Choose at least two member authorities')])
+    submit = SubmitField('Save consortium', widget=GovSubmitInput())
+
+
+class GrantRoleForm(FlaskForm):
+    """Give a commissioner of a member authority a role in the consortium (choices set by the view)."""
+
+    user_id = SelectField('Commissioner', widget=GovSelect(), choices=[],
+                          validators=[InputRequired('Select a commissioner')])
+    submit = SubmitField('Give consortium role', widget=GovSubmitInput())
+
+
+class RevokeRoleForm(FlaskForm):
+    submit = SubmitField('Remove role', widget=GovSubmitInput())
