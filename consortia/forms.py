@@ -14,7 +14,7 @@ class ConsortiumForm(FlaskForm):
     name = StringField('Consortium name', widget=GovTextInput(), validators=[
         InputRequired('Enter the consortium name'),
         Length(max=120, message='The name must be 120 characters or fewer')])
-    members = SelectMultipleField('Member authorities', widget=GovCheckboxesInput(), choices=[],
+    members = SelectMultipleField('Member authorities', widget=GovCheckboxesInput(), choices=[], validate_choice=False,
                                   validators=[InputRequired('Choose at least two member authorities')])
     submit = SubmitField('Save consortium', widget=GovSubmitInput())
 
