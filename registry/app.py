@@ -77,11 +77,15 @@ def _register_demo_steps(app: Flask) -> None:
     from consortia.demo import load as load_consortia_demo
 
     register_demo_step(app, 'consortia', load_consortia_demo)
+    from market.demo import load as load_market_demo
+
+    register_demo_step(app, 'market', load_market_demo)
 
 
 def _register_models() -> None:
     """Import every model module so that metadata (and Alembic autogenerate) sees all tables."""
     import consortia.models  # noqa: F401
+    import market.models  # noqa: F401
     import placements.models  # noqa: F401
     import qualification.applications  # noqa: F401
     import qualification.models  # noqa: F401
@@ -99,6 +103,7 @@ def _register_models() -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from consortia import bp as consortia_bp
+    from market import bp as market_bp
     from placements import bp as placements_bp
     from qualification import bp as qualification_bp
     from registry.accounts import bp as accounts_bp
@@ -111,7 +116,7 @@ def _register_blueprints(app: Flask) -> None:
     from workspace import bp as workspace_bp
 
     for blueprint in (main_bp, accounts_bp, organisations_bp, settings_bp, admin_bp, storage_bp, qualification_bp,
-                      ofsted_bp, workspace_bp, placements_bp, consortia_bp):
+                      ofsted_bp, workspace_bp, placements_bp, consortia_bp, market_bp):
         app.register_blueprint(blueprint)
     from search import api_bp as search_api_bp
     from search import bp as search_bp
