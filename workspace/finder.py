@@ -65,6 +65,8 @@ class Child:
     children: int = 1
     min_judgement: str | None = None
     provision_types: tuple[str, ...] = ()
+    #: Include the whole market (settings not on the national list), ranked after qualified ones.
+    market: bool = field(default=True, repr=False, compare=False)
 
     @property
     def with_siblings(self) -> bool:
@@ -191,6 +193,12 @@ def _accepted_reason(entry, authority_code: str, authority_name: str,
     return Reason('accepted', False, f'Not yet accepted by {name}')
 
 
+def _standing_reason(entry) -> Reason:
+    if entry.standing == 'in_house':
+        return Reason('standing', False, f'In-house service of {entry.organisation_name}: not on the national list')
+    return Reason('standing', False, 'Not qualified: registered with Ofsted but not on the national list')
+
+
 def assess(entry, child: Child, authority_code: str | None, now: datetime, *,
            authority_name: str = '', layers: Mapping[tuple[int, str], list[str]] | None = None
            ) -> tuple[float, float | None, bool, bool, list[Reason]]:
@@ -207,8 +215,10 @@ def assess(entry, child: Child, authority_code: str | None, now: datetime, *,
     vacancy_reason, enough, fresh = _vacancy_reason(entry, child, now)
     reasons.append(vacancy_reason)
     reasons.append(_judgement_reason(entry, child))
+    if not entry.is_qualified:
+        reasons.append(_standing_reason(entry))
     accepted = False
-    if authority_code:
+    if authority_code and entry.is_qualified:
         accepted_reason = _accepted_reason(entry, authority_code, authority_name, layers)
         accepted = accepted_reason.met
         reasons.append(accepted_reason)
@@ -241,7 +251,9 @@ def rank(candidates: Iterable, child: Child, authority_code: str | None, now: da
                                                           authority_name=authority_name, layers=layers)
         assessed.append((entry, score, distance_m, meets, fresh, reasons))
     seed = hashlib.blake2b(repr((child, authority_code)).encode(), digest_size=8).digest()
-    assessed.sort(key=lambda item: (not item[3], -item[1], item[2] if item[2] is not None else 0.0,
+    # qualified entries first, then the rest of the market, each in the usual order
+    assessed.sort(key=lambda item: (not item[0].is_qualified, not item[3], -item[1],
+                                    item[2] if item[2] is not None else 0.0,
                                     hashlib.blake2b(str(item[0].id).encode(), key=seed, digest_size=8).digest()))
     return [Match(entry=entry, rank=position, score=score, distance_m=distance_m, meets_requirements=meets,
                   vacancies_fresh=fresh, reasons=reasons)

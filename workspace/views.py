@@ -27,8 +27,10 @@ def _run_finder(form: FinderForm) -> list | None:
     except services.WorkspaceError as exc:
         add_form_error(form, exc.field or 'postcode', str(exc))
         return None
+    from search.views import in_house_viewer
+
     authority_code = current_user.authority_code if current_user.role == Role.COMMISSIONER else None
-    return services.find_placements(child, authority_code)
+    return services.find_placements(child, authority_code, in_house_for=in_house_viewer(current_user))
 
 
 def _contacts(setting_ids) -> dict:
