@@ -13,4 +13,4 @@ from flask import Blueprint
 
 bp = Blueprint('market', __name__, template_folder='templates', url_prefix='/market')
 
-from market import views  # noqa: E402,F401
+from market import cli, views  # noqa: E402,F401
