@@ -27,13 +27,17 @@ class InHouseForm(FlaskForm):
                                 validators=[InputRequired('Choose the type of provision')])
     postcode = StringField('Postcode', widget=GovTextInput(), validators=[InputRequired('Enter the postcode')],
                            description='Commissioners see where it is; a children\'s home\'s address is never public')
-    places = WholeNumberField('Places', widget=GovTextInput(), validators=[
+    places = WholeNumberField('Places', widget=GovTextInput(),
+                              invalid_value_message='Places must be a whole number, like 4', validators=[
         number_required('Enter the number of places'), NumberRange(0, 500, 'Enter places from 0 to 500')])
-    vacancies = WholeNumberField('Vacancies now', widget=GovTextInput(), validators=[
+    vacancies = WholeNumberField('Vacancies now', widget=GovTextInput(),
+                                 invalid_value_message='Vacancies must be a whole number, like 1', validators=[
         number_required('Enter the vacancies now (0 if none)'), NumberRange(0, 500, 'Enter vacancies from 0 to 500')])
-    age_min = WholeNumberField('Youngest age', widget=GovTextInput(), validators=[
+    age_min = WholeNumberField('Youngest age', widget=GovTextInput(),
+                               invalid_value_message='Youngest age must be a whole number, like 8', validators=[
         number_required('Enter the youngest age'), NumberRange(0, 25, 'Enter an age from 0 to 25')])
-    age_max = WholeNumberField('Oldest age', widget=GovTextInput(), validators=[
+    age_max = WholeNumberField('Oldest age', widget=GovTextInput(),
+                               invalid_value_message='Oldest age must be a whole number, like 17', validators=[
         number_required('Enter the oldest age'), NumberRange(0, 25, 'Enter an age from 0 to 25')])
     sex = RadioField('Cares for', widget=GovRadioInput(), default=SexAccepted.ANY.value,
                      choices=[(SexAccepted.ANY.value, 'Girls and boys'), (SexAccepted.FEMALE.value, 'Girls only'),
