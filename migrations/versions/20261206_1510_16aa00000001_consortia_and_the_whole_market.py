@@ -142,7 +142,7 @@ def downgrade():
                '(SELECT id FROM local_requirements WHERE consortium_id IS NOT NULL)')
     op.execute('DELETE FROM local_requirements WHERE consortium_id IS NOT NULL')
     with op.batch_alter_table('local_requirements', schema=None) as batch_op:
-        batch_op.drop_constraint('ck_local_requirements_one_owner', type_='check')
+        batch_op.drop_constraint(batch_op.f('ck_local_requirements_one_owner'), type_='check')
         batch_op.drop_constraint(batch_op.f('fk_local_requirements_consortium_id_consortia'), type_='foreignkey')
         batch_op.drop_constraint('uq_local_requirements_consortium_version', type_='unique')
         batch_op.drop_index(batch_op.f('ix_local_requirements_consortium_id'))
@@ -152,7 +152,7 @@ def downgrade():
         batch_op.drop_column('consortium_id')
 
     with op.batch_alter_table('local_applications', schema=None) as batch_op:
-        batch_op.drop_constraint('ck_local_applications_one_owner', type_='check')
+        batch_op.drop_constraint(batch_op.f('ck_local_applications_one_owner'), type_='check')
         batch_op.drop_constraint(batch_op.f('fk_local_applications_consortium_id_consortia'), type_='foreignkey')
         batch_op.drop_index('ix_local_applications_consortium_status')
         batch_op.alter_column('authority_code',
