@@ -38,10 +38,10 @@ def in_house():
         (400 if form.errors else 200)
 
 
-@bp.route('/in-house/<int:entry_id>/close', methods=['POST'])
+@bp.route('/in-house/<int:market_entry_id>/close', methods=['POST'])
 @roles_required(Role.COMMISSIONER)
-def close_in_house(entry_id: int):
-    entry = get_or_404(MarketEntry, entry_id)
+def close_in_house(market_entry_id: int):
+    entry = get_or_404(MarketEntry, market_entry_id)
     if CloseForm().validate_on_submit():
         try:
             services.close_in_house(entry, actor=current_user)

@@ -163,7 +163,7 @@ def test_an_authority_records_and_closes_its_in_house_services_through_the_page(
     assert response.status_code == 302
     entry = db.session.scalar(select(MarketEntry).where(MarketEntry.name == 'Roundhay House'))
     assert (entry.owner_authority_code, entry.kind) == (LEEDS, MarketKind.IN_HOUSE)
-    client.post(url_for('market.close_in_house', entry_id=entry.id))
+    client.post(url_for('market.close_in_house', market_entry_id=entry.id))
     db.session.refresh(entry)
     assert entry.closed_at is not None
     actions = set(db.session.scalars(select(AuditEvent.action).where(AuditEvent.object_type == 'market_entries')))
@@ -192,7 +192,7 @@ def test_only_the_owning_authority_records_or_closes_its_in_house_services(marke
     with pytest.raises(PermissionDenied):
         services.record_in_house(LEEDS, dict(IN_HOUSE), actor=bradford)
     login_as(bradford)
-    response = client.post(url_for('market.close_in_house', entry_id=market['in_house'].id))
+    response = client.post(url_for('market.close_in_house', market_entry_id=market['in_house'].id))
     assert response.status_code == 403
     login_as(make_user(Role.PROVIDER))
     assert client.get(url_for('market.in_house')).status_code == 403

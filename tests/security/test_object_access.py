@@ -35,9 +35,12 @@ ID_KINDS = {
     'offer_id': 'offer',
     'placement_id': 'placement',
     'conflict_id': 'conflict',
+    'consortium_id': 'consortium',
+    'market_entry_id': 'market_entry',
 }
 #: Kinds owned by a local authority's commissioners rather than by a provider organisation.
-AUTHORITY_KINDS = {'shortlist', 'shortlist_entry', 'requirements', 'referral', 'offer', 'placement'}
+AUTHORITY_KINDS = {'shortlist', 'shortlist_entry', 'requirements', 'referral', 'offer', 'placement', 'consortium',
+                   'market_entry'}
 #: Values for the other (non-id) parameters of id-taking routes.
 OTHER_PARAMS = {'section_id': 'policies', 'action': 'suspend'}
 
