@@ -138,7 +138,8 @@ def _add_consortium_and_market_objects(party: Party) -> None:
     db.session.flush()
     db.session.add(ConsortiumCommissioner(consortium_id=consortium.id, user_id=party.users['commissioner']))
     entry = MarketEntry(kind=MarketKind.IN_HOUSE, owner_authority_code=code,
-                        provision_type=ProvisionType.CHILDRENS_HOME, name=f'In-house home {code}', authority_code=code, easting=400000.0, northing=300000.0)
+                        provision_type=ProvisionType.CHILDRENS_HOME, name=f'In-house home {code}',
+                        authority_code=code, easting=400000.0, northing=300000.0)
     db.session.add(entry)
     db.session.commit()
     party.ids['consortium'], party.ids['market_entry'] = consortium.id, entry.id
