@@ -77,15 +77,14 @@ def _register_demo_steps(app: Flask) -> None:
     from consortia.demo import load as load_consortia_demo
 
     register_demo_step(app, 'consortia', load_consortia_demo)
-    from market.demo import load as load_market_demo
+    from unlisted.demo import load as load_unlisted_demo
 
-    register_demo_step(app, 'market', load_market_demo)
+    register_demo_step(app, 'unlisted', load_unlisted_demo)
 
 
 def _register_models() -> None:
     """Import every model module so that metadata (and Alembic autogenerate) sees all tables."""
     import consortia.models  # noqa: F401
-    import market.models  # noqa: F401
     import placements.models  # noqa: F401
     import qualification.applications  # noqa: F401
     import qualification.models  # noqa: F401
@@ -98,12 +97,12 @@ def _register_models() -> None:
     import registry.organisations.models  # noqa: F401
     import registry.settings.models  # noqa: F401
     import registry.throttle  # noqa: F401
+    import unlisted.models  # noqa: F401
     import workspace.models  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
     from consortia import bp as consortia_bp
-    from market import bp as market_bp
     from placements import bp as placements_bp
     from qualification import bp as qualification_bp
     from registry.accounts import bp as accounts_bp
@@ -113,10 +112,11 @@ def _register_blueprints(app: Flask) -> None:
     from registry.organisations import bp as organisations_bp
     from registry.settings.views import bp as settings_bp
     from registry.storage import bp as storage_bp
+    from unlisted import bp as unlisted_bp
     from workspace import bp as workspace_bp
 
     for blueprint in (main_bp, accounts_bp, organisations_bp, settings_bp, admin_bp, storage_bp, qualification_bp,
-                      ofsted_bp, workspace_bp, placements_bp, consortia_bp, market_bp):
+                      ofsted_bp, workspace_bp, placements_bp, consortia_bp, unlisted_bp):
         app.register_blueprint(blueprint)
     from search import api_bp as search_api_bp
     from search import bp as search_bp

@@ -50,7 +50,7 @@ NAVIGATION: list[tuple[str, str, frozenset[Role]]] = [
     ('placements.list_placements', 'Placements', frozenset({Role.COMMISSIONER, Role.PROVIDER})),
     ('workspace.authority_view', 'Our authority', frozenset({Role.COMMISSIONER})),
     ('qualification.local_requirements', 'Local requirements', frozenset({Role.COMMISSIONER})),
-    ('market.in_house', 'In-house services', frozenset({Role.COMMISSIONER})),
+    ('unlisted.in_house', 'In-house services', frozenset({Role.COMMISSIONER})),
     ('qualification.board_queue', 'Applications', frozenset({Role.ASSESSOR, Role.BOARD_MEMBER, Role.ADMIN})),
     ('qualification.board_qualifications', 'Qualifications', frozenset({Role.ASSESSOR, Role.BOARD_MEMBER,
                                                                          Role.ADMIN})),

@@ -24,8 +24,8 @@ UNKNOWN_CENTROID = (400_000.0, 300_000.0)
 #: or an authority's own in-house service. Only qualified entries are ever public.
 QUALIFIED, NOT_QUALIFIED, IN_HOUSE = 'qualified', 'not_qualified', 'in_house'
 STANDING_LABELS = {QUALIFIED: 'Qualified', NOT_QUALIFIED: 'Not qualified', IN_HOUSE: 'In-house'}
-#: Directory ids of market entries (``market.models.MarketEntry``) start here, above every setting id.
-MARKET_ID_OFFSET = 1_000_000
+#: Directory ids of unlisted settings (``unlisted.models.UnlistedSetting``) start here, above every setting id.
+UNLISTED_ID_OFFSET = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -222,12 +222,12 @@ def build_entry(setting: Setting, today: date | None = None) -> DirectoryEntry |
 
 def build_entries(setting_ids: Iterable[int] | None = None, today: date | None = None,
                   batch_size: int = 500) -> Iterator[DirectoryEntry]:
-    """Entries for every listed setting and open market entry (or those among ``setting_ids``, which may hold
-    market directory ids), loaded in batches."""
+    """Entries for every listed setting and open unlisted setting (or those among ``setting_ids``, which may hold
+    unlisted directory ids), loaded in batches."""
     wanted = None if setting_ids is None else set(setting_ids)
-    market_ids = None if wanted is None else {entry_id for entry_id in wanted if entry_id >= MARKET_ID_OFFSET}
+    market_ids = None if wanted is None else {entry_id for entry_id in wanted if entry_id >= UNLISTED_ID_OFFSET}
     yield from _setting_entries(wanted - market_ids if wanted is not None else None, today, batch_size)
-    yield from market_entries(market_ids, today)
+    yield from unlisted_entries(market_ids, today)
 
 
 def _setting_entries(setting_ids: set[int] | None, today: date | None, batch_size: int) -> Iterator[DirectoryEntry]:
@@ -260,43 +260,43 @@ def _partners(authority_code: str) -> set[str]:
                                                 .where(ConsortiumMember.consortium_id.in_(mine)))}
 
 
-def market_entries(directory_ids: set[int] | None = None, today: date | None = None) -> Iterator[DirectoryEntry]:
-    """Entries for open market entries (or those among ``directory_ids``). A not-qualified entry whose URN belongs
+def unlisted_entries(directory_ids: set[int] | None = None, today: date | None = None) -> Iterator[DirectoryEntry]:
+    """Entries for open unlisted settings (or those among ``directory_ids``). A not-qualified entry whose URN belongs
     to a listed setting is left out: the provider has joined, and the qualified entry stands for it."""
-    from market.models import MarketEntry, MarketKind
+    from unlisted.models import UnlistedKind, UnlistedSetting
 
-    query = (select(MarketEntry).where(MarketEntry.closed_at.is_(None))
-             .options(selectinload(MarketEntry.authority)).order_by(MarketEntry.id))
+    query = (select(UnlistedSetting).where(UnlistedSetting.closed_at.is_(None))
+             .options(selectinload(UnlistedSetting.authority)).order_by(UnlistedSetting.id))
     if directory_ids is not None:
         if not directory_ids:
             return
-        query = query.where(MarketEntry.id.in_(sorted(entry_id - MARKET_ID_OFFSET for entry_id in directory_ids)))
+        query = query.where(UnlistedSetting.id.in_(sorted(entry_id - UNLISTED_ID_OFFSET for entry_id in directory_ids)))
     rows = list(db.session.scalars(query))
-    urns = [row.urn for row in rows if row.kind == MarketKind.NOT_QUALIFIED and row.urn]
+    urns = [row.urn for row in rows if row.kind == UnlistedKind.NOT_QUALIFIED and row.urn]
     listed_urns = set()
     for start in range(0, len(urns), 500):
         listed_urns |= set(db.session.scalars(select(Setting.urn).where(Setting.urn.in_(urns[start:start + 500]),
                                                                         listed_condition(today))))
     partners: dict[str, set[str]] = {}
     for row in rows:
-        if row.kind == MarketKind.NOT_QUALIFIED and row.urn in listed_urns:
+        if row.kind == UnlistedKind.NOT_QUALIFIED and row.urn in listed_urns:
             continue
         visible = ()
-        if row.kind == MarketKind.IN_HOUSE:
+        if row.kind == UnlistedKind.IN_HOUSE:
             if row.owner_authority_code not in partners:
                 partners[row.owner_authority_code] = _partners(row.owner_authority_code)
             visible = partners[row.owner_authority_code]
-        yield _market_entry(row, visible)
+        yield _unlisted_entry(row, visible)
 
 
-def _market_entry(row, visible: Iterable[str]) -> DirectoryEntry:
-    from market.models import MarketKind
+def _unlisted_entry(row, visible: Iterable[str]) -> DirectoryEntry:
+    from unlisted.models import UnlistedKind
 
     info = row.provision_type.info
     confidential = info.confidential_address
     authority = row.authority
     return DirectoryEntry(
-        id=MARKET_ID_OFFSET + row.id, organisation_id=0, name=row.name,
+        id=UNLISTED_ID_OFFSET + row.id, organisation_id=0, name=row.name,
         organisation_name=row.organisation_name or (authority.name if authority else ''),
         provision_type=row.provision_type.value, provision_type_label=info.label, lot=info.lot.value,
         description=row.description or '', needs=tuple(sorted(set(row.needs or ()))), age_min=row.age_min,
@@ -310,19 +310,19 @@ def _market_entry(row, visible: Iterable[str]) -> DirectoryEntry:
         easting=float(row.easting), northing=float(row.northing),
         address='' if confidential else row.address, postcode='' if confidential else row.postcode,
         accepted_by=tuple(sorted(set(visible))), updated_at=row.updated_at,
-        standing=IN_HOUSE if row.kind == MarketKind.IN_HOUSE else NOT_QUALIFIED,
+        standing=IN_HOUSE if row.kind == UnlistedKind.IN_HOUSE else NOT_QUALIFIED,
     )
 
 
-def market_ids_sharing_urns(setting_ids: Iterable[int]) -> set[int]:
+def unlisted_ids_sharing_urns(setting_ids: Iterable[int]) -> set[int]:
     """Directory ids of not-qualified entries with the URN of one of these settings: when a setting joins or leaves
     the list, its register twin leaves or comes back in the same drain."""
-    from market.models import MarketEntry
+    from unlisted.models import UnlistedSetting
 
-    ids = sorted(entry_id for entry_id in setting_ids if entry_id < MARKET_ID_OFFSET)
+    ids = sorted(entry_id for entry_id in setting_ids if entry_id < UNLISTED_ID_OFFSET)
     found: set[int] = set()
     for start in range(0, len(ids), 500):
         urns = select(Setting.urn).where(Setting.id.in_(ids[start:start + 500]), Setting.urn.is_not(None))
-        found |= {MARKET_ID_OFFSET + entry_id for entry_id in
-                  db.session.scalars(select(MarketEntry.id).where(MarketEntry.urn.in_(urns)))}
+        found |= {UNLISTED_ID_OFFSET + entry_id for entry_id in
+                  db.session.scalars(select(UnlistedSetting.id).where(UnlistedSetting.urn.in_(urns)))}
     return found

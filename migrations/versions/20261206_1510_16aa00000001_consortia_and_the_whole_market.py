@@ -3,9 +3,9 @@
 Local requirements and applications belong to an authority or to a consortium (exactly one: a check constraint).
 Downgrading deletes every consortium's requirements and applications before ``authority_code`` is required again.
 
-``market_entries`` holds the settings outside the national list that commissioners may search (not-qualified ones
+``unlisted_settings`` holds the settings outside the national list that commissioners may search (not-qualified ones
 from the Ofsted register, and authorities' in-house services); ``search_entries.standing`` says which kind each
-indexed entry is (every existing entry is ``qualified``). Downgrading removes market entries from the SQL index
+indexed entry is (every existing entry is ``qualified``). Downgrading removes unlisted entries from the SQL index
 first; an Elasticsearch index needs ``flask search reindex`` after either direction.
 
 Revision ID: 16aa00000001
@@ -86,12 +86,12 @@ def upgrade():
         batch_op.create_foreign_key(batch_op.f('fk_local_requirements_consortium_id_consortia'), 'consortia', ['consortium_id'], ['id'], ondelete='CASCADE')
         batch_op.create_check_constraint('one_owner', ONE_OWNER)
 
-    op.create_table('market_entries',
+    op.create_table('unlisted_settings',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('kind', sa.Enum('not_qualified', 'in_house', name='market_kind', native_enum=False, create_constraint=True, length=20), nullable=False),
+    sa.Column('kind', sa.Enum('not_qualified', 'in_house', name='unlisted_kind', native_enum=False, create_constraint=True, length=20), nullable=False),
     sa.Column('urn', sa.String(length=8), nullable=True),
     sa.Column('owner_authority_code', sa.String(length=9), nullable=True),
-    sa.Column('provision_type', sa.Enum('childrens-home', 'secure-childrens-home', 'independent-fostering-agency', 'local-authority-fostering', 'residential-family-centre', 'assessment-service', name='market_provision_type', native_enum=False, create_constraint=True), nullable=False),
+    sa.Column('provision_type', sa.Enum('childrens-home', 'secure-childrens-home', 'independent-fostering-agency', 'local-authority-fostering', 'residential-family-centre', 'assessment-service', name='unlisted_provision_type', native_enum=False, create_constraint=True), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('organisation_name', sa.String(length=200), nullable=False),
     sa.Column('authority_code', sa.String(length=9), nullable=False),
@@ -106,7 +106,7 @@ def upgrade():
     sa.Column('sex', sa.String(length=10), nullable=False),
     sa.Column('needs', sa.JSON(), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
-    sa.Column('judgement', sa.Enum('outstanding', 'good', 'requires-improvement', 'inadequate', name='market_judgement', native_enum=False, create_constraint=True), nullable=True),
+    sa.Column('judgement', sa.Enum('outstanding', 'good', 'requires-improvement', 'inadequate', name='unlisted_judgement', native_enum=False, create_constraint=True), nullable=True),
     sa.Column('judgement_date', sa.Date(), nullable=True),
     sa.Column('vacancies', sa.Integer(), nullable=False),
     sa.Column('vacancies_confirmed_at', registry.db.UTCDateTime(timezone=True), nullable=True),
@@ -114,15 +114,15 @@ def upgrade():
     sa.Column('recorded_by_id', sa.Integer(), nullable=True),
     sa.Column('created_at', registry.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', registry.db.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['authority_code'], ['local_authorities.code'], name=op.f('fk_market_entries_authority_code_local_authorities')),
-    sa.ForeignKeyConstraint(['owner_authority_code'], ['local_authorities.code'], name=op.f('fk_market_entries_owner_authority_code_local_authorities')),
-    sa.ForeignKeyConstraint(['recorded_by_id'], ['users.id'], name=op.f('fk_market_entries_recorded_by_id_users'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_market_entries')),
-    sa.UniqueConstraint('urn', name=op.f('uq_market_entries_urn'))
+    sa.ForeignKeyConstraint(['authority_code'], ['local_authorities.code'], name=op.f('fk_unlisted_settings_authority_code_local_authorities')),
+    sa.ForeignKeyConstraint(['owner_authority_code'], ['local_authorities.code'], name=op.f('fk_unlisted_settings_owner_authority_code_local_authorities')),
+    sa.ForeignKeyConstraint(['recorded_by_id'], ['users.id'], name=op.f('fk_unlisted_settings_recorded_by_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_unlisted_settings')),
+    sa.UniqueConstraint('urn', name=op.f('uq_unlisted_settings_urn'))
     )
-    with op.batch_alter_table('market_entries', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_market_entries_authority_code'), ['authority_code'], unique=False)
-        batch_op.create_index(batch_op.f('ix_market_entries_owner_authority_code'), ['owner_authority_code'], unique=False)
+    with op.batch_alter_table('unlisted_settings', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_unlisted_settings_authority_code'), ['authority_code'], unique=False)
+        batch_op.create_index(batch_op.f('ix_unlisted_settings_owner_authority_code'), ['owner_authority_code'], unique=False)
 
     op.add_column('search_entries', sa.Column('standing', sa.String(length=20), server_default='qualified',
                                               nullable=False))
@@ -133,10 +133,10 @@ def downgrade():
         op.execute(f"DELETE FROM {table} WHERE entry_id IN (SELECT id FROM search_entries WHERE standing <> 'qualified')")
     op.execute("DELETE FROM search_entries WHERE standing <> 'qualified'")
     op.drop_column('search_entries', 'standing')
-    with op.batch_alter_table('market_entries', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_market_entries_owner_authority_code'))
-        batch_op.drop_index(batch_op.f('ix_market_entries_authority_code'))
-    op.drop_table('market_entries')
+    with op.batch_alter_table('unlisted_settings', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_unlisted_settings_owner_authority_code'))
+        batch_op.drop_index(batch_op.f('ix_unlisted_settings_authority_code'))
+    op.drop_table('unlisted_settings')
     op.execute('DELETE FROM local_applications WHERE consortium_id IS NOT NULL')
     op.execute('UPDATE local_applications SET requirements_id = NULL WHERE requirements_id IN '
                '(SELECT id FROM local_requirements WHERE consortium_id IS NOT NULL)')

@@ -409,10 +409,10 @@ def test_distance_order_matches_the_distances_shown_from_far_away(loaded):
 
 # --- the whole market: standing, ranking and exclusion ------------------------------------------------------------
 
-def _market_entry(kind, name, provision_type, postcode, *, owner=None, urn=None, judgement=None):
-    from market.models import MarketEntry
+def _unlisted_entry(kind, name, provision_type, postcode, *, owner=None, urn=None, judgement=None):
     from registry.extensions import db
     from registry.geography.postcodes import lookup
+    from unlisted.models import UnlistedSetting
 
     location = lookup(postcode)
     confidential = provision_type.info.confidential_address and kind.value == 'not_qualified'
@@ -420,7 +420,7 @@ def _market_entry(kind, name, provision_type, postcode, *, owner=None, urn=None,
         easting, northing = authority_centroids()[location.authority_code]
     else:
         easting, northing = location.easting, location.northing
-    entry = MarketEntry(kind=kind, urn=urn, owner_authority_code=owner, provision_type=provision_type, name=name,
+    entry = UnlistedSetting(kind=kind, urn=urn, owner_authority_code=owner, provision_type=provision_type, name=name,
                         organisation_name='Owner', authority_code=location.authority_code,
                         district_name=location.district_name, postcode='' if confidential else location.postcode,
                         easting=easting, northing=northing, places=3, age_min=0, age_max=17, judgement=judgement)
@@ -433,19 +433,19 @@ def _market_entry(kind, name, provision_type, postcode, *, owner=None, urn=None,
 def market(engine, directory):
     """The known directory plus the market around it: a not-qualified home and agency from the register, a
     register twin of a listed setting (left out), and Leeds's in-house home (seen by Leeds and the board only)."""
-    from market.models import MarketKind
     from registry.extensions import db
     from registry.settings.taxonomy import Judgement
+    from unlisted.models import UnlistedKind
 
     directory.oak_house.urn = 'SC000001'
     db.session.commit()
-    _market_entry(MarketKind.NOT_QUALIFIED, "Children's home", ProvisionType.CHILDRENS_HOME, 'LS1 4DY',
+    _unlisted_entry(UnlistedKind.NOT_QUALIFIED, "Children's home", ProvisionType.CHILDRENS_HOME, 'LS1 4DY',
                   urn='SC999001', judgement=Judgement.OUTSTANDING)
-    _market_entry(MarketKind.NOT_QUALIFIED, 'Unlisted Fostering Ltd', ProvisionType.INDEPENDENT_FOSTERING_AGENCY,
+    _unlisted_entry(UnlistedKind.NOT_QUALIFIED, 'Unlisted Fostering Ltd', ProvisionType.INDEPENDENT_FOSTERING_AGENCY,
                   'LS2 8BH', urn='SC999002')
-    _market_entry(MarketKind.NOT_QUALIFIED, 'Oak House twin', ProvisionType.CHILDRENS_HOME, 'BD1 1HY',
+    _unlisted_entry(UnlistedKind.NOT_QUALIFIED, 'Oak House twin', ProvisionType.CHILDRENS_HOME, 'BD1 1HY',
                   urn='SC000001')
-    _market_entry(MarketKind.IN_HOUSE, 'Leeds Council Home', ProvisionType.CHILDRENS_HOME, 'LS6 2QB', owner=LEEDS)
+    _unlisted_entry(UnlistedKind.IN_HOUSE, 'Leeds Council Home', ProvisionType.CHILDRENS_HOME, 'LS6 2QB', owner=LEEDS)
     rebuild(target=engine)
     return engine
 

@@ -36,11 +36,11 @@ ID_KINDS = {
     'placement_id': 'placement',
     'conflict_id': 'conflict',
     'consortium_id': 'consortium',
-    'market_entry_id': 'market_entry',
+    'unlisted_setting_id': 'unlisted_setting',
 }
 #: Kinds owned by a local authority's commissioners rather than by a provider organisation.
 AUTHORITY_KINDS = {'shortlist', 'shortlist_entry', 'requirements', 'referral', 'offer', 'placement', 'consortium',
-                   'market_entry'}
+                   'unlisted_setting'}
 #: Values for the other (non-id) parameters of id-taking routes.
 OTHER_PARAMS = {'section_id': 'policies', 'action': 'suspend'}
 

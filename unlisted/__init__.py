@@ -1,6 +1,6 @@
-"""The whole market in year one: settings that are not (yet) on the national list, for commissioners only.
+"""Unlisted settings, the whole market in year one: settings not (yet) on the national list, for commissioners only.
 
-Two kinds of :class:`market.models.MarketEntry`, indexed as directory entries with a ``standing``
+Two kinds of :class:`unlisted.models.UnlistedSetting`, indexed as directory entries with a ``standing``
 (``search.entries``): Ofsted-registered settings from the imported register whose provider is not qualified
 (``not_qualified``; children's homes at authority level only, never an address or postcode), and an authority's own
 in-house homes and fostering service (``in_house``), recorded without the national qualification. Commissioners'
@@ -11,6 +11,6 @@ authorities that share a consortium with it (partners commission together), and 
 
 from flask import Blueprint
 
-bp = Blueprint('market', __name__, template_folder='templates', url_prefix='/market')
+bp = Blueprint('unlisted', __name__, template_folder='templates', url_prefix='/unlisted')
 
-from market import cli, views  # noqa: E402,F401
+from unlisted import cli, views  # noqa: E402,F401

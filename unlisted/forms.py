@@ -13,9 +13,9 @@ from govuk_frontend_wtf.wtforms_widgets import (
 from wtforms import RadioField, SelectMultipleField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from market.services import IN_HOUSE_TYPES
 from registry.organisations.forms import WholeNumberField, number_required
 from registry.settings.taxonomy import NEEDS, SexAccepted
+from unlisted.services import IN_HOUSE_TYPES
 
 
 class InHouseForm(FlaskForm):

@@ -1,13 +1,12 @@
-"""Keeping the market entries: refreshed from the imported Ofsted register, and recorded by authorities (in-house).
+"""Keeping the unlisted settings: refreshed from the imported Ofsted register, and recorded by authorities (in-house).
 
-Every change queues the entry's directory id (``MARKET_ID_OFFSET + id``) on the reindex outbox, as settings do.
+Every change queues the entry's directory id (``UNLISTED_ID_OFFSET + id``) on the reindex outbox, as settings do.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
-from market.models import MarketEntry, MarketKind
 from qualification import permissions
 from registry.audit.services import record
 from registry.db import unit_of_work, utcnow
@@ -18,16 +17,17 @@ from registry.geography.postcodes import PostcodeError, lookup
 from registry.indexing import enqueue_settings
 from registry.ofsted.models import OfstedRegisterEntry
 from registry.settings.taxonomy import Judgement, ProvisionType, RegistrationStatus, SexAccepted
+from unlisted.models import UnlistedKind, UnlistedSetting
 
-#: Directory entry ids of market entries start here, above every setting id, so one index holds both.
-MARKET_ID_OFFSET = 1_000_000
+#: Directory entry ids of unlisted settings start here, above every setting id, so one index holds both.
+UNLISTED_ID_OFFSET = 1_000_000
 #: What an authority can record as in-house: its own homes, its fostering service, its family assessment.
 IN_HOUSE_TYPES = (ProvisionType.CHILDRENS_HOME, ProvisionType.LOCAL_AUTHORITY_FOSTERING,
                   ProvisionType.RESIDENTIAL_FAMILY_CENTRE, ProvisionType.ASSESSMENT_SERVICE)
 
 
-def directory_id(entry: MarketEntry) -> int:
-    return MARKET_ID_OFFSET + entry.id
+def directory_id(entry: UnlistedSetting) -> int:
+    return UNLISTED_ID_OFFSET + entry.id
 
 
 def _centroid(authority_code: str) -> tuple[float, float]:
@@ -36,11 +36,11 @@ def _centroid(authority_code: str) -> tuple[float, float]:
     return authority_centroids().get(authority_code, (400_000.0, 300_000.0))
 
 
-def _place(entry: MarketEntry, postcode: str) -> None:
+def _place(entry: UnlistedSetting, postcode: str) -> None:
     """Locate an entry: a children's home (confidential) at its authority's centroid with no address or postcode kept
     in the register's case; anything else at its postcode when it can be found."""
     info = entry.provision_type.info
-    if entry.kind == MarketKind.NOT_QUALIFIED and info.confidential_address:
+    if entry.kind == UnlistedKind.NOT_QUALIFIED and info.confidential_address:
         entry.address, entry.postcode = '', ''
         entry.easting, entry.northing = _centroid(entry.authority_code)
         return
@@ -61,8 +61,8 @@ def refresh_from_register() -> dict[str, int]:
     list are left out when entries are built (``search.entries``), so a provider that qualifies is not shown twice.
     """
     existing = {entry.urn: entry for entry in db.session.scalars(
-        select(MarketEntry).where(MarketEntry.kind == MarketKind.NOT_QUALIFIED))}
-    changed: list[MarketEntry] = []
+        select(UnlistedSetting).where(UnlistedSetting.kind == UnlistedKind.NOT_QUALIFIED))}
+    changed: list[UnlistedSetting] = []
     added = closed = 0
     with unit_of_work():
         seen = set()
@@ -73,7 +73,7 @@ def refresh_from_register() -> dict[str, int]:
             if entry is None:
                 if not active:
                     continue
-                entry = MarketEntry(kind=MarketKind.NOT_QUALIFIED, urn=row.urn)
+                entry = UnlistedSetting(kind=UnlistedKind.NOT_QUALIFIED, urn=row.urn)
                 db.session.add(entry)
                 added += 1
             seen.add(row.urn)
@@ -97,7 +97,7 @@ def refresh_from_register() -> dict[str, int]:
                 changed.append(entry)
                 closed += 1
         db.session.flush()
-        enqueue_settings([directory_id(entry) for entry in changed], reason='market.register')
+        enqueue_settings([directory_id(entry) for entry in changed], reason='unlisted.register')
     return {'added': added, 'changed': len(changed), 'closed': closed}
 
 
@@ -128,7 +128,7 @@ def _clean(data: dict) -> dict:
             'needs': sorted(set(data.get('needs') or ())), 'description': (data.get('description') or '').strip()}
 
 
-def record_in_house(authority_code: str, data: dict, *, actor) -> MarketEntry:
+def record_in_house(authority_code: str, data: dict, *, actor) -> UnlistedSetting:
     """An authority records one of its own homes or its fostering service (no national qualification needed).
 
     :raises PermissionDenied: the actor is not a commissioner of this authority.
@@ -143,7 +143,7 @@ def record_in_house(authority_code: str, data: dict, *, actor) -> MarketEntry:
         raise DomainError(str(exc)) from None
     authority = db.session.get(LocalAuthority, authority_code)
     with unit_of_work():
-        entry = MarketEntry(kind=MarketKind.IN_HOUSE, owner_authority_code=authority_code,
+        entry = UnlistedSetting(kind=UnlistedKind.IN_HOUSE, owner_authority_code=authority_code,
                             organisation_name=authority.name, authority_code=location.authority_code,
                             district_name=location.district_name, postcode=location.postcode,
                             address=' '.join((data.get('address') or '').split())[:200],
@@ -151,30 +151,30 @@ def record_in_house(authority_code: str, data: dict, *, actor) -> MarketEntry:
                             vacancies_confirmed_at=utcnow(), **cleaned)
         db.session.add(entry)
         db.session.flush()
-        record('market.in_house.record', entry, actor=actor,
+        record('unlisted.in_house.record', entry, actor=actor,
                after={**{key: str(value) for key, value in cleaned.items()}, 'owner': authority_code})
-        enqueue_settings([directory_id(entry)], reason='market.in_house')
+        enqueue_settings([directory_id(entry)], reason='unlisted.in_house')
     return entry
 
 
-def close_in_house(entry: MarketEntry, *, actor, reason: str = '') -> MarketEntry:
+def close_in_house(entry: UnlistedSetting, *, actor, reason: str = '') -> UnlistedSetting:
     """Take an in-house service out of the directory (the row stays for the audit trail).
 
     :raises PermissionDenied: the actor is not a commissioner of the owning authority.
     :raises DomainError: it is already closed.
     """
-    if entry.kind != MarketKind.IN_HOUSE or not permissions.is_commissioner_of(actor, entry.owner_authority_code):
+    if entry.kind != UnlistedKind.IN_HOUSE or not permissions.is_commissioner_of(actor, entry.owner_authority_code):
         raise PermissionDenied('Only commissioners of the owning authority can close an in-house service')
     if entry.closed_at is not None:
         raise DomainError(f'{entry.name} is already closed')
     with unit_of_work():
         entry.closed_at = utcnow()
-        record('market.in_house.close', entry, actor=actor, reason=reason)
-        enqueue_settings([directory_id(entry)], reason='market.in_house')
+        record('unlisted.in_house.close', entry, actor=actor, reason=reason)
+        enqueue_settings([directory_id(entry)], reason='unlisted.in_house')
     return entry
 
 
-def in_house_of(authority_code: str) -> list[MarketEntry]:
-    return list(db.session.scalars(select(MarketEntry).where(
-        MarketEntry.kind == MarketKind.IN_HOUSE, MarketEntry.owner_authority_code == authority_code)
-        .order_by(MarketEntry.closed_at.is_not(None), MarketEntry.name)))
+def in_house_of(authority_code: str) -> list[UnlistedSetting]:
+    return list(db.session.scalars(select(UnlistedSetting).where(
+        UnlistedSetting.kind == UnlistedKind.IN_HOUSE, UnlistedSetting.owner_authority_code == authority_code)
+        .order_by(UnlistedSetting.closed_at.is_not(None), UnlistedSetting.name)))

@@ -10,8 +10,6 @@ from collections.abc import Callable
 
 from sqlalchemy import func, select
 
-from market.models import MarketEntry, MarketKind
-from market.services import directory_id, refresh_from_register
 from registry.audit.services import record
 from registry.db import utcnow
 from registry.extensions import db
@@ -20,6 +18,8 @@ from registry.geography.postcodes import lookup
 from registry.indexing import enqueue_settings
 from registry.ofsted.models import OfstedRegisterEntry
 from registry.settings.taxonomy import ProvisionType
+from unlisted.models import UnlistedKind, UnlistedSetting
+from unlisted.services import directory_id, refresh_from_register
 
 #: (owner authority, name, type, postcode, places, ages, needs)
 IN_HOUSE = (
@@ -47,10 +47,10 @@ def load(rng: random.Random, echo: Callable[[str], None]) -> str:
     names = dict(db.session.execute(select(LocalAuthority.code, LocalAuthority.name)).all())
     recorded = []
     for owner, name, kind, postcode, places, (age_min, age_max), needs in IN_HOUSE:
-        if db.session.scalar(select(MarketEntry.id).where(MarketEntry.name == name)) is not None:
+        if db.session.scalar(select(UnlistedSetting.id).where(UnlistedSetting.name == name)) is not None:
             continue
         location = lookup(postcode)
-        entry = MarketEntry(kind=MarketKind.IN_HOUSE, owner_authority_code=owner, provision_type=kind, name=name,
+        entry = UnlistedSetting(kind=UnlistedKind.IN_HOUSE, owner_authority_code=owner, provision_type=kind, name=name,
                             organisation_name=names[owner], authority_code=location.authority_code,
                             district_name=location.district_name, postcode=location.postcode,
                             easting=location.easting, northing=location.northing, places=places,
@@ -58,8 +58,8 @@ def load(rng: random.Random, echo: Callable[[str], None]) -> str:
                             vacancies_confirmed_at=utcnow(), description=f'{names[owner]}\'s own {kind.label.lower()}.')
         db.session.add(entry)
         db.session.flush()
-        record('market.in_house.record', entry, actor=None, reason='Demonstration data')
+        record('unlisted.in_house.record', entry, actor=None, reason='Demonstration data')
         recorded.append(directory_id(entry))
-    enqueue_settings(recorded, reason='demo.load.market')
+    enqueue_settings(recorded, reason='demo.load.unlisted')
     return (f'{counts["added"]} Ofsted-registered settings not yet qualified and {len(recorded)} in-house services '
             'for commissioners to search alongside the national list.')

@@ -13,23 +13,23 @@ from registry.extensions import db
 from registry.settings.taxonomy import Judgement, ProvisionType
 
 
-class MarketKind(enum.StrEnum):
+class UnlistedKind(enum.StrEnum):
     NOT_QUALIFIED = 'not_qualified'
     IN_HOUSE = 'in_house'
 
 
-class MarketEntry(TimestampMixin, db.Model):
-    """One setting outside the national list. Its directory entry id is ``MARKET_ID_OFFSET + id``."""
+class UnlistedSetting(TimestampMixin, db.Model):
+    """One setting outside the national list. Its directory entry id is ``UNLISTED_ID_OFFSET + id``."""
 
-    __tablename__ = 'market_entries'
+    __tablename__ = 'unlisted_settings'
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[MarketKind] = enum_column(MarketKind, 'market_kind', nullable=False)
+    kind: Mapped[UnlistedKind] = enum_column(UnlistedKind, 'unlisted_kind', nullable=False)
     #: The register's URN (not-qualified entries; optional for in-house ones).
     urn: Mapped[str | None] = mapped_column(String(8), unique=True)
     #: In-house entries: the authority that runs the service.
     owner_authority_code: Mapped[str | None] = mapped_column(ForeignKey('local_authorities.code'), index=True)
-    provision_type: Mapped[ProvisionType] = enum_column(ProvisionType, 'market_provision_type', nullable=False)
+    provision_type: Mapped[ProvisionType] = enum_column(ProvisionType, 'unlisted_provision_type', nullable=False)
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     #: The provider as the register names it, or the authority for in-house services.
     organisation_name: Mapped[str] = mapped_column(String(200), default='', nullable=False)
@@ -48,7 +48,7 @@ class MarketEntry(TimestampMixin, db.Model):
     sex: Mapped[str] = mapped_column(String(10), default='any', nullable=False)
     needs: Mapped[list[str]] = mapped_column(JSON, default=list, nullable=False)
     description: Mapped[str] = mapped_column(Text, default='', nullable=False)
-    judgement: Mapped[Judgement | None] = enum_column(Judgement, 'market_judgement')
+    judgement: Mapped[Judgement | None] = enum_column(Judgement, 'unlisted_judgement')
     judgement_date: Mapped[date | None] = mapped_column(Date)
     vacancies: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     vacancies_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -5,15 +5,15 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from market import bp, services
-from market.forms import CloseForm, InHouseForm
-from market.models import MarketEntry
 from registry.accounts.models import Role
 from registry.db import get_or_404
 from registry.errors import DomainError, PermissionDenied
 from registry.extensions import db
 from registry.geography.models import LocalAuthority
 from registry.permissions import require, roles_required
+from unlisted import bp, services
+from unlisted.forms import CloseForm, InHouseForm
+from unlisted.models import UnlistedSetting
 
 
 @bp.route('/in-house', methods=['GET', 'POST'])
@@ -32,16 +32,16 @@ def in_house():
         else:
             flash(f'{entry.name} is recorded: your commissioners and consortium partners find it in search, marked '
                   'as in-house', 'success')
-            return redirect(url_for('market.in_house'))
-    return render_template('market/in_house.html', form=form, close_form=CloseForm(),
+            return redirect(url_for('unlisted.in_house'))
+    return render_template('unlisted/in_house.html', form=form, close_form=CloseForm(),
                            authority=db.session.get(LocalAuthority, code), entries=services.in_house_of(code)), \
         (400 if form.errors else 200)
 
 
-@bp.route('/in-house/<int:market_entry_id>/close', methods=['POST'])
+@bp.route('/in-house/<int:unlisted_setting_id>/close', methods=['POST'])
 @roles_required(Role.COMMISSIONER)
-def close_in_house(market_entry_id: int):
-    entry = get_or_404(MarketEntry, market_entry_id)
+def close_in_house(unlisted_setting_id: int):
+    entry = get_or_404(UnlistedSetting, unlisted_setting_id)
     if CloseForm().validate_on_submit():
         try:
             services.close_in_house(entry, actor=current_user)
@@ -51,4 +51,4 @@ def close_in_house(market_entry_id: int):
             flash(str(exc), 'error')
         else:
             flash(f'{entry.name} is closed and has left search', 'success')
-    return redirect(url_for('market.in_house'))
+    return redirect(url_for('unlisted.in_house'))

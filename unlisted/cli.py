@@ -1,18 +1,18 @@
-"""``flask market refresh``: bring the not-qualified entries in line with the imported Ofsted register."""
+"""``flask unlisted refresh``: bring the not-qualified entries in line with the imported Ofsted register."""
 
 from __future__ import annotations
 
 import click
 
-from market import bp
+from unlisted import bp
 
 
 @bp.cli.command('refresh')
 def refresh():
     """Run after ``flask import-ofsted``: active registrations of providers not on the national list become
     not-qualified entries (children's homes at authority level only); stopped ones leave search."""
-    from market.services import refresh_from_register
     from registry.indexing import drain_everything
+    from unlisted.services import refresh_from_register
 
     counts = refresh_from_register()
     drain_everything()

@@ -9,8 +9,6 @@ from sqlalchemy import select
 
 import search
 from consortia import services as consortia_services
-from market import services
-from market.models import MarketEntry, MarketKind
 from registry.accounts.models import Role
 from registry.audit.models import AuditEvent
 from registry.errors import PermissionDenied
@@ -20,6 +18,8 @@ from registry.settings.taxonomy import Judgement, Lot, ProvisionType, Registrati
 from tests.factories import make_user
 from tests.workspace.conftest import _criteria as criteria
 from tests.workspace.conftest import _finder_args, make_organisation, make_setting, qualify
+from unlisted import services
+from unlisted.models import UnlistedKind, UnlistedSetting
 from workspace import services as workspace_services
 
 LEEDS, BRADFORD, MANCHESTER = 'E08000035', 'E08000032', 'E08000003'
@@ -61,13 +61,14 @@ def market(app_ctx):
 
 
 def _entries(kind):
-    return list(db.session.scalars(select(MarketEntry).where(MarketEntry.kind == kind).order_by(MarketEntry.urn)))
+    return list(db.session.scalars(select(UnlistedSetting).where(UnlistedSetting.kind == kind)
+                                   .order_by(UnlistedSetting.urn)))
 
 
 def test_the_register_gives_not_qualified_entries_and_childrens_homes_only_at_authority_level(market):
     assert market['counts']['added'] == 3  # the cancelled registration is never added
     home, agency, _twin = None, None, None
-    for entry in _entries(MarketKind.NOT_QUALIFIED):
+    for entry in _entries(UnlistedKind.NOT_QUALIFIED):
         if entry.urn == 'SC200002':
             home = entry
         if entry.urn == 'SC300003':
@@ -151,23 +152,23 @@ def test_the_finder_page_marks_the_market_and_offers_no_shortlist_box_for_it(mar
     login_as(market['commissioner'])
     page = client.get(url_for('workspace.finder', **_finder_args(min_judgement='', needs=[]))).get_data(as_text=True)
     assert 'data-standing="in_house"' in page and 'data-standing="not_qualified"' in page
-    assert f'id="setting-{market["in_house"].id + services.MARKET_ID_OFFSET}"' not in page
+    assert f'id="setting-{market["in_house"].id + services.UNLISTED_ID_OFFSET}"' not in page
     assert f'id="setting-{market["qualified"].id}"' in page
 
 
 def test_an_authority_records_and_closes_its_in_house_services_through_the_page(market, client, login_as):
     login_as(market['commissioner'])
-    response = client.post(url_for('market.in_house'), data={**IN_HOUSE, 'name': 'Roundhay House',
+    response = client.post(url_for('unlisted.in_house'), data={**IN_HOUSE, 'name': 'Roundhay House',
                                                             'places': '3', 'vacancies': '0', 'age_min': '9',
                                                             'age_max': '16'})
     assert response.status_code == 302
-    entry = db.session.scalar(select(MarketEntry).where(MarketEntry.name == 'Roundhay House'))
-    assert (entry.owner_authority_code, entry.kind) == (LEEDS, MarketKind.IN_HOUSE)
-    client.post(url_for('market.close_in_house', market_entry_id=entry.id))
+    entry = db.session.scalar(select(UnlistedSetting).where(UnlistedSetting.name == 'Roundhay House'))
+    assert (entry.owner_authority_code, entry.kind) == (LEEDS, UnlistedKind.IN_HOUSE)
+    client.post(url_for('unlisted.close_in_house', unlisted_setting_id=entry.id))
     db.session.refresh(entry)
     assert entry.closed_at is not None
-    actions = set(db.session.scalars(select(AuditEvent.action).where(AuditEvent.object_type == 'market_entries')))
-    assert {'market.in_house.record', 'market.in_house.close'} <= actions
+    actions = set(db.session.scalars(select(AuditEvent.action).where(AuditEvent.object_type == 'unlisted_settings')))
+    assert {'unlisted.in_house.record', 'unlisted.in_house.close'} <= actions
 
 
 @pytest.mark.parametrize('change, message', [
@@ -179,12 +180,12 @@ def test_an_authority_records_and_closes_its_in_house_services_through_the_page(
 def test_bad_in_house_input_is_refused_with_an_error_summary_and_nothing_saved(market, client, login_as, change,
                                                                                 message):
     login_as(market['commissioner'])
-    before = db.session.scalar(select(db.func.count()).select_from(MarketEntry))
+    before = db.session.scalar(select(db.func.count()).select_from(UnlistedSetting))
     data = {**IN_HOUSE, 'places': '3', 'vacancies': '0', 'age_min': '9', 'age_max': '16', **change}
-    response = client.post(url_for('market.in_house'), data=data)
+    response = client.post(url_for('unlisted.in_house'), data=data)
     page = response.get_data(as_text=True)
     assert response.status_code == 400 and 'There is a problem' in page and message in page
-    assert db.session.scalar(select(db.func.count()).select_from(MarketEntry)) == before
+    assert db.session.scalar(select(db.func.count()).select_from(UnlistedSetting)) == before
 
 
 def test_only_the_owning_authority_records_or_closes_its_in_house_services(market, client, login_as):
@@ -192,7 +193,7 @@ def test_only_the_owning_authority_records_or_closes_its_in_house_services(marke
     with pytest.raises(PermissionDenied):
         services.record_in_house(LEEDS, dict(IN_HOUSE), actor=bradford)
     login_as(bradford)
-    response = client.post(url_for('market.close_in_house', market_entry_id=market['in_house'].id))
+    response = client.post(url_for('unlisted.close_in_house', unlisted_setting_id=market['in_house'].id))
     assert response.status_code == 403
     login_as(make_user(Role.PROVIDER))
-    assert client.get(url_for('market.in_house')).status_code == 403
+    assert client.get(url_for('unlisted.in_house')).status_code == 403
