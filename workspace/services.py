@@ -340,10 +340,15 @@ class AcceptedProvider:
 
 
 def authority_overview(authority_code: str, today: date | None = None) -> dict:
-    """The authority's local list: accepted providers with their qualifications, and pending applications."""
+    """The authority's local list: accepted providers (by the authority itself or by a consortium it belongs to,
+    which counts for every member) with their qualifications, and pending applications."""
+    from consortia.models import ConsortiumMember
+
     today = today or date.today()
+    consortia = select(ConsortiumMember.consortium_id).where(ConsortiumMember.authority_code == authority_code)
     accepted = db.session.scalars(
-        select(LocalApplication).where(LocalApplication.authority_code == authority_code,
+        select(LocalApplication).where((LocalApplication.authority_code == authority_code)
+                                       | LocalApplication.consortium_id.in_(consortia),
                                        LocalApplication.status == LocalApplicationStatus.ACCEPTED)
         .options(selectinload(LocalApplication.organisation))
         .order_by(LocalApplication.decided_at.desc(), LocalApplication.id)

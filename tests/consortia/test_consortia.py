@@ -271,3 +271,13 @@ def test_demo_consortia_have_believable_membership(app_ctx):
     west_yorkshire, north_east, north_london = (CONSORTIA[name][0] for name in CONSORTIA)
     assert sorted(west_yorkshire) == sorted(WEST_YORKSHIRE)
     assert len(north_east) == 12 and len(north_london) == 6
+
+
+def test_our_authority_page_lists_the_consortiums_acceptances_with_the_layer(west_yorkshire, acting, client,
+                                                                             login_as):
+    organisation, _home, _provider, _item = _accepted_by_consortium(west_yorkshire, acting)
+    login_as(make_user(Role.COMMISSIONER, authority_code=WAKEFIELD))
+    page = client.get(url_for('workspace.authority_view')).get_data(as_text=True)
+    assert organisation.display_name in page and 'West Yorkshire consortium' in page
+    login_as(make_user(Role.COMMISSIONER, authority_code=MANCHESTER))
+    assert organisation.display_name not in client.get(url_for('workspace.authority_view')).get_data(as_text=True)
