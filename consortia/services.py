@@ -1,6 +1,6 @@
 """Consortium workflow: create one, change its members, give and take away commissioners' roles. Each is one
-audited unit of work; a change of members re-indexes every organisation the consortium accepted, so "accepted by my
-authority" follows the membership at once."""
+audited unit of work; a change of members re-indexes every organisation the consortium accepted (so "accepted by my
+authority" follows the membership at once) and the members' in-house services (partners see each other's)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from registry.db import unit_of_work
 from registry.errors import DomainError, PermissionDenied
 from registry.extensions import db
 from registry.geography.models import LocalAuthority
-from registry.indexing import enqueue_organisation
+from registry.indexing import enqueue_organisation, enqueue_settings
 
 NAME_MAX = 120
 
@@ -55,6 +55,17 @@ def _reindex_accepted(consortium_id: int, reason: str) -> None:
         enqueue_organisation(organisation_id, reason=reason)
 
 
+def _reindex_in_house(authority_codes) -> None:
+    """Queue the in-house services of these authorities: who shares a consortium with them decides who sees them."""
+    from unlisted.models import UnlistedKind, UnlistedSetting
+    from unlisted.services import UNLISTED_ID_OFFSET
+
+    ids = db.session.scalars(select(UnlistedSetting.id).where(UnlistedSetting.kind == UnlistedKind.IN_HOUSE,
+                                                              UnlistedSetting.owner_authority_code.in_(
+                                                                  sorted(set(authority_codes)))))
+    enqueue_settings([UNLISTED_ID_OFFSET + entry_id for entry_id in ids], reason='consortium.members')
+
+
 def create_consortium(name: str, authority_codes, *, actor) -> Consortium:
     """Create a consortium of at least two of the 153 authorities.
 
@@ -68,6 +79,7 @@ def create_consortium(name: str, authority_codes, *, actor) -> Consortium:
         db.session.add(consortium)
         db.session.flush()
         record('consortium.create', consortium, actor=actor, after={'name': name, 'members': codes})
+        _reindex_in_house(codes)
     return consortium
 
 
@@ -94,6 +106,7 @@ def update_consortium(consortium: Consortium, name: str, authority_codes, *, act
                after={'name': name, 'members': codes})
         if set(codes) != set(current):
             _reindex_accepted(consortium.id, 'consortium.update')
+            _reindex_in_house(set(codes) | set(current))
     return consortium
 
 

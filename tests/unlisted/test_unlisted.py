@@ -111,9 +111,13 @@ def test_in_house_services_reach_their_authority_consortium_partners_and_the_boa
     admin = make_user(Role.ADMIN)
     login_as(make_user(Role.COMMISSIONER, authority_code=BRADFORD))
     assert 'Leeds Council Home' not in _page(client)
-    consortia_services.create_consortium('West Yorkshire consortium', [LEEDS, BRADFORD], actor=admin)
-    search.engine().reindex(search.build_entries())
+    west_yorkshire = consortia_services.create_consortium('West Yorkshire consortium', [LEEDS, BRADFORD],
+                                                          actor=admin)
+    search.drain()
     assert 'Leeds Council Home' in _page(client)
+    consortia_services.update_consortium(west_yorkshire, west_yorkshire.name, [LEEDS, 'E08000034'], actor=admin)
+    search.drain()
+    assert 'Leeds Council Home' not in _page(client)  # Bradford left the consortium
     login_as(make_user(Role.COMMISSIONER, authority_code=MANCHESTER))
     page = _page(client)
     assert 'Leeds Council Home' not in page and 'Unlisted Fostering' in page
