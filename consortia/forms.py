@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovCheckboxesInput, GovSelect, GovSubmitInput, GovTextInput
-from wtforms import SelectField, SelectMultipleField, StringField, SubmitField
-from wtforms.validators import InputRequired, Length
+from wtforms import EmailField, SelectField, SelectMultipleField, StringField, SubmitField
+from wtforms.validators import Email, InputRequired, Length
 
 
 class ConsortiumForm(FlaskForm):
@@ -29,3 +29,17 @@ class GrantRoleForm(FlaskForm):
 
 class RevokeRoleForm(FlaskForm):
     submit = SubmitField('Remove role', widget=GovSubmitInput())
+
+
+class InviteCommissionerForm(FlaskForm):
+    """Invite a new commissioner of a member authority who acts for the consortium (authorities set by the view)."""
+
+    invite_name = StringField('Full name', widget=GovTextInput(), validators=[
+        InputRequired('Enter their full name'), Length(max=120, message='Full name must be 120 characters or fewer')])
+    invite_email = EmailField('Email address', widget=GovTextInput(), validators=[
+        InputRequired('Enter their email address'),
+        Length(max=254, message='Email address must be 254 characters or fewer'),
+        Email('Enter an email address in the correct format, like name@example.com', check_deliverability=False)])
+    invite_authority = SelectField('Their authority', widget=GovSelect(), choices=[],
+                                   validators=[InputRequired('Select their authority')])
+    invite = SubmitField('Send invitation', widget=GovSubmitInput())

@@ -129,6 +129,25 @@ def grant_role(consortium: Consortium, user, *, actor) -> ConsortiumCommissioner
     return role
 
 
+def invite_commissioner(consortium: Consortium, *, email: str, full_name: str, authority_code: str, actor):
+    """Invite a new commissioner of a member authority through the usual staff invitation, with a role in the
+    consortium from the start (their invitation email is the ordinary one).
+
+    :raises PermissionDenied: the actor is not an administrator.
+    :raises DomainError: the authority is not a member.
+    :raises registry.accounts.services.AccountError: as for any staff invitation (bad or duplicate email, throttle).
+    """
+    from registry.accounts.services import invite_staff_user
+
+    _require_admin(actor)
+    if authority_code not in consortium.authority_codes:
+        raise DomainError(f'Choose one of {consortium.name}\'s member authorities')
+    user = invite_staff_user(email=email, full_name=full_name, role=Role.COMMISSIONER, authority_code=authority_code,
+                             actor=actor)
+    grant_role(consortium, user, actor=actor)
+    return user
+
+
 def revoke_role(consortium: Consortium, user, *, actor, reason: str = '') -> None:
     """Take a commissioner's consortium role away.
 

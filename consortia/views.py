@@ -8,11 +8,12 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from consortia import bp, services
-from consortia.forms import ConsortiumForm, GrantRoleForm, RevokeRoleForm
+from consortia.forms import ConsortiumForm, GrantRoleForm, InviteCommissionerForm, RevokeRoleForm
 from consortia.models import Consortium
 from qualification import local, permissions
 from qualification.board_forms import LocalRequirementsForm
 from registry.accounts.models import Role, User
+from registry.accounts.services import AccountError
 from registry.audit.services import events_for
 from registry.db import get_or_404
 from registry.errors import DomainError, PermissionDenied
@@ -82,6 +83,24 @@ def consortium_detail(consortium_id: int):
     consortium = get_or_404(Consortium, consortium_id)
     form = GrantRoleForm()
     form.user_id.choices = _role_choices(consortium)
+    invite_form = InviteCommissionerForm()
+    invite_form.invite_authority.choices = [('', 'Select their authority')] + [
+        (authority.code, authority.name) for authority in consortium.authorities]
+    if invite_form.invite.data:
+        if invite_form.validate_on_submit():
+            try:
+                user = services.invite_commissioner(consortium, email=invite_form.invite_email.data,
+                                                    full_name=invite_form.invite_name.data,
+                                                    authority_code=invite_form.invite_authority.data,
+                                                    actor=current_user)
+            except (DomainError, AccountError) as exc:
+                field = invite_form.invite_email if getattr(exc, 'field', None) == 'email' else \
+                    invite_form.invite_authority if isinstance(exc, DomainError) else invite_form.invite_name
+                field.errors = [*field.errors, str(exc)]
+            else:
+                flash(f'We have sent an invitation to {user.email}; they will act for {consortium.name}', 'success')
+                return redirect(url_for('consortia.consortium_detail', consortium_id=consortium.id))
+        return _detail(consortium, form, invite_form)
     if form.validate_on_submit():
         user = db.session.get(User, int(form.user_id.data)) if form.user_id.data.isdigit() else None
         try:
@@ -93,8 +112,15 @@ def consortium_detail(consortium_id: int):
         else:
             flash(f'{user.full_name} now acts for {consortium.name}', 'success')
             return redirect(url_for('consortia.consortium_detail', consortium_id=consortium.id))
-    return render_template('consortia/detail.html', consortium=consortium, form=form, revoke_form=RevokeRoleForm(),
-                           events=events_for(consortium)[:20]), (400 if form.errors else 200)
+    return _detail(consortium, form, invite_form)
+
+
+def _detail(consortium: Consortium, form, invite_form):
+    # the base template's error summary reads ``form``: the one with the errors
+    shown = invite_form if invite_form.errors else form
+    return render_template('consortia/detail.html', consortium=consortium, form=shown, grant_form=form,
+                           invite_form=invite_form, revoke_form=RevokeRoleForm(), events=events_for(consortium)[:20]), \
+        (400 if shown.errors else 200)
 
 
 @bp.route('/<int:consortium_id>/roles/<int:user_id>/remove', methods=['POST'])

@@ -281,3 +281,25 @@ def test_our_authority_page_lists_the_consortiums_acceptances_with_the_layer(wes
     assert organisation.display_name in page and 'West Yorkshire consortium' in page
     login_as(make_user(Role.COMMISSIONER, authority_code=MANCHESTER))
     assert organisation.display_name not in client.get(url_for('workspace.authority_view')).get_data(as_text=True)
+
+
+def test_admin_invites_a_commissioner_who_acts_for_the_consortium_from_the_start(west_yorkshire, admin, client,
+                                                                                 login_as):
+    from consortia.models import ConsortiumCommissioner
+    from registry.accounts.models import User
+
+    login_as(admin)
+    url = url_for('consortia.consortium_detail', consortium_id=west_yorkshire.id)
+    refused = client.post(url, data={'invite_name': 'Mo Khan', 'invite_email': 'mo@example.org',
+                                     'invite_authority': MANCHESTER, 'invite': 'Send invitation'})
+    assert refused.status_code == 400 and 'There is a problem' in refused.get_data(as_text=True)
+    assert db.session.scalar(select(User).where(User.email == 'mo@example.org')) is None
+    response = client.post(url, data={'invite_name': 'Mo Khan', 'invite_email': 'mo@example.org',
+                                      'invite_authority': KIRKLEES, 'invite': 'Send invitation'})
+    assert response.status_code == 302
+    user = db.session.scalar(select(User).where(User.email == 'mo@example.org'))
+    assert (user.role, user.authority_code) == (Role.COMMISSIONER, KIRKLEES)
+    assert db.session.scalar(select(ConsortiumCommissioner.id).where(
+        ConsortiumCommissioner.user_id == user.id, ConsortiumCommissioner.consortium_id == west_yorkshire.id))
+    actions = db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert actions[-2:] == ['user.invite', 'consortium.grant_role']
