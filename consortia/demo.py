@@ -101,10 +101,15 @@ def load(rng: random.Random, echo: Callable[[str], None]) -> str:
                 submitted_at=now, decided_at=now, decision_reason='Demonstration data: accepted onto the list'))
             touched.add(organisation_id)
             accepted += 1
-    if commissioner is not None and db.session.scalar(select(LocalRequirements.id).where(
-            LocalRequirements.authority_code == LEEDS, LocalRequirements.lot == Lot.CHILDRENS_HOMES)) is None:
-        db.session.add(LocalRequirements(authority_code=LEEDS, lot=Lot.CHILDRENS_HOMES, version=1,
-                                         questions=LEEDS_DELTA, documents=[], price_schedule=[],
+    latest = db.session.scalar(select(LocalRequirements).where(
+        LocalRequirements.authority_code == LEEDS, LocalRequirements.lot == Lot.CHILDRENS_HOMES)
+        .order_by(LocalRequirements.version.desc()).limit(1))
+    if commissioner is not None and (latest is None or not latest.questions):
+        # Leeds's own item on top, keeping any price schedule it already published (a new version)
+        db.session.add(LocalRequirements(authority_code=LEEDS, lot=Lot.CHILDRENS_HOMES,
+                                         version=(latest.version + 1) if latest else 1, questions=LEEDS_DELTA,
+                                         documents=list(latest.documents) if latest else [],
+                                         price_schedule=list(latest.price_schedule) if latest else [],
                                          published_by_id=commissioner.id, published_at=now))
     db.session.flush()
     for organisation_id in sorted(touched):
