@@ -103,6 +103,8 @@ def test_commissioners_see_the_whole_market_marked_and_ranked_after_qualified_on
     assert 'Not qualified: registered with Ofsted (URN SC200002)' in page
     assert 'Leeds Council Home' in page and 'In-house service of Leeds' in page
     assert 'Headingley' not in page  # a register home's town is never kept
+    near = _page(client, postcode='LS1 4DY', radius='5')
+    assert 'to the centre of Leeds: Ofsted does not publish the address' in near
     listed_only = _page(client, market='listed')
     assert 'Aire House' in listed_only and 'data-standing' not in listed_only
 
