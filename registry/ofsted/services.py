@@ -16,7 +16,14 @@ from registry.extensions import db
 from registry.geography.models import LocalAuthority
 from registry.indexing import enqueue_settings
 from registry.notifications.services import queue_email
-from registry.ofsted.importer import OfstedImportError, Rejection, normalise_heading, parse_file, validate_rows
+from registry.ofsted.importer import (
+    REJECTION_KINDS,
+    OfstedImportError,
+    Rejection,
+    normalise_heading,
+    parse_file,
+    validate_rows,
+)
 from registry.ofsted.models import OfstedImport, OfstedRegisterEntry
 from registry.settings.models import Setting
 from registry.settings.taxonomy import PROVISION_TYPES, RegistrationStatus, normalise_urn
@@ -56,6 +63,13 @@ class ImportSummary:
     settings_updated: int
     registrations_stopped: int
     import_id: int
+    #: Field → published heading for every column read, and the headings not read (printed by the command).
+    mapped: dict[str, str] = field(default_factory=dict)
+    ignored: list[str] = field(default_factory=list)
+    #: Rejected rows per kind (every one, while ``rejections`` keeps only the first 1,000 reasons).
+    rejection_counts: dict[str, int] = field(default_factory=dict)
+    #: Abolished authorities mapped to their successors, and similar notes that did not stop a row.
+    warnings: list[str] = field(default_factory=list)
 
     def lines(self, max_rejections: int = 50) -> list[str]:
         """The summary as printed at the end of ``flask registry import-ofsted``."""
@@ -68,12 +82,20 @@ class ImportSummary:
             f'  rejected:   {self.rejected}',
             f'Settings updated from the register: {self.settings_updated}',
         ]
+        out.append(f'Columns read ({len(self.mapped)}):')
+        out.extend(f'  {name}: "{heading}"' for name, heading in self.mapped.items())
+        out.append(f'Columns ignored ({len(self.ignored)}): '
+                   + (', '.join(f'"{heading}"' for heading in self.ignored) or 'none'))
+        out.extend(f'Warning: {warning}' for warning in self.warnings)
+        if self.rejection_counts:
+            out.append('Rejected rows by reason: ' + ', '.join(
+                f'{REJECTION_KINDS.get(kind, kind)}: {count}' for kind, count in sorted(self.rejection_counts.items())))
         if self.registrations_stopped:
             out.append(f'  {self.registrations_stopped} no longer registered: delisted, and the board has been told')
         for rejection in self.rejections[:max_rejections]:
             out.append(f'  row {rejection.row_number} ({rejection.urn or "no URN"}): {rejection.reason}')
-        if len(self.rejections) > max_rejections:
-            out.append(f'  … and {len(self.rejections) - max_rejections} more rejected rows')
+        if self.rejected > max_rejections:
+            out.append(f'  … and {self.rejected - max_rejections} more rejected rows')
         return out
 
 
@@ -133,9 +155,9 @@ def import_register(path: str | Path, *, actor: User | None = None,
 
         register_import = OfstedImport(
             file_name=path.name[:255], sha256=sha256, started_at=started_at,
-            total_rows=total + len(validated.rejections),
+            total_rows=total + validated.rejected,
             new_count=len(new_rows), changed_count=len(changed_rows),
-            unchanged_count=total - len(new_rows) - len(changed_rows), rejected_count=len(validated.rejections),
+            unchanged_count=total - len(new_rows) - len(changed_rows), rejected_count=validated.rejected,
             rejected_reasons=[rejection.as_dict() for rejection in validated.rejections],
             run_by_id=getattr(actor, 'id', None),
         )
@@ -146,7 +168,8 @@ def import_register(path: str | Path, *, actor: User | None = None,
         record('ofsted.import', register_import, actor=actor, reason=f'Imported {path.name}',
                after={'new': register_import.new_count, 'changed': register_import.changed_count,
                       'unchanged': register_import.unchanged_count, 'rejected': register_import.rejected_count,
-                      'settings_updated': register_import.settings_updated})
+                      'settings_updated': register_import.settings_updated,
+                      'rejection_counts': validated.rejection_counts, 'warnings': validated.warnings})
 
     return ImportSummary(
         file_name=path.name, sha256=sha256, format=parsed.format, total_rows=register_import.total_rows,
@@ -154,6 +177,8 @@ def import_register(path: str | Path, *, actor: User | None = None,
         unchanged=register_import.unchanged_count, rejected=register_import.rejected_count,
         rejections=validated.rejections, settings_updated=len(sync.updated_ids),
         registrations_stopped=len(sync.stopped_ids), import_id=register_import.id,
+        mapped=parsed.mapped, ignored=parsed.ignored, rejection_counts=validated.rejection_counts,
+        warnings=validated.warnings,
     )
 
 

@@ -42,7 +42,7 @@ ID_KINDS = {
 AUTHORITY_KINDS = {'shortlist', 'shortlist_entry', 'requirements', 'referral', 'offer', 'placement', 'consortium',
                    'unlisted_setting'}
 #: Values for the other (non-id) parameters of id-taking routes.
-OTHER_PARAMS = {'section_id': 'policies', 'action': 'suspend'}
+OTHER_PARAMS = {'section_id': 'policies', 'action': 'suspend', 'version': '2026.2'}
 
 #: Endpoints anyone may read although they take an id: they still must not show confidential fields.
 PUBLIC_ENDPOINTS: dict[str, str] = {
