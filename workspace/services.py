@@ -162,6 +162,19 @@ def find_placements(child: Child, authority_code: str | None, now: datetime | No
                 authority_name=authority_name(authority_code), layers=acceptance_layers(authority_code))
 
 
+def run_finder(child: Child, authority_code: str | None, now: datetime | None = None, *,
+               in_house_for: str | None = None) -> list[Match]:
+    """The finder for an officer: ranked matches, with the search logged anonymously for market statistics."""
+    from market.demand import log_search
+
+    matches = find_placements(child, authority_code, now, in_house_for=in_house_for)
+    with unit_of_work():
+        log_search('search', authority_code=authority_code, age=child.age, needs=child.needs,
+                   provision_types=child.provision_types, max_distance_miles=child.max_distance_miles,
+                   matches=sum(match.meets_requirements for match in matches))
+    return matches
+
+
 def snapshot(match: Match) -> dict:
     """What a shortlist keeps of one match: enough to stand alone however the setting changes later."""
     entry = match.entry

@@ -9,7 +9,7 @@ indexed entry is (every existing entry is ``qualified``). Downgrading removes un
 first; an Elasticsearch index needs ``flask search reindex`` after either direction.
 
 Revision ID: 16aa00000001
-Revises: 14bb00000001
+Revises: 17aa00000001
 Create Date: 2026-12-06 15:10:43.219741
 
 """
@@ -23,7 +23,7 @@ ONE_OWNER = '(authority_code IS NULL) <> (consortium_id IS NULL)'
 
 # revision identifiers, used by Alembic.
 revision = '16aa00000001'
-down_revision = '14bb00000001'
+down_revision = '17aa00000001'
 branch_labels = None
 depends_on = None
 

@@ -34,6 +34,10 @@ __all__ = ['ImportSummary', 'OfstedImportError', 'SyncResult', 'VerificationResu
 #: Register statuses that take a setting out of the directory; the board is told when one appears.
 STOPPED_STATUSES = {RegistrationStatus.SUSPENDED, RegistrationStatus.CANCELLED, RegistrationStatus.RESIGNED}
 
+#: Called as ``callback(register_import)`` at the end of every import, inside its transaction (feature packages
+#: such as market keep a history of each release); the app factory's packages append to it.
+after_import: list[Callable[[OfstedImport], None]] = []
+
 #: Rows per INSERT/UPDATE statement: large enough to be quick, small enough for SQLite's variable limit.
 BATCH_SIZE = 500
 
@@ -170,6 +174,8 @@ def import_register(path: str | Path, *, actor: User | None = None,
                       'unchanged': register_import.unchanged_count, 'rejected': register_import.rejected_count,
                       'settings_updated': register_import.settings_updated,
                       'rejection_counts': validated.rejection_counts, 'warnings': validated.warnings})
+        for callback in after_import:
+            callback(register_import)
 
     return ImportSummary(
         file_name=path.name, sha256=sha256, format=parsed.format, total_rows=register_import.total_rows,
