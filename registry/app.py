@@ -11,7 +11,7 @@ from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from registry import database
+from registry import database, widgets
 from registry.config import INSTANCE_DIR, Config, check_production, load_env_overrides
 from registry.extensions import csrf, db, login_manager, migrate
 from registry.inputs import DatabaseIdConverter
@@ -51,6 +51,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     WTFormsHelpers(app)
+    widgets.install()
     _register_models()
     database.init_app(app)
     _register_blueprints(app)
