@@ -446,6 +446,8 @@ def market(engine, directory):
     _unlisted_entry(UnlistedKind.NOT_QUALIFIED, 'Oak House twin', ProvisionType.CHILDRENS_HOME, 'BD1 1HY',
                   urn='SC000001')
     _unlisted_entry(UnlistedKind.IN_HOUSE, 'Leeds Council Home', ProvisionType.CHILDRENS_HOME, 'LS6 2QB', owner=LEEDS)
+    rebuild(target=engine)
+    return engine
 
 
 # -- what people type (issue 18): everyday words, abbreviations and places --------------------------------------------
