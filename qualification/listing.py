@@ -53,14 +53,23 @@ def is_listed(setting: Setting, today: date | None = None) -> bool:
 
 
 def accepted_authority_codes(organisation_id: int, lot=None) -> list[str]:
-    """Authorities that have accepted the organisation onto their local list (optionally for one lot)."""
-    query = select(LocalApplication.authority_code).where(
+    """Authorities that have accepted the organisation onto their local list (optionally for one lot): directly, or
+    through a consortium they belong to (one consortium acceptance counts for every member)."""
+    from consortia.models import ConsortiumMember
+
+    direct = select(LocalApplication.authority_code).where(
+        LocalApplication.organisation_id == organisation_id,
+        LocalApplication.status == LocalApplicationStatus.ACCEPTED,
+        LocalApplication.authority_code.is_not(None),
+    )
+    through = select(ConsortiumMember.authority_code).join(
+        LocalApplication, LocalApplication.consortium_id == ConsortiumMember.consortium_id).where(
         LocalApplication.organisation_id == organisation_id,
         LocalApplication.status == LocalApplicationStatus.ACCEPTED,
     )
     if lot is not None:
-        query = query.where(LocalApplication.lot == lot)
-    return sorted(set(db.session.scalars(query)))
+        direct, through = direct.where(LocalApplication.lot == lot), through.where(LocalApplication.lot == lot)
+    return sorted(set(db.session.scalars(direct)) | set(db.session.scalars(through)))
 
 
 def unlisted_reasons(setting_ids, today: date | None = None) -> dict[int, str]:
@@ -99,3 +108,30 @@ def unlisted_reasons(setting_ids, today: date | None = None) -> dict[int, str]:
             else:
                 reasons[setting_id] = 'not currently listed'
     return reasons
+
+
+def acceptance_layers(authority_code: str | None) -> dict[tuple[int, str], list[str]]:
+    """For one authority: (organisation id, lot) to the names of the layers that accepted the organisation for its
+    authority, the authority itself first, then each consortium (``Accepted by Leeds``, ``Accepted by West Yorkshire
+    consortium``). Pages say which layer accepted with it; two queries for the whole page."""
+    from consortia.models import Consortium, ConsortiumMember
+    from registry.geography.models import LocalAuthority
+
+    if not authority_code:
+        return {}
+    layers: dict[tuple[int, str], list[str]] = {}
+    direct = db.session.execute(select(LocalApplication.organisation_id, LocalApplication.lot, LocalAuthority.name)
+                                .join(LocalAuthority, LocalAuthority.code == LocalApplication.authority_code)
+                                .where(LocalApplication.authority_code == authority_code,
+                                       LocalApplication.status == LocalApplicationStatus.ACCEPTED))
+    through = db.session.execute(
+        select(LocalApplication.organisation_id, LocalApplication.lot, Consortium.name)
+        .join(Consortium, Consortium.id == LocalApplication.consortium_id)
+        .join(ConsortiumMember, ConsortiumMember.consortium_id == Consortium.id)
+        .where(ConsortiumMember.authority_code == authority_code,
+               LocalApplication.status == LocalApplicationStatus.ACCEPTED).order_by(Consortium.name))
+    for organisation_id, lot, name in [*direct, *through]:
+        names = layers.setdefault((organisation_id, getattr(lot, 'value', lot)), [])
+        if name not in names:
+            names.append(name)
+    return layers

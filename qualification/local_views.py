@@ -27,10 +27,13 @@ def _commissioner_authority() -> str:
 @login_required
 def local_requirements():
     """The commissioner's authority: its published requirements and the applications to its lists."""
+    from consortia.services import consortia_of_authority, consortia_of_commissioner
+
     code = _commissioner_authority()
     return render_template('qualification/local_requirements.html', authority=db.session.get(LocalAuthority, code),
                            requirements=local.requirements_of(code),
-                           applications=local.local_applications_for_authority(code))
+                           applications=local.local_applications_for(code),
+                           consortia=consortia_of_authority(code), my_consortia=consortia_of_commissioner(current_user))
 
 
 @bp.route('/local/requirements/new', methods=['GET', 'POST'])
@@ -70,9 +73,12 @@ def local_application(local_application_id: int):
                 flash(str(exc), 'error')
             else:
                 flash(f'{item.organisation.display_name} is {item.status.value}', 'success')
+                if item.is_consortium:
+                    return redirect(url_for('consortia.requirements', consortium_id=item.consortium_id))
                 return redirect(url_for('qualification.local_requirements'))
-    return render_template('qualification/local_application.html', item=item, form=form, can_decide=can_decide), \
-        (400 if form.errors else 200)
+    layers = local.layers_below(item.organisation_id, item.requirements) if item.requirements else []
+    return render_template('qualification/local_application.html', item=item, form=form, can_decide=can_decide,
+                           layers=layers), (400 if form.errors else 200)
 
 
 @bp.route('/organisations/<int:organisation_id>/qualifications')
@@ -84,10 +90,10 @@ def organisation_qualifications(organisation_id: int):
     held = qualifications.qualifications_of(organisation.id)
     active_lots = [q.lot.value for q in held if q.status == QualificationStatus.ACTIVE]
     applied = local.local_applications_of(organisation.id)
-    live = {(item.authority_code, item.lot.value) for item in applied if item.status.value in
+    live = {(item.owner_key, item.lot.value) for item in applied if item.status.value in
             {'draft', 'submitted', 'accepted'}}
     joinable = [item for item in local.open_requirements(active_lots)
-                if (item.authority_code, item.lot.value) not in live]
+                if (item.owner_key, item.lot.value) not in live]
     return render_template('qualification/organisation_qualifications.html', organisation=organisation,
                            qualifications=held, local_applications=applied, joinable=joinable,
                            accepted=_authorities(accepted_authority_codes(organisation.id)),
@@ -97,7 +103,8 @@ def organisation_qualifications(organisation_id: int):
 @bp.route('/organisations/<int:organisation_id>/local/<int:requirements_id>/apply', methods=['GET', 'POST'])
 @login_required
 def apply_locally(organisation_id: int, requirements_id: int):
-    """Join an authority's list by answering only its local items."""
+    """Join an authority's or consortium's list by answering only its local items (for a member authority, the
+    consortium's accepted answers are shown as done)."""
     organisation = get_or_404(Organisation, organisation_id)
     requirements = get_or_404(LocalRequirements, requirements_id)
     require(permissions.can_apply_locally(current_user, organisation.id, requirements.lot))
@@ -111,10 +118,11 @@ def apply_locally(organisation_id: int, requirements_id: int):
         except DomainError as exc:
             flash(str(exc), 'error')
         else:
-            flash(f'Your application to join {requirements.authority.name}\'s list has been sent', 'success')
+            flash(f'Your application to join {requirements.owner.name}\'s list has been sent', 'success')
             return redirect(url_for('qualification.local_application', local_application_id=item.id))
     return render_template('qualification/local_apply.html', organisation=organisation, requirements=requirements,
-                           form=form), (400 if form.errors else 200)
+                           form=form, layers=local.layers_below(organisation.id, requirements)), \
+        (400 if form.errors else 200)
 
 
 def _authorities(codes: list[str]) -> list[LocalAuthority]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from qualification.states import LocalApplicationStatus, QualificationStatus
@@ -65,14 +65,43 @@ class QualificationReminder(db.Model):
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
 
 
-class LocalRequirements(db.Model):
-    """One published version of an authority's local requirements for a lot; never changed once published."""
+class LocalOwnerMixin:
+    """The layer a local list belongs to: an authority, or a consortium publishing on its members' behalf.
+
+    Exactly one of ``authority_code`` and ``consortium_id`` is set (a check constraint holds it).
+    """
+
+    @property
+    def owner(self):
+        """The owning :class:`LocalAuthority` or :class:`consortia.models.Consortium` (both have ``name``)."""
+        return self.consortium if self.consortium_id is not None else self.authority
+
+    @property
+    def owner_key(self) -> tuple[str, str | int]:
+        return ('consortium', self.consortium_id) if self.consortium_id is not None else ('authority',
+                                                                                           self.authority_code)
+
+    @property
+    def is_consortium(self) -> bool:
+        return self.consortium_id is not None
+
+
+_ONE_OWNER = '(authority_code IS NULL) <> (consortium_id IS NULL)'
+
+
+class LocalRequirements(LocalOwnerMixin, db.Model):
+    """One published version of an authority's (or a consortium's) local requirements for a lot; never changed
+    once published."""
 
     __tablename__ = 'local_requirements'
-    __table_args__ = (UniqueConstraint('authority_code', 'lot', 'version', name='uq_local_requirements_version'),)
+    __table_args__ = (UniqueConstraint('authority_code', 'lot', 'version', name='uq_local_requirements_version'),
+                      UniqueConstraint('consortium_id', 'lot', 'version',
+                                       name='uq_local_requirements_consortium_version'),
+                      CheckConstraint(_ONE_OWNER, name='one_owner'))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    authority_code: Mapped[str] = mapped_column(ForeignKey('local_authorities.code'), nullable=False, index=True)
+    authority_code: Mapped[str | None] = mapped_column(ForeignKey('local_authorities.code'), index=True)
+    consortium_id: Mapped[int | None] = mapped_column(ForeignKey('consortia.id', ondelete='CASCADE'), index=True)
     lot: Mapped[Lot] = enum_column(Lot, 'local_requirements_lot', nullable=False)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
     #: ``[{'id': 'q1', 'text': ..., 'type': 'text' | 'yes-no'}]``
@@ -87,6 +116,7 @@ class LocalRequirements(db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     authority = relationship('LocalAuthority')
+    consortium = relationship('Consortium')
     published_by = relationship('User')
 
     @property
@@ -94,16 +124,19 @@ class LocalRequirements(db.Model):
         return Lot(self.lot).label
 
 
-class LocalApplication(TimestampMixin, db.Model):
-    """A qualified provider's answers to one authority's local requirements for one lot."""
+class LocalApplication(LocalOwnerMixin, TimestampMixin, db.Model):
+    """A qualified provider's answers to one authority's (or consortium's) local requirements for one lot."""
 
     __tablename__ = 'local_applications'
-    __table_args__ = (Index('ix_local_applications_authority_status', 'authority_code', 'status'),)
+    __table_args__ = (Index('ix_local_applications_authority_status', 'authority_code', 'status'),
+                      Index('ix_local_applications_consortium_status', 'consortium_id', 'status'),
+                      CheckConstraint(_ONE_OWNER, name='one_owner'))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey('organisations.id', ondelete='CASCADE'),
                                                  nullable=False, index=True)
-    authority_code: Mapped[str] = mapped_column(ForeignKey('local_authorities.code'), nullable=False)
+    authority_code: Mapped[str | None] = mapped_column(ForeignKey('local_authorities.code'))
+    consortium_id: Mapped[int | None] = mapped_column(ForeignKey('consortia.id', ondelete='CASCADE'))
     lot: Mapped[Lot] = enum_column(Lot, 'local_application_lot', nullable=False)
     status: Mapped[LocalApplicationStatus] = enum_column(LocalApplicationStatus, 'local_application_status',
                                                          nullable=False, default=LocalApplicationStatus.DRAFT)
@@ -120,6 +153,7 @@ class LocalApplication(TimestampMixin, db.Model):
 
     organisation = relationship('Organisation')
     authority = relationship('LocalAuthority')
+    consortium = relationship('Consortium')
     requirements = relationship('LocalRequirements')
     decided_by = relationship('User')
 
@@ -128,5 +162,6 @@ class LocalApplication(TimestampMixin, db.Model):
         return Lot(self.lot).label
 
 
+import consortia.models  # noqa: E402,F401  (consortia own local layers: registered with the metadata here)
 import qualification.conflicts  # noqa: E402,F401  (conflicts of interest: registered with the metadata here)
 import qualification.review  # noqa: E402,F401  (board review tables: registered with the metadata here)

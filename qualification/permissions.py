@@ -159,10 +159,36 @@ def can_apply_locally(user, organisation_id: int, lot) -> bool:
     return is_member(user, organisation_id) and holds_active_qualification_for(organisation_id, lot)
 
 
+def is_consortium_commissioner(user, consortium_id: int) -> bool:
+    """A commissioner given a role in the consortium, whose own authority is still one of its members."""
+    from consortia.models import ConsortiumCommissioner, ConsortiumMember
+
+    if not (_signed_in(user) and user.role == Role.COMMISSIONER and user.authority_code):
+        return False
+    return db.session.scalar(select(ConsortiumCommissioner.id).join(
+        ConsortiumMember, (ConsortiumMember.consortium_id == ConsortiumCommissioner.consortium_id)
+        & (ConsortiumMember.authority_code == user.authority_code)).where(
+        ConsortiumCommissioner.consortium_id == consortium_id, ConsortiumCommissioner.user_id == user.id)
+        .limit(1)) is not None
+
+
+def can_act_for_owner(user, owner) -> bool:
+    """Publish requirements and decide applications for an owner: an authority code or a consortium."""
+    if isinstance(owner, str):
+        return is_commissioner_of(user, owner)
+    return is_consortium_commissioner(user, owner.id)
+
+
+def _acts_for(user, local_item) -> bool:
+    if local_item.consortium_id is not None:
+        return is_consortium_commissioner(user, local_item.consortium_id)
+    return is_commissioner_of(user, local_item.authority_code)
+
+
 def can_view_local_application(user, local_application) -> bool:
-    return (is_member(user, local_application.organisation_id)
-            or is_commissioner_of(user, local_application.authority_code) or can_use_board(user))
+    return (is_member(user, local_application.organisation_id) or _acts_for(user, local_application)
+            or can_use_board(user))
 
 
 def can_decide_local_application(user, local_application) -> bool:
-    return is_commissioner_of(user, local_application.authority_code)
+    return _acts_for(user, local_application)

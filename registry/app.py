@@ -79,10 +79,17 @@ def _register_demo_steps(app: Flask) -> None:
     register_demo_step(app, 'placements', load_placements_demo)
     register_demo_step(app, 'schemes', load_schemes_demo)
     register_demo_step(app, 'market', load_market_demo)
+    from consortia.demo import load as load_consortia_demo
+
+    register_demo_step(app, 'consortia', load_consortia_demo)
+    from unlisted.demo import load as load_unlisted_demo
+
+    register_demo_step(app, 'unlisted', load_unlisted_demo)
 
 
 def _register_models() -> None:
     """Import every model module so that metadata (and Alembic autogenerate) sees all tables."""
+    import consortia.models  # noqa: F401
     import market.models  # noqa: F401
     import notifications.models  # noqa: F401
     import placements.models  # noqa: F401
@@ -97,11 +104,13 @@ def _register_models() -> None:
     import registry.organisations.models  # noqa: F401
     import registry.settings.models  # noqa: F401
     import registry.throttle  # noqa: F401
+    import unlisted.models  # noqa: F401
     import workspace.models  # noqa: F401
 
 
 def _register_blueprints(app: Flask) -> None:
     from attention import bp as attention_bp
+    from consortia import bp as consortia_bp
     from market import bp as market_bp
     from market.supply import on_import
     from notifications import bp as notifications_bp
@@ -114,10 +123,12 @@ def _register_blueprints(app: Flask) -> None:
     from registry.organisations import bp as organisations_bp
     from registry.settings.views import bp as settings_bp
     from registry.storage import bp as storage_bp
+    from unlisted import bp as unlisted_bp
     from workspace import bp as workspace_bp
 
     for blueprint in (main_bp, accounts_bp, organisations_bp, settings_bp, admin_bp, storage_bp, qualification_bp,
-                      ofsted_bp, workspace_bp, placements_bp, market_bp, notifications_bp, attention_bp):
+                      ofsted_bp, workspace_bp, placements_bp, market_bp, notifications_bp, attention_bp, consortia_bp,
+                      unlisted_bp):
         app.register_blueprint(blueprint)
     from registry.ofsted.services import after_import
 

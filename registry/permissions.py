@@ -52,6 +52,7 @@ NAVIGATION: list[tuple[str, str, frozenset[Role]]] = [
     ('placements.list_placements', 'Placements', frozenset({Role.COMMISSIONER, Role.PROVIDER})),
     ('workspace.authority_view', 'Our authority', frozenset({Role.COMMISSIONER})),
     ('qualification.local_requirements', 'Local requirements', frozenset({Role.COMMISSIONER})),
+    ('unlisted.in_house', 'In-house services', frozenset({Role.COMMISSIONER})),
     ('qualification.board_queue', 'Applications', frozenset({Role.ASSESSOR, Role.BOARD_MEMBER, Role.ADMIN})),
     ('qualification.board_qualifications', 'Qualifications', frozenset({Role.ASSESSOR, Role.BOARD_MEMBER,
                                                                          Role.ADMIN})),
@@ -63,6 +64,7 @@ NAVIGATION: list[tuple[str, str, frozenset[Role]]] = [
     ('market.index', 'Market', frozenset({Role.COMMISSIONER, Role.ASSESSOR, Role.BOARD_MEMBER, Role.ADMIN})),
     ('admin.list_users', 'Users', frozenset({Role.ADMIN})),
     ('notifications.list_notifications', 'Notifications', frozenset(Role)),
+    ('consortia.list_consortia', 'Consortia', frozenset({Role.ADMIN})),
 ]
 
 

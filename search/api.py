@@ -106,7 +106,7 @@ def get_setting(setting_id: int):
     from . import engine
 
     entry = engine().get(setting_id)
-    if entry is None:
+    if entry is None or not entry.is_qualified:  # the whole market is for commissioners only
         return errors({'setting_id': f'There is no listed setting with id {setting_id}'}, 404)
     return jsonify(setting_json(entry))
 

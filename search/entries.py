@@ -20,6 +20,12 @@ from registry.settings.taxonomy import NEEDS
 
 #: Used only if a confidential entry's authority were missing from the centroid file (all 153 are there).
 UNKNOWN_CENTROID = (400_000.0, 300_000.0)
+#: Each entry's standing: on the national list, an Ofsted-registered setting whose provider is not (yet) qualified,
+#: or an authority's own in-house service. Only qualified entries are ever public.
+QUALIFIED, NOT_QUALIFIED, IN_HOUSE = 'qualified', 'not_qualified', 'in_house'
+STANDING_LABELS = {QUALIFIED: 'Qualified', NOT_QUALIFIED: 'Not qualified', IN_HOUSE: 'In-house'}
+#: Directory ids of unlisted settings (``unlisted.models.UnlistedSetting``) start here, above every setting id.
+UNLISTED_ID_OFFSET = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -59,8 +65,20 @@ class DirectoryEntry:
     #: Street address; empty for confidential types so it cannot leak through the index.
     address: str
     postcode: str
+    #: Authorities whose local list holds the entry (directly or through a consortium); for an in-house entry, the
+    #: owning authority and its consortium partners, the only commissioners who see it.
     accepted_by: tuple[str, ...] = field(default_factory=tuple)
     updated_at: datetime | None = None
+    #: ``qualified`` | ``not_qualified`` | ``in_house`` (see :data:`STANDING_LABELS`).
+    standing: str = QUALIFIED
+
+    @property
+    def is_qualified(self) -> bool:
+        return self.standing == QUALIFIED
+
+    @property
+    def standing_label(self) -> str:
+        return STANDING_LABELS.get(self.standing, self.standing)
 
     @property
     def has_vacancy(self) -> bool:
@@ -109,8 +127,10 @@ class DirectoryEntry:
         return data
 
     def public_dict(self) -> dict:
-        """The fields anyone may see: no address or exact location for confidential types."""
+        """The fields anyone may see: no address or exact location for confidential types (and only ever asked of
+        qualified entries: the standing is not a public field)."""
         data = self.to_dict()
+        data.pop('standing', None)
         if self.confidential_address:
             for key in ('easting', 'northing', 'address', 'postcode'):
                 data.pop(key, None)
@@ -190,7 +210,9 @@ def _entry(setting: Setting, authority: LocalAuthority | None, accepted_by: Iter
 
 
 def build_entry(setting: Setting, today: date | None = None) -> DirectoryEntry | None:
-    """The one function that turns a setting into its directory entry; None when it is not listed."""
+    """The one function that turns a setting into its directory entry; None when it is not listed.
+
+    Market entries (not qualified, in-house) come through :func:`build_entries` by their directory ids."""
     listed = db.session.scalar(select(Setting.id).where(Setting.id == setting.id, listed_condition(today)))
     if listed is None:
         return None
@@ -200,8 +222,16 @@ def build_entry(setting: Setting, today: date | None = None) -> DirectoryEntry |
 
 def build_entries(setting_ids: Iterable[int] | None = None, today: date | None = None,
                   batch_size: int = 500) -> Iterator[DirectoryEntry]:
-    """Entries for every listed setting (or the listed ones among ``setting_ids``), loaded in batches."""
-    ids = sorted(listed_setting_ids(today) if setting_ids is None else set(setting_ids))
+    """Entries for every listed setting and open unlisted setting (or those among ``setting_ids``, which may hold
+    unlisted directory ids), loaded in batches."""
+    wanted = None if setting_ids is None else set(setting_ids)
+    market_ids = None if wanted is None else {entry_id for entry_id in wanted if entry_id >= UNLISTED_ID_OFFSET}
+    yield from _setting_entries(wanted - market_ids if wanted is not None else None, today, batch_size)
+    yield from unlisted_entries(market_ids, today)
+
+
+def _setting_entries(setting_ids: set[int] | None, today: date | None, batch_size: int) -> Iterator[DirectoryEntry]:
+    ids = sorted(listed_setting_ids(today) if setting_ids is None else setting_ids)
     query = (select(Setting).where(listed_condition(today))
              .options(selectinload(Setting.organisation), selectinload(Setting.authority))
              .order_by(Setting.id))
@@ -219,3 +249,80 @@ def build_entries(setting_ids: Iterable[int] | None = None, today: date | None =
 def listed_setting_ids(today: date | None = None) -> set[int]:
     """Ids of every listed setting, for ``flask search check``."""
     return set(db.session.scalars(select(Setting.id).where(listed_condition(today))))
+
+
+def _partners(authority_code: str) -> set[str]:
+    """The authority and every authority it shares a consortium with."""
+    from consortia.models import ConsortiumMember
+
+    mine = select(ConsortiumMember.consortium_id).where(ConsortiumMember.authority_code == authority_code)
+    return {authority_code, *db.session.scalars(select(ConsortiumMember.authority_code)
+                                                .where(ConsortiumMember.consortium_id.in_(mine)))}
+
+
+def unlisted_entries(directory_ids: set[int] | None = None, today: date | None = None) -> Iterator[DirectoryEntry]:
+    """Entries for open unlisted settings (or those among ``directory_ids``). A not-qualified entry whose URN belongs
+    to a listed setting is left out: the provider has joined, and the qualified entry stands for it."""
+    from unlisted.models import UnlistedKind, UnlistedSetting
+
+    query = (select(UnlistedSetting).where(UnlistedSetting.closed_at.is_(None))
+             .options(selectinload(UnlistedSetting.authority)).order_by(UnlistedSetting.id))
+    if directory_ids is not None:
+        if not directory_ids:
+            return
+        query = query.where(UnlistedSetting.id.in_(sorted(entry_id - UNLISTED_ID_OFFSET for entry_id in directory_ids)))
+    rows = list(db.session.scalars(query))
+    urns = [row.urn for row in rows if row.kind == UnlistedKind.NOT_QUALIFIED and row.urn]
+    listed_urns = set()
+    for start in range(0, len(urns), 500):
+        listed_urns |= set(db.session.scalars(select(Setting.urn).where(Setting.urn.in_(urns[start:start + 500]),
+                                                                        listed_condition(today))))
+    partners: dict[str, set[str]] = {}
+    for row in rows:
+        if row.kind == UnlistedKind.NOT_QUALIFIED and row.urn in listed_urns:
+            continue
+        visible = ()
+        if row.kind == UnlistedKind.IN_HOUSE:
+            if row.owner_authority_code not in partners:
+                partners[row.owner_authority_code] = _partners(row.owner_authority_code)
+            visible = partners[row.owner_authority_code]
+        yield _unlisted_entry(row, visible)
+
+
+def _unlisted_entry(row, visible: Iterable[str]) -> DirectoryEntry:
+    from unlisted.models import UnlistedKind
+
+    info = row.provision_type.info
+    confidential = info.confidential_address
+    authority = row.authority
+    return DirectoryEntry(
+        id=UNLISTED_ID_OFFSET + row.id, organisation_id=0, name=row.name,
+        organisation_name=row.organisation_name or (authority.name if authority else ''),
+        provision_type=row.provision_type.value, provision_type_label=info.label, lot=info.lot.value,
+        description=row.description or '', needs=tuple(sorted(set(row.needs or ()))), age_min=row.age_min,
+        age_max=row.age_max, sex=row.sex, places=row.places, vacancies=row.vacancies,
+        vacancies_confirmed_at=row.vacancies_confirmed_at,
+        judgement=row.judgement.value if row.judgement else None,
+        judgement_rank=row.judgement.rank if row.judgement else 0, judgement_date=row.judgement_date,
+        urn=row.urn, authority_code=row.authority_code, authority_name=authority.name if authority else '',
+        region_code=authority.region_code if authority else '', region_name=authority.region_name if authority else '',
+        district_name=row.district_name, confidential_address=confidential,
+        easting=float(row.easting), northing=float(row.northing),
+        address='' if confidential else row.address, postcode='' if confidential else row.postcode,
+        accepted_by=tuple(sorted(set(visible))), updated_at=row.updated_at,
+        standing=IN_HOUSE if row.kind == UnlistedKind.IN_HOUSE else NOT_QUALIFIED,
+    )
+
+
+def unlisted_ids_sharing_urns(setting_ids: Iterable[int]) -> set[int]:
+    """Directory ids of not-qualified entries with the URN of one of these settings: when a setting joins or leaves
+    the list, its register twin leaves or comes back in the same drain."""
+    from unlisted.models import UnlistedSetting
+
+    ids = sorted(entry_id for entry_id in setting_ids if entry_id < UNLISTED_ID_OFFSET)
+    found: set[int] = set()
+    for start in range(0, len(ids), 500):
+        urns = select(Setting.urn).where(Setting.id.in_(ids[start:start + 500]), Setting.urn.is_not(None))
+        found |= {UNLISTED_ID_OFFSET + entry_id for entry_id in
+                  db.session.scalars(select(UnlistedSetting.id).where(UnlistedSetting.urn.in_(urns)))}
+    return found

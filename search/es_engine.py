@@ -59,7 +59,7 @@ def to_document(entry: DirectoryEntry) -> dict:
     public_easting, public_northing = entry.public_point
     lat, lon = to_wgs84(entry.easting, entry.northing)
     public_lat, public_lon = to_wgs84(public_easting, public_northing)
-    doc.update(body=entry.search_text(), has_vacancy=entry.has_vacancy,
+    doc.update(body=entry.search_text(), has_vacancy=entry.has_vacancy, standing_rank=0 if entry.is_qualified else 1,
                public_easting=public_easting, public_northing=public_northing,
                location={'lat': round(lat, 6), 'lon': round(lon, 6)},
                public_location={'lat': round(public_lat, 6), 'lon': round(public_lon, 6)})
@@ -367,8 +367,10 @@ class ElasticsearchEngine:
 
     # -- reading ---------------------------------------------------------------------------------------------
 
-    def count(self) -> int:
-        return int(self._call('count', lambda: self.client.count(index=self.alias))['count'])
+    def count(self, *, qualified_only: bool = False) -> int:
+        """How many entries the index holds (only those on the national list, for public counts)."""
+        body = {'query': {'term': {'standing': 'qualified'}}} if qualified_only else None
+        return int(self._call('count', lambda: self.client.count(index=self.alias, body=body))['count'])
 
     def _walk(self, source: bool | dict) -> Iterator[dict]:
         """Every document in id order, :attr:`walk_size` at a time (``search_after`` on ``id``)."""

@@ -73,9 +73,23 @@ def words_clauses(words: Words) -> tuple[list[dict], list[dict]]:
     return required, scoring
 
 
+def standing_filter(query: Query) -> dict:
+    """Qualified entries only; for a market search also not-qualified ones and the in-house services the viewer may
+    see (the SQL engine's rule: their authority among the entry's ``accepted_by``, or every one for the board)."""
+    if not query.market:
+        return {'term': {'standing': 'qualified'}}
+    allowed = [{'terms': {'standing': ['qualified', 'not_qualified']}}]
+    if query.in_house_for == '*':
+        allowed.append({'term': {'standing': 'in_house'}})
+    elif query.in_house_for:
+        allowed.append({'bool': {'filter': [{'term': {'standing': 'in_house'}},
+                                            {'term': {'accepted_by': query.in_house_for}}]}})
+    return {'bool': {'should': allowed, 'minimum_should_match': 1}}
+
+
 def plain_filters(query: Query) -> list[dict]:
-    """Filters that are not facets: age, sex, local list, distance. They go in ``query.bool.filter``."""
-    filters = []
+    """Filters that are not facets: standing, age, sex, local list, distance. They go in ``query.bool.filter``."""
+    filters = [standing_filter(query)]
     if query.age is not None:
         filters += [{'range': {'age_min': {'lte': query.age}}}, {'range': {'age_max': {'gte': query.age}}}]
     if query.sex:
@@ -115,7 +129,13 @@ def facet_filters(query: Query) -> dict[str, list[dict]]:
 
 
 def sort_clause(query: Query, has_words: bool) -> list:
-    """The ``sort`` list for the query's sort order, with the SQL engine's tie-breaks (see the module's note)."""
+    """The ``sort`` list for the query's sort order, with the SQL engine's tie-breaks (see the module's note); a
+    market search puts qualified entries first (``standing_rank`` 0), then the rest, each in that order."""
+    order = _sort_clause(query, has_words)
+    return [{'standing_rank': 'asc'}, *order] if query.market else order
+
+
+def _sort_clause(query: Query, has_words: bool) -> list:
     relevance = ['_score'] if has_words else []
     if query.sort == 'distance' and query.origin is not None:
         return [distance_sort(query), shuffle_sort(query), {'id': 'asc'}]

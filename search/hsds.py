@@ -86,11 +86,13 @@ def services_page(page: int, per_page: int) -> dict:
     from . import engine
 
     target = engine()
-    total = target.count()
+    # Market entries (not qualified, in-house) are for commissioners only. Their ids all lie above every setting's,
+    # so in id order the qualified entries come first and the pages simply stop before the market.
+    total = target.count(qualified_only=True)
     pages = max(1, math.ceil(total / per_page))
     if page > pages:
         raise PageOutOfRangeError(page, pages)
-    entries = target.export(offset=(page - 1) * per_page, size=per_page)
+    entries = [entry for entry in target.export(offset=(page - 1) * per_page, size=per_page) if entry.is_qualified]
     organisations = profiles.organisations({entry.organisation_id for entry in entries})
     return {
         'total_items': total, 'total_pages': pages, 'page_number': page, 'size': per_page,

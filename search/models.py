@@ -48,6 +48,8 @@ class SearchEntry(db.Model):
     public_easting: Mapped[float] = mapped_column(Float, nullable=False)
     public_northing: Mapped[float] = mapped_column(Float, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    #: ``qualified`` | ``not_qualified`` | ``in_house``: only qualified entries are public.
+    standing: Mapped[str] = mapped_column(String(20), nullable=False, default='qualified', server_default='qualified')
     #: The whole :class:`search.entries.DirectoryEntry`, as JSON, returned with each hit.
     doc: Mapped[str] = mapped_column(Text, nullable=False)
 

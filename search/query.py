@@ -193,6 +193,13 @@ class Query:
     highlight: bool = True
     #: How typed words were read (``search/synonyms.py``): (typed, meaning) pairs, shown back to the person.
     read_as: tuple[tuple[str, str], ...] = ()
+    #: Include the whole market: not-qualified settings from the register, and in-house services the viewer may see
+    #: (``in_house_for``), all ranked after qualified entries. Only commissioner and board searches set it; never
+    #: set from URL arguments alone, so public searches can only ever find qualified entries.
+    market: bool = field(default=False, repr=False)
+    #: The authority whose in-house services (its own and its consortium partners') a market search includes;
+    #: ``*`` for the national board, which sees every authority's.
+    in_house_for: str | None = field(default=None, repr=False)
 
     @property
     def parsed_words(self) -> Words:

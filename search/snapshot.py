@@ -31,7 +31,7 @@ ACCEPTED = SearchEntryAuthority.__table__
 STATE = SearchIndexState.__table__
 #: Facets held as small-int codes into a list of distinct values: facet name to column.
 CODED = {'provision_type': 'provision_type', 'lot': 'lot', 'judgement': 'judgement', 'region': 'region_code',
-         'authority': 'authority_code', 'sex': 'sex'}
+         'authority': 'authority_code', 'sex': 'sex', 'standing': 'standing'}
 #: Plain per-row columns and their types. ``updated`` is ``updated_at`` in microseconds since 1970.
 NUMERIC = {'judgement_rank': np.int16, 'age_min': np.int16, 'age_max': np.int16, 'has_vacancy': bool,
            'easting': np.float64, 'northing': np.float64, 'public_easting': np.float64,

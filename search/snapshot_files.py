@@ -32,7 +32,7 @@ from .suggest import Suggester
 logger = logging.getLogger(__name__)
 #: Folders kept per database (the newest): a worker starting from an older one patches forward.
 KEPT = 2
-FORMAT = 1
+FORMAT = 2
 
 
 def folder_for(root: str | os.PathLike, database_url: str) -> Path:

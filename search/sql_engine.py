@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from registry.extensions import db
 from registry.settings.taxonomy import Judgement
 
-from .entries import DirectoryEntry, entry_hash
+from .entries import IN_HOUSE, NOT_QUALIFIED, QUALIFIED, DirectoryEntry, entry_hash
 from .models import (
     SearchEntry,
     SearchEntryAuthority,
@@ -186,7 +186,7 @@ class SqlEngine:
             'age_min': entry.age_min, 'age_max': entry.age_max, 'sex': entry.sex,
             'has_vacancy': entry.has_vacancy, 'easting': entry.easting, 'northing': entry.northing,
             'public_easting': entry.public_point[0], 'public_northing': entry.public_point[1],
-            'updated_at': entry.updated_at, 'doc': entry.to_json(),
+            'updated_at': entry.updated_at, 'standing': entry.standing, 'doc': entry.to_json(),
         }
 
     def remove(self, ids: Iterable[int], *, version: int | None = None, deadline: float | None = None) -> None:
@@ -244,9 +244,12 @@ class SqlEngine:
 
     # -- reading -------------------------------------------------------------------------------------------
 
-    def count(self) -> int:
-        """How many entries the index holds."""
-        return self.session.scalar(select(func.count()).select_from(ENTRIES))
+    def count(self, *, qualified_only: bool = False) -> int:
+        """How many entries the index holds (only those on the national list, for public counts)."""
+        query = select(func.count()).select_from(ENTRIES)
+        if qualified_only:
+            query = query.where(ENTRIES.c.standing == QUALIFIED)
+        return self.session.scalar(query)
 
     def ids(self) -> set[int]:
         """Every indexed setting id."""
@@ -374,10 +377,30 @@ class SqlEngine:
         return _parse_ids(joined)
 
     @staticmethod
-    def _plain_masks(query: Query, snapshot: Snapshot, points: tuple[np.ndarray, np.ndarray] | None
+    def _standing_mask(query: Query, snapshot: Snapshot) -> np.ndarray | None:
+        """Qualified entries; for a market search also not-qualified ones and the in-house services the viewer may
+        see (their authority among the entry's ``accepted_by``, or every one for the board). None: no row is left
+        out (an index of qualified entries only, the usual case until the market is loaded)."""
+        standing = snapshot.coded['standing']
+        if all(value == QUALIFIED for value in standing.values):
+            return None
+        if not query.market:
+            return standing.mask([QUALIFIED])
+        mask = standing.mask([QUALIFIED, NOT_QUALIFIED])
+        if query.in_house_for == '*':
+            mask |= standing.mask([IN_HOUSE])
+        elif query.in_house_for:
+            visible = np.zeros(snapshot.size, dtype=bool)
+            visible[snapshot.accepted.get(query.in_house_for, EMPTY)] = True
+            mask |= standing.mask([IN_HOUSE]) & visible
+        return mask
+
+    @classmethod
+    def _plain_masks(cls, query: Query, snapshot: Snapshot, points: tuple[np.ndarray, np.ndarray] | None
                      ) -> list[np.ndarray]:
-        """Filters that are not facets: age, sex, local list and distance."""
-        masks = []
+        """Filters that are not facets: standing, age, sex, local list and distance."""
+        standing = cls._standing_mask(query, snapshot)
+        masks = [] if standing is None else [standing]
         if query.age is not None:
             masks += [snapshot.age_min <= query.age, snapshot.age_max >= query.age]
         if query.sex:
@@ -419,6 +442,20 @@ class SqlEngine:
         and stays the same from page to page and worker to worker. Distance and update time break ties the same
         way.
         """
+        if query.market and any(value != QUALIFIED for value in snapshot.coded['standing'].values):
+            # qualified entries first, then the rest of the market, each in the query's order
+            qualified = selected & snapshot.coded['standing'].mask([QUALIFIED])
+            first = SqlEngine._ordered_rows(query, snapshot, qualified, score, body, points, stop)
+            if len(first) >= stop:
+                return first
+            rest = SqlEngine._ordered_rows(query, snapshot, selected & ~qualified, score, body, points,
+                                           stop - len(first))
+            return np.concatenate([first, rest])
+        return SqlEngine._ordered_rows(query, snapshot, selected, score, body, points, stop)
+
+    @staticmethod
+    def _ordered_rows(query: Query, snapshot: Snapshot, selected: np.ndarray, score, body, points,
+                      stop: int) -> np.ndarray:
         if query.sort == 'updated':
             return _first_in_order(snapshot.order_updated, selected, stop)
         candidates = np.flatnonzero(selected)

@@ -31,7 +31,7 @@ from registry.db import utcnow
 from registry.extensions import db
 from registry.indexing import ReindexRequest
 
-from .entries import build_entries, entry_hash
+from .entries import build_entries, entry_hash, unlisted_ids_sharing_urns
 from .models import IndexSyncState
 from .query import IndexWriteError, SearchUnavailableError
 
@@ -101,6 +101,7 @@ def _write(target, setting_ids: set[int], version: int, deadline: float | None,
     Returns (indexed, removed, failures by setting id); raises :class:`SearchUnavailableError` if the engine took
     nothing.
     """
+    setting_ids = set(setting_ids) | unlisted_ids_sharing_urns(setting_ids)
     entries = list(build_entries(setting_ids))
     gone = set(setting_ids) - {entry.id for entry in entries}
     extra = {'target': index} if index else {}

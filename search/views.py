@@ -11,6 +11,7 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
 
+from qualification.listing import acceptance_layers
 from registry.accounts.models import Role
 from registry.db import utcnow
 from registry.geography.distance import km, miles
@@ -54,13 +55,15 @@ def public_radius_errors(args) -> dict[str, str]:
     return {}
 
 
-def run(args, *, public: bool, page_size: int = PAGE_SIZE, highlight: bool = True) -> Outcome:
+def run(args, *, public: bool, page_size: int = PAGE_SIZE, highlight: bool = True, market: bool = False,
+        in_house_for: str | None = None) -> Outcome:
     """Parse and run a search, turning every kind of bad input into messages instead of an error page.
 
     Public searches filter, sort and measure on public points (a children's home at its authority's centroid);
     only the commissioner search (``public=False``, behind its role check) uses exact locations.
 
     :param highlight: mark the matched words in each hit (the pages show them; the JSON API does not).
+    :param market: include settings not on the national list (commissioner search only; never with ``public``).
     """
     from . import search
 
@@ -71,7 +74,8 @@ def run(args, *, public: bool, page_size: int = PAGE_SIZE, highlight: bool = Tru
         return Outcome(errors={**exc.errors, **errors})
     if errors:
         return Outcome(query=query, errors=errors)
-    query = replace(query, exact_locations=not public, highlight=highlight)
+    query = replace(query, exact_locations=not public, highlight=highlight, market=market and not public,
+                    in_house_for=in_house_for if market and not public else None)
     try:
         return Outcome(query=query, results=search(query))
     except PageOutOfRangeError as exc:
@@ -235,11 +239,25 @@ def directory():
 @bp.route('/directory/commissioner')
 @roles_required(*COMMISSIONER_ROLES)
 def commissioner_search():
-    """The commissioner search: vacancies, local acceptance, exact locations and evidence links."""
-    outcome = run(request.args, public=False)
+    """The commissioner search: vacancies, local acceptance, exact locations and evidence links.
+
+    Includes the whole market by default (``market=listed`` for the national list only): Ofsted-registered settings
+    not yet qualified and in-house services the commissioner may see, marked and ranked after qualified ones.
+    """
+    outcome = run(request.args, public=False, market=request.args.get('market', 'all') != 'listed',
+                  in_house_for=in_house_viewer(current_user))
     context = _context('search.commissioner_search', outcome, commissioner=True)
     context['my_authority'] = current_user.authority_code
+    context['accepted_layers'] = acceptance_layers(current_user.authority_code)
     return render_template('search/directory.html', **context), 400 if outcome.errors else 200
+
+
+def in_house_viewer(user) -> str | None:
+    """Whose in-house services a user's market search includes: a commissioner's authority (and through it its
+    consortium partners'), every authority's for the national board."""
+    if user.role == Role.COMMISSIONER:
+        return user.authority_code
+    return '*' if is_board(user) else None
 
 
 def sees_exact_locations(user) -> bool:

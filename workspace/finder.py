@@ -26,7 +26,7 @@ every time), never by name, which put names starting with a digit or "A" first.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -65,6 +65,8 @@ class Child:
     children: int = 1
     min_judgement: str | None = None
     provision_types: tuple[str, ...] = ()
+    #: Include the whole market (settings not on the national list), ranked after qualified ones.
+    market: bool = field(default=True, repr=False, compare=False)
 
     @property
     def with_siblings(self) -> bool:
@@ -181,15 +183,25 @@ def _judgement_reason(entry, child: Child) -> Reason:
     return Reason('judgement', False, f'Ofsted: {label} (below minimum {minimum.label})')
 
 
-def _accepted_reason(entry, authority_code: str, authority_name: str) -> Reason:
+def _accepted_reason(entry, authority_code: str, authority_name: str,
+                     layers: Mapping[tuple[int, str], list[str]] | None = None) -> Reason:
+    """Accepted for the authority, saying which layer accepted: the authority itself or its consortium."""
     name = authority_name or authority_code
     if authority_code in entry.accepted_by:
-        return Reason('accepted', True, f'Accepted by {name}')
+        accepted_by = (layers or {}).get((entry.organisation_id, entry.lot)) or [name]
+        return Reason('accepted', True, f'Accepted by {" and ".join(accepted_by)}')
     return Reason('accepted', False, f'Not yet accepted by {name}')
 
 
+def _standing_reason(entry) -> Reason:
+    if entry.standing == 'in_house':
+        return Reason('standing', False, f'In-house service of {entry.organisation_name}: not on the national list')
+    return Reason('standing', False, 'Not qualified: registered with Ofsted but not on the national list')
+
+
 def assess(entry, child: Child, authority_code: str | None, now: datetime, *,
-           authority_name: str = '') -> tuple[float, float | None, bool, bool, list[Reason]]:
+           authority_name: str = '', layers: Mapping[tuple[int, str], list[str]] | None = None
+           ) -> tuple[float, float | None, bool, bool, list[Reason]]:
     """Score one candidate: (score, distance in metres, meets every hard requirement, fresh vacancies, reasons)."""
     reasons: list[Reason] = []
     distance_m = None
@@ -203,9 +215,11 @@ def assess(entry, child: Child, authority_code: str | None, now: datetime, *,
     vacancy_reason, enough, fresh = _vacancy_reason(entry, child, now)
     reasons.append(vacancy_reason)
     reasons.append(_judgement_reason(entry, child))
+    if not entry.is_qualified:
+        reasons.append(_standing_reason(entry))
     accepted = False
-    if authority_code:
-        accepted_reason = _accepted_reason(entry, authority_code, authority_name)
+    if authority_code and entry.is_qualified:
+        accepted_reason = _accepted_reason(entry, authority_code, authority_name, layers)
         accepted = accepted_reason.met
         reasons.append(accepted_reason)
 
@@ -221,21 +235,25 @@ def assess(entry, child: Child, authority_code: str | None, now: datetime, *,
 
 
 def rank(candidates: Iterable, child: Child, authority_code: str | None, now: datetime, *,
-         authority_name: str = '') -> list[Match]:
+         authority_name: str = '', layers: Mapping[tuple[int, str], list[str]] | None = None) -> list[Match]:
     """Rank candidate directory entries for ``child``: every hard requirement met first, then by score.
 
     :param candidates: :class:`search.DirectoryEntry` objects (or search hits, whose ``entry`` is used).
     :param authority_code: the commissioner's authority, for the "accepted by us" reason (None for the board).
     :param now: the time vacancy freshness is measured from (timezone-aware).
+    :param layers: (organisation id, lot) to the names of the layers that accepted it for the authority
+        (:func:`qualification.listing.acceptance_layers`), so the reason says "Accepted by West Yorkshire consortium".
     """
     assessed = []
     for candidate in candidates:
         entry = getattr(candidate, 'entry', candidate)
         score, distance_m, meets, fresh, reasons = assess(entry, child, authority_code, now,
-                                                          authority_name=authority_name)
+                                                          authority_name=authority_name, layers=layers)
         assessed.append((entry, score, distance_m, meets, fresh, reasons))
     seed = hashlib.blake2b(repr((child, authority_code)).encode(), digest_size=8).digest()
-    assessed.sort(key=lambda item: (not item[3], -item[1], item[2] if item[2] is not None else 0.0,
+    # qualified entries first, then the rest of the market, each in the usual order
+    assessed.sort(key=lambda item: (not item[0].is_qualified, not item[3], -item[1],
+                                    item[2] if item[2] is not None else 0.0,
                                     hashlib.blake2b(str(item[0].id).encode(), key=seed, digest_size=8).digest()))
     return [Match(entry=entry, rank=position, score=score, distance_m=distance_m, meets_requirements=meets,
                   vacancies_fresh=fresh, reasons=reasons)

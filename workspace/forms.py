@@ -81,6 +81,12 @@ class FinderForm(FlaskForm):
                                           choices=[(kind.value, f'{kind.label} ({kind.lot.label})')
                                                    for kind in ProvisionType],
                                           invalid_choice_message='Select types from the list')
+    market = RadioField('Providers', widget=GovRadioInput(), default='all',
+                        choices=[('all', 'Include providers not yet on the national list'),
+                                 ('listed', 'National list only')],
+                        description='Ofsted-registered settings not yet qualified, and in-house services, come after '
+                                    'qualified ones',
+                        validators=[Optional()], invalid_choice_message='Select which providers to include')
     submit = SubmitField('Find placements', widget=GovSubmitInput())
 
     def __init__(self, *args, **kwargs):
@@ -127,6 +133,7 @@ class FinderForm(FlaskForm):
             'children': self.children.data if siblings else 1,
             'min_judgement': self.min_judgement.data or '',
             'provision_types': list(self.provision_types.data or []),
+            'market': 'listed' if self.market.data == 'listed' else 'all',
         }
 
 
@@ -138,7 +145,7 @@ def criteria_args(criteria: dict) -> dict:
             'max_distance': criteria.get('max_distance_miles'), 'placement': criteria.get('placement') or 'solo',
             'children': criteria.get('children') if criteria.get('placement') == 'siblings' else '',
             'min_judgement': criteria.get('min_judgement') or '',
-            'provision_types': criteria.get('provision_types') or []}
+            'provision_types': criteria.get('provision_types') or [], 'market': criteria.get('market') or 'all'}
     if start:
         args['start_date'] = [str(start.day), str(start.month), str(start.year)]
     return args

@@ -77,21 +77,23 @@ def child_from_criteria(criteria: dict) -> Child:
         max_distance_miles=float(criteria['max_distance_miles']) if criteria.get('max_distance_miles') else None,
         start_date=date.fromisoformat(start) if isinstance(start, str) and start else start,
         children=int(criteria.get('children') or 1), min_judgement=criteria.get('min_judgement') or None,
-        provision_types=tuple(criteria.get('provision_types') or ()),
+        provision_types=tuple(criteria.get('provision_types') or ()), market=criteria.get('market') != 'listed',
     )
 
 
-def candidates_for(child: Child) -> list:
+def candidates_for(child: Child, in_house_for: str | None = None) -> list:
     """Every setting within the distance that meets the hard requirements search can check (age, sex, type, every
     need asked for, sibling groups, minimum judgement), however many, then the nearest :data:`NEAR_MISSES` that
     meet all but the needs or the judgement. Vacancies are left to the ranking, which lists settings short of
-    places after those with enough.
+    places after those with enough. With ``child.market``, settings not on the national list come too (the in-house
+    services of ``in_house_for``'s authority and its consortium partners; ``*`` for every authority's).
     """
     base = search.Query(age=child.age, sex=child.sex if child.sex in {'female', 'male'} else None,
                         provision_types=child.provision_types, origin=child.origin, origin_label=child.origin_label,
                         radius_miles=child.max_distance_miles if child.origin else None,
                         sort='distance' if child.origin else 'relevance', facets=(), page_size=BATCH_SIZE,
-                        exact_locations=True, highlight=False)
+                        exact_locations=True, highlight=False, market=child.market,
+                        in_house_for=in_house_for if child.market else None)
     needs = tuple(sorted({*child.needs, *([SIBLING_NEED] if child.with_siblings else [])}))
     hits = list(_hits(replace(base, needs=needs, min_judgement=child.min_judgement)))
     if needs or child.min_judgement:
@@ -152,17 +154,24 @@ def finder_page(matches: list[Match], page: int) -> FinderPage:
                       sum(match.meets_requirements for match in matches), page)
 
 
-def find_placements(child: Child, authority_code: str | None, now: datetime | None = None) -> list[Match]:
-    """Ranked matches for ``child``, with the reasons each matched or fell short (reads only)."""
-    return rank(candidates_for(child), child, authority_code, now or utcnow(),
-                authority_name=authority_name(authority_code))
+def find_placements(child: Child, authority_code: str | None, now: datetime | None = None, *,
+                    in_house_for: str | None = None) -> list[Match]:
+    """Ranked matches for ``child``, with the reasons each matched or fell short (reads only).
+
+    :param in_house_for: whose in-house services a market search includes (default: ``authority_code``'s).
+    """
+    from qualification.listing import acceptance_layers
+
+    return rank(candidates_for(child, in_house_for or authority_code), child, authority_code, now or utcnow(),
+                authority_name=authority_name(authority_code), layers=acceptance_layers(authority_code))
 
 
-def run_finder(child: Child, authority_code: str | None, now: datetime | None = None) -> list[Match]:
+def run_finder(child: Child, authority_code: str | None, now: datetime | None = None, *,
+               in_house_for: str | None = None) -> list[Match]:
     """The finder for an officer: ranked matches, with the search logged anonymously for market statistics."""
     from market.demand import log_search
 
-    matches = find_placements(child, authority_code, now)
+    matches = find_placements(child, authority_code, now, in_house_for=in_house_for)
     with unit_of_work():
         log_search('search', authority_code=authority_code, age=child.age, needs=child.needs,
                    provision_types=child.provision_types, max_distance_miles=child.max_distance_miles,
@@ -383,10 +392,15 @@ class AcceptedProvider:
 
 
 def authority_overview(authority_code: str, today: date | None = None) -> dict:
-    """The authority's local list: accepted providers with their qualifications, and pending applications."""
+    """The authority's local list: accepted providers (by the authority itself or by a consortium it belongs to,
+    which counts for every member) with their qualifications, and pending applications."""
+    from consortia.models import ConsortiumMember
+
     today = today or date.today()
+    consortia = select(ConsortiumMember.consortium_id).where(ConsortiumMember.authority_code == authority_code)
     accepted = db.session.scalars(
-        select(LocalApplication).where(LocalApplication.authority_code == authority_code,
+        select(LocalApplication).where((LocalApplication.authority_code == authority_code)
+                                       | LocalApplication.consortium_id.in_(consortia),
                                        LocalApplication.status == LocalApplicationStatus.ACCEPTED)
         .options(selectinload(LocalApplication.organisation))
         .order_by(LocalApplication.decided_at.desc(), LocalApplication.id)

@@ -30,10 +30,12 @@ def _run_finder(form: FinderForm, *, log: bool = False) -> list | None:
     except services.WorkspaceError as exc:
         add_form_error(form, exc.field or 'postcode', str(exc))
         return None
+    from search.views import in_house_viewer
+
     authority_code = current_user.authority_code if current_user.role == Role.COMMISSIONER else None
     if log:
-        return services.run_finder(child, authority_code)
-    return services.find_placements(child, authority_code)
+        return services.run_finder(child, authority_code, in_house_for=in_house_viewer(current_user))
+    return services.find_placements(child, authority_code, in_house_for=in_house_viewer(current_user))
 
 
 def _contacts(setting_ids) -> dict:

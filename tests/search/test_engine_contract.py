@@ -407,6 +407,49 @@ def test_distance_order_matches_the_distances_shown_from_far_away(loaded):
     assert names(results)[0] == 'Capital Fostering Westminster'
 
 
+# --- the whole market: standing, ranking and exclusion ------------------------------------------------------------
+
+def _unlisted_entry(kind, name, provision_type, postcode, *, owner=None, urn=None, judgement=None):
+    from registry.extensions import db
+    from registry.geography.postcodes import lookup
+    from unlisted.models import UnlistedSetting
+
+    location = lookup(postcode)
+    confidential = provision_type.info.confidential_address and kind.value == 'not_qualified'
+    if confidential:
+        easting, northing = authority_centroids()[location.authority_code]
+    else:
+        easting, northing = location.easting, location.northing
+    entry = UnlistedSetting(kind=kind, urn=urn, owner_authority_code=owner, provision_type=provision_type, name=name,
+                        organisation_name='Owner', authority_code=location.authority_code,
+                        district_name=location.district_name, postcode='' if confidential else location.postcode,
+                        easting=easting, northing=northing, places=3, age_min=0, age_max=17, judgement=judgement)
+    db.session.add(entry)
+    db.session.commit()
+    return entry
+
+
+@pytest.fixture
+def market(engine, directory):
+    """The known directory plus the market around it: a not-qualified home and agency from the register, a
+    register twin of a listed setting (left out), and Leeds's in-house home (seen by Leeds and the board only)."""
+    from registry.extensions import db
+    from registry.settings.taxonomy import Judgement
+    from unlisted.models import UnlistedKind
+
+    directory.oak_house.urn = 'SC000001'
+    db.session.commit()
+    _unlisted_entry(UnlistedKind.NOT_QUALIFIED, "Children's home", ProvisionType.CHILDRENS_HOME, 'LS1 4DY',
+                  urn='SC999001', judgement=Judgement.OUTSTANDING)
+    _unlisted_entry(UnlistedKind.NOT_QUALIFIED, 'Unlisted Fostering Ltd', ProvisionType.INDEPENDENT_FOSTERING_AGENCY,
+                  'LS2 8BH', urn='SC999002')
+    _unlisted_entry(UnlistedKind.NOT_QUALIFIED, 'Oak House twin', ProvisionType.CHILDRENS_HOME, 'BD1 1HY',
+                  urn='SC000001')
+    _unlisted_entry(UnlistedKind.IN_HOUSE, 'Leeds Council Home', ProvisionType.CHILDRENS_HOME, 'LS6 2QB', owner=LEEDS)
+    rebuild(target=engine)
+    return engine
+
+
 # -- what people type (issue 18): everyday words, abbreviations and places --------------------------------------------
 
 @pytest.fixture
@@ -422,6 +465,46 @@ def everyday(engine, directory):
     db.session.commit()
     rebuild(target=engine)
     return engine
+
+
+LISTED = {'Leeds Fostering Service', 'Oak House', 'Willow Lodge', 'Riverside Home', 'Capital Fostering Westminster'}
+
+
+def test_public_searches_never_find_the_market(market):
+    results = market.query(Query(page_size=100))
+    assert set(names(results)) == LISTED and results.total == 5
+    assert sum(results.facets['provision_type'].values()) == 5
+    assert found(market, q='unlisted') == set() and found(market, q='council') == set()
+    assert market.count(qualified_only=True) == 5 and market.count() == 8
+
+
+def test_a_market_search_marks_and_ranks_qualified_entries_first(market):
+    results = market.query(Query(page_size=100, market=True, in_house_for=LEEDS))
+    standings = [hit.entry.standing for hit in results.hits]
+    assert set(names(results)) == LISTED | {"Children's home", 'Unlisted Fostering Ltd', 'Leeds Council Home'}
+    assert standings[:5] == ['qualified'] * 5 and 'qualified' not in standings[5:]
+    assert 'Oak House twin' not in names(results)  # its provider is on the national list
+    # nearest first within each standing: the not-qualified home at LS1 4DY's authority comes after Riverside
+    by_distance = market.query(exact({'postcode': 'LS1 4DY', 'sort': 'distance', 'page_size': '100'}))
+    market_by_distance = market.query(replace(exact({'postcode': 'LS1 4DY', 'sort': 'distance', 'page_size': '100'}),
+                                              market=True, in_house_for=LEEDS))
+    assert names(market_by_distance)[:5] == names(by_distance)
+    rest = market_by_distance.hits[5:]
+    assert [hit.distance_m for hit in rest] == sorted(hit.distance_m for hit in rest)
+    # pages follow the same order
+    paged = [names(market.query(Query(page_size=3, page=page, market=True, in_house_for=LEEDS))) for page in (1, 2, 3)]
+    assert sum(paged, []) == names(results)
+
+
+def test_in_house_services_are_seen_only_by_their_authority_and_the_board(market):
+    manchester = market.query(Query(page_size=100, market=True, in_house_for='E08000003'))
+    assert 'Leeds Council Home' not in names(manchester) and "Children's home" in names(manchester)
+    board = market.query(Query(page_size=100, market=True, in_house_for='*'))
+    assert 'Leeds Council Home' in names(board)
+    judged = market.query(replace(parse_query({'sort': 'judgement', 'page_size': '100'}), market=True,
+                                  in_house_for='*'))
+    # outstanding but not qualified still comes after every qualified entry
+    assert [hit.entry.standing for hit in judged.hits][:5] == ['qualified'] * 5
 
 
 @pytest.mark.parametrize(('typed', 'expected'), [

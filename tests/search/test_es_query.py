@@ -24,6 +24,8 @@ from search.es_query import (
 from search.query import MARK_END, MARK_START, MAX_RESULT_WINDOW, Query
 
 ORIGIN = (429960.0, 433298.0)  # LS1 4DY
+#: Every search but a commissioner's market search keeps to entries on the national list.
+QUALIFIED_ONLY = {'term': {'standing': 'qualified'}}
 
 
 def ties(query: Query) -> list:
@@ -47,6 +49,7 @@ def test_mapping_uses_english_text_keyword_facets_and_grid_references():
     assert properties['location'] == {'type': 'geo_point'}
     assert properties['judgement_rank'] == {'type': 'integer'}
     assert properties['updated_at'] == {'type': 'date'}
+    assert properties['standing'] == {'type': 'keyword'} and properties['standing_rank'] == {'type': 'byte'}
     assert properties['vocabulary']['analyzer'] == 'vocabulary'
 
 
@@ -119,6 +122,7 @@ def test_every_word_must_be_in_some_field_with_the_unfinished_last_word_as_a_pre
                 {'match_bool_prefix': {'name': {'query': 'oak house bradf', 'boost': 10.0}}},
                 {'match_bool_prefix': {'organisation_name': {'query': 'oak house bradf', 'boost': 4.0}}},
             ],
+            'filter': [QUALIFIED_ONLY],
         }},
         'from': 0, 'size': 20,
         'sort': ['_score', *ties(Query(words='oak house bradf', facets=()))],
@@ -147,7 +151,7 @@ def test_finished_words_are_plain_matches_and_stop_words_never_reach_the_engine(
 
 def test_a_search_of_only_stop_words_matches_nothing():
     body = build_query(Query(words='the and '), page_size=20)
-    assert body['query'] == {'bool': {'must': [{'match_none': {}}]}}
+    assert body['query'] == {'bool': {'must': [{'match_none': {}}], 'filter': [QUALIFIED_ONLY]}}
 
 
 def test_phrases_must_match_within_one_field():
@@ -199,7 +203,7 @@ def test_relevance_ties_go_nearest_first_when_a_place_is_given():
 
 def test_no_words_matches_all_in_the_seeded_order():
     body = build_query(Query(), page_size=20)
-    assert body['query'] == {'bool': {'must': [{'match_all': {}}]}}
+    assert body['query'] == {'bool': {'must': [{'match_all': {}}], 'filter': [QUALIFIED_ONLY]}}
     assert body['sort'] == ties(Query())
     assert 'highlight' not in body and 'post_filter' not in body and 'suggest' not in body
 
@@ -207,7 +211,7 @@ def test_no_words_matches_all_in_the_seeded_order():
 def test_plain_filters_go_in_bool_filter():
     body = build_query(Query(age=9, sex='male', accepted_by='E09000033'), page_size=20)
     assert body['query']['bool']['filter'] == [
-        {'range': {'age_min': {'lte': 9}}}, {'range': {'age_max': {'gte': 9}}},
+        QUALIFIED_ONLY, {'range': {'age_min': {'lte': 9}}}, {'range': {'age_max': {'gte': 9}}},
         {'terms': {'sex': ['male', 'any']}},
         {'term': {'accepted_by': 'E09000033'}},
     ]
@@ -217,6 +221,7 @@ def test_public_radius_is_a_grid_box_then_the_exact_circle_on_public_points():
     body = build_query(Query(origin=ORIGIN, radius_miles=10, sort='distance'), page_size=20)
     radius = 10 * 1609.344
     assert body['query']['bool']['filter'] == [
+        QUALIFIED_ONLY,
         {'range': {'public_easting': {'gte': ORIGIN[0] - radius, 'lte': ORIGIN[0] + radius}}},
         {'range': {'public_northing': {'gte': ORIGIN[1] - radius, 'lte': ORIGIN[1] + radius}}},
         {'script': {'script': {'source': WITHIN_SCRIPT, 'params': {
@@ -231,9 +236,9 @@ def test_public_radius_is_a_grid_box_then_the_exact_circle_on_public_points():
 
 def test_commissioner_radius_and_distance_order_use_exact_points():
     body = build_query(Query(origin=ORIGIN, radius_miles=10, sort='distance', exact_locations=True), page_size=20)
-    assert [next(iter(clause.get('range', {'script': 0}))) for clause in body['query']['bool']['filter']] == [
+    assert [next(iter(clause.get('range', {'script': 0}))) for clause in body['query']['bool']['filter'][1:]] == [
         'easting', 'northing', 'script']
-    assert body['query']['bool']['filter'][2]['script']['script']['params']['easting'] == 'easting'
+    assert body['query']['bool']['filter'][3]['script']['script']['params']['easting'] == 'easting'
     assert body['sort'][0]['_script']['script']['params']['northing'] == 'northing'
 
 
@@ -250,7 +255,7 @@ def test_facet_filters_are_post_filters_and_each_aggregation_drops_its_own():
     type_filter = {'terms': {'provision_type': ['childrens-home']}}
     judgement_filter = {'range': {'judgement_rank': {'gte': 3}}}
     assert body['post_filter'] == {'bool': {'filter': [type_filter, judgement_filter]}}
-    assert 'filter' not in body['query']['bool']
+    assert body['query']['bool']['filter'] == [QUALIFIED_ONLY]  # facet filters stay out of the query
     assert body['aggs'] == {
         'provision_type': {'filter': {'bool': {'filter': [judgement_filter]}},
                            'aggs': {'values': {'terms': {'field': 'provision_type', 'size': 200}}}},
@@ -283,7 +288,7 @@ def test_the_count_for_a_deep_page_has_the_same_hits_as_the_search():
     assert count_body(query) == {'query': {'bool': {
         'must': [{'constant_score': {'filter': {'bool': {'filter': [
             {'match': {'all_text': {'query': 'care', 'operator': 'and'}}}]}}, 'boost': 1.0}}],
-        'filter': [{'range': {'age_min': {'lte': 9}}}, {'range': {'age_max': {'gte': 9}}},
+        'filter': [QUALIFIED_ONLY, {'range': {'age_min': {'lte': 9}}}, {'range': {'age_max': {'gte': 9}}},
                    {'terms': {'provision_type': ['childrens-home']}}],
     }}}
 
@@ -313,3 +318,30 @@ def test_suggestions_follow_the_sql_engines_rule_over_the_candidates():
         {'text': 'x1', 'offset': 13, 'length': 2, 'options': [{'text': 'x', 'score': 0.5, 'freq': 1}]},
     ]}}
     assert suggestions_from(response) == {'dillow': 'willow', 'hoise': 'horse'}
+
+
+def test_a_market_search_adds_the_whole_market_and_ranks_qualified_entries_first():
+    """Commissioners' market search: not-qualified entries, in-house ones of the viewer's authority (and its consortium
+    partners, through ``accepted_by``), qualified first; the board sees every authority's in-house services."""
+    body = build_query(Query(market=True, in_house_for='E08000035'), page_size=20)
+    assert body['query']['bool']['filter'] == [{'bool': {'should': [
+        {'terms': {'standing': ['qualified', 'not_qualified']}},
+        {'bool': {'filter': [{'term': {'standing': 'in_house'}}, {'term': {'accepted_by': 'E08000035'}}]}},
+    ], 'minimum_should_match': 1}}]
+    assert body['sort'] == [{'standing_rank': 'asc'}, *ties(Query())]  # the same seed: market is not asked
+    board = build_query(Query(market=True, in_house_for='*', sort='updated'), page_size=20)
+    assert board['query']['bool']['filter'][0]['bool']['should'][1] == {'term': {'standing': 'in_house'}}
+    assert board['sort'] == [{'standing_rank': 'asc'}, {'updated_at': 'desc'}, {'id': 'asc'}]
+    nobody = build_query(Query(market=True), page_size=20)
+    assert nobody['query']['bool']['filter'] == [{'bool': {'should': [
+        {'terms': {'standing': ['qualified', 'not_qualified']}}], 'minimum_should_match': 1}}]
+
+
+def test_a_market_entry_document_carries_its_standing_rank(app_ctx):
+    from dataclasses import replace
+
+    from search.es_engine import to_document
+
+    assert to_document(_oak_house())['standing_rank'] == 0
+    document = to_document(replace(_oak_house(), standing='not_qualified'))
+    assert (document['standing'], document['standing_rank']) == ('not_qualified', 1)

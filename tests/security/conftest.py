@@ -74,6 +74,7 @@ def build_world(app: Flask) -> World:
         for party in (a, b):
             _add_conflict_of_interest(party)
             _add_notification(party)
+            _add_consortium_and_unlisted_objects(party)
         world = World(a=a, b=b, assessor_id=assessor.id)
         db.session.remove()
     return world
@@ -119,6 +120,30 @@ def _add_local_objects(party: Party) -> None:
     db.session.add(local)
     db.session.commit()
     party.ids['requirements'], party.ids['local_application'] = requirements.id, local.id
+
+
+#: Each party's authority's consortium partner: Camden with Westminster, Bradford with Leeds.
+PARTNERS = {AUTHORITY_X: 'E09000007', AUTHORITY_Y: 'E08000032'}
+
+
+def _add_consortium_and_unlisted_objects(party: Party) -> None:
+    """A consortium of the party's authority and a partner, its commissioner acting for it, and an in-house home."""
+    from consortia.models import Consortium, ConsortiumCommissioner, ConsortiumMember
+    from registry.settings.taxonomy import ProvisionType
+    from unlisted.models import UnlistedKind, UnlistedSetting
+
+    code = party.ids['authority']
+    consortium = Consortium(name=f'Consortium {code}', members=[ConsortiumMember(authority_code=code),
+                                                                  ConsortiumMember(authority_code=PARTNERS[code])])
+    db.session.add(consortium)
+    db.session.flush()
+    db.session.add(ConsortiumCommissioner(consortium_id=consortium.id, user_id=party.users['commissioner']))
+    entry = UnlistedSetting(kind=UnlistedKind.IN_HOUSE, owner_authority_code=code,
+                        provision_type=ProvisionType.CHILDRENS_HOME, name=f'In-house home {code}',
+                        authority_code=code, easting=400000.0, northing=300000.0)
+    db.session.add(entry)
+    db.session.commit()
+    party.ids['consortium'], party.ids['unlisted_setting'] = consortium.id, entry.id
 
 
 def _add_workspace_objects(a: Party, b: Party) -> None:

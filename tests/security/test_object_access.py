@@ -36,9 +36,12 @@ ID_KINDS = {
     'placement_id': 'placement',
     'conflict_id': 'conflict',
     'notification_id': 'notification',
+    'consortium_id': 'consortium',
+    'unlisted_setting_id': 'unlisted_setting',
 }
 #: Kinds owned by a local authority's commissioners rather than by a provider organisation.
-AUTHORITY_KINDS = {'shortlist', 'shortlist_entry', 'requirements', 'referral', 'offer', 'placement'}
+AUTHORITY_KINDS = {'shortlist', 'shortlist_entry', 'requirements', 'referral', 'offer', 'placement', 'consortium',
+                   'unlisted_setting'}
 #: Values for the other (non-id) parameters of id-taking routes.
 OTHER_PARAMS = {'section_id': 'policies', 'action': 'suspend', 'version': '2026.2'}
 
