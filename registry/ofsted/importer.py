@@ -120,6 +120,7 @@ class ParsedFile:
     #: ``(file row number, cells)`` for each row after the header.
     rows: list[tuple[int, list[Cell]]]
     format: str
+    as_at: date | None = None
 
 
 @dataclass
@@ -155,6 +156,7 @@ class ValidatedFile:
     rows: list[RegisterRow] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     format: str = ''
+    as_at: date | None = None
 
 
 def row_hash(values: dict[str, Any]) -> str:
