@@ -17,7 +17,7 @@ from qualification.evidence import check_upload
 from registry.accounts.models import Role, User
 from registry.db import unit_of_work, utcnow
 from registry.extensions import db
-from tests.factories import PASSWORD, make_user
+from tests.factories import PASSWORD, make_user, register_with_ofsted
 from tests.qualification.conftest import PDF_BYTES
 from tests.registry.organisations.helpers import make_organisation, make_setting
 
@@ -49,6 +49,7 @@ def _party(label: str, urn: str, postcode: str, street: str) -> Party:
                                      company_number=urn[2:] + '00')
     setting = make_setting(organisation, owner, urn=urn, name=f'Home {label}', postcode=postcode,
                            address_line_1=street)
+    register_with_ofsted(setting)  # its URN verifies, so the home is listed once its organisation qualifies
     application = qualification_services.start_application(organisation, ['childrens-homes'], actor=owner)
     question = EVIDENCE_QUESTION[1]
     upload = check_upload(io.BytesIO(PDF_BYTES), f'complaints-{label}.pdf', 1024 * 1024)
