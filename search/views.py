@@ -14,6 +14,7 @@ from werkzeug.datastructures import MultiDict
 from registry.accounts.models import Role
 from registry.db import utcnow
 from registry.geography.distance import km, miles
+from registry.ofsted.services import latest_release_date
 from registry.permissions import is_board, roles_required
 from registry.settings.taxonomy import NEEDS, Judgement, ProvisionType
 
@@ -148,6 +149,7 @@ def _context(endpoint: str, outcome: Outcome, *, commissioner: bool) -> dict:
         'needs': list(NEEDS.items()), 'radius_choices': RADIUS_CHOICES, 'sort_labels': SORT_LABELS,
         'sorts': SORTS, 'facet_names': FACETS, 'facet_label': profiles.facet_label,
         'miles': miles, 'km': km, 'stale_before': utcnow() - STALE_AFTER, 'locations': {}, 'map_svg': None,
+        'register_as_at': latest_release_date(),
     }
     # Every result links to its provider's profile: one URL built, the others by its pattern (ids end the path).
     profile_prefix = url_for('search.provider_profile', organisation_id=0)[:-1]
@@ -205,4 +207,5 @@ def provider_profile(organisation_id: int):
                                      'same information.') if markers else None
     return render_template('search/provider_profile.html', profile=profile, privileged=privileged,
                            locations=locations, map_svg=map_svg, stale_before=utcnow() - STALE_AFTER,
-                           my_authority=getattr(current_user, 'authority_code', None))
+                           my_authority=getattr(current_user, 'authority_code', None),
+                           register_as_at=latest_release_date())

@@ -516,10 +516,17 @@ class VerificationResult:
     problems: list[str]
     #: False when there was nothing to check against (no register imported yet, or no URN needed).
     checked: bool = True
+    #: The release checked against (set by :func:`verify_setting`).
+    register_as_at: date | None = None
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def report_url(self) -> str | None:
+        """Ofsted's inspection report page, once the URN is known to be Ofsted's."""
+        return ofsted_report_url(self.entry.urn) if self.entry is not None else None
 
 
 def _check(setting: Setting, entry: OfstedRegisterEntry | None, register_loaded: bool) -> VerificationResult:
@@ -561,7 +568,9 @@ def verify_setting(setting: Setting) -> VerificationResult:
     """Check a setting's URN against the register: it exists, the provision type matches, registration is active."""
     urn = normalise_urn(setting.urn or '')
     entry = db.session.get(OfstedRegisterEntry, urn) if urn else None
-    return _check(setting, entry, entry is not None or _register_loaded())
+    result = _check(setting, entry, entry is not None or _register_loaded())
+    result.register_as_at = latest_release_date()
+    return result
 
 
 def settings_with_problems() -> list[VerificationResult]:
