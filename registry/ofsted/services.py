@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import NamedTuple
 
 from flask import current_app
 from sqlalchemy import and_, func, insert, select, update
@@ -475,8 +476,9 @@ def resolve_review_item(item: OfstedReviewItem, outcome: ReviewOutcome, *, actor
 # --- supply over time -----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SupplyRow:
+class SupplyRow(NamedTuple):
+    """Registered supply in one release: active registrations ("homes") and their places."""
+
     as_at: date
     provision_type: ProvisionType
     authority_code: str | None
@@ -489,6 +491,8 @@ def supply_by_release(provision_type: ProvisionType | None = None,
     """Active registrations ("homes") and places per release, provision type and authority, oldest first.
 
     Each release date counts once: when a release was imported more than once, its latest import wins.
+    Rows unpack as ``(as_at, provision_type, authority_code, homes, places)``; ``authority_code`` is None for
+    providers outside England. Historical releases count too: they exist for this.
     """
     latest_per_release = (select(OfstedReleaseCount.as_at, func.max(OfstedReleaseCount.import_id).label('import_id'))
                           .group_by(OfstedReleaseCount.as_at).subquery())
