@@ -74,6 +74,7 @@ def build_world(app: Flask) -> World:
         _add_placement_objects(a, b)
         for party in (a, b):
             _add_conflict_of_interest(party)
+            _add_ofsted_review(party)
         world = World(a=a, b=b, assessor_id=assessor.id)
         db.session.remove()
     return world
@@ -189,6 +190,17 @@ def _add_conflict_of_interest(party: Party) -> None:
     organisation = db.session.get(Organisation, party.ids['organisation'])
     party.users['board'] = member.id
     party.ids['conflict'] = conflicts.declare(organisation, 'A former employer', actor=member).id
+
+
+def _add_ofsted_review(party: Party) -> None:
+    """An item in the board's Ofsted review queue about the party's home (the board's, not the provider's)."""
+    from registry.ofsted.models import OfstedReviewItem, ReviewReason
+
+    item = OfstedReviewItem(setting_id=party.ids['setting'], reason=ReviewReason.REGISTRATION_SUSPENDED,
+                            detail='Registration active -> suspended', suspended_setting=False)
+    db.session.add(item)
+    db.session.commit()
+    party.ids['ofsted_review'] = item.id
 
 
 @pytest.fixture

@@ -35,6 +35,7 @@ ID_KINDS = {
     'offer_id': 'offer',
     'placement_id': 'placement',
     'conflict_id': 'conflict',
+    'item_id': 'ofsted_review',
 }
 #: Kinds owned by a local authority's commissioners rather than by a provider organisation.
 AUTHORITY_KINDS = {'shortlist', 'shortlist_entry', 'requirements', 'referral', 'offer', 'placement'}
