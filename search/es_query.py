@@ -6,7 +6,8 @@ They follow the SQL engine's rules, so both engines find, count, measure and ord
   ``all_text``, which the words must all match (the unfinished last word as a prefix, each quoted phrase within one
   field); the two names are matched again only for ranking;
 - relevance is ``1 + 10 × name score + 4 × organisation score`` (the weights of :mod:`search.names`), so a match in a
-  name always outranks a match in the description only; ties go by name (case ignored, then exact), then id;
+  name always outranks a match in the description only; ties go by distance when there is an origin, then by
+  the SQL engine's shuffle seeded by the query (:attr:`search.query.Query.seed`), never by name, then id;
 - distances are British National Grid metres, as everywhere else in the service: a radius is a box on the easting
   and northing and then the exact circle (a script), and the distance order is the same squared distance; the
   WGS84 points in the document are there for maps, never for filtering;
@@ -35,8 +36,12 @@ NAME_BOOSTS = (('name', 10.0), ('organisation_name', 4.0))
 FACET_SIZE = 200
 #: Candidates asked for per misspelt word; the SQL engine's rule (:func:`search.query.closest_term`) picks one.
 SUGGESTION_CANDIDATES = 5
-#: Ties in every order but distance and "recently updated".
-NAME_ORDER = [{'name.sort': 'asc'}, {'name.raw': 'asc'}, {'id': 'asc'}]
+#: The SQL engine's tie-break (``search.sql_engine._shuffled``, splitmix64 over the id and the query's seed) in
+#: Painless's wrapping long arithmetic; the top 53 bits, so the double a script sort compares keeps the order.
+SHUFFLE_SCRIPT = ("long v = doc['id'].value ^ params.seed; v += params.a; v *= params.b; "
+                  'v ^= v >>> 30; v *= params.c; v ^= v >>> 31; return (double) (v >>> 11);')
+#: splitmix64's constants as the signed longs a script's parameters can carry.
+SHUFFLE_CONSTANTS = {'a': -7046029254386353131, 'b': -4658895280553007687, 'c': -7723592293110705685}
 
 #: Squared British National Grid distance from the origin, for the distance order.
 DISTANCE_SCRIPT = ('double dx = doc[params.easting].value - params.x; '
@@ -110,18 +115,31 @@ def facet_filters(query: Query) -> dict[str, list[dict]]:
 
 
 def sort_clause(query: Query, has_words: bool) -> list:
-    """The ``sort`` list for the query's sort order, with the SQL engine's tie-breaks."""
+    """The ``sort`` list for the query's sort order, with the SQL engine's tie-breaks (see the module's note)."""
     relevance = ['_score'] if has_words else []
     if query.sort == 'distance' and query.origin is not None:
-        easting, northing = point_fields(query)
-        return [{'_script': {'type': 'number', 'order': 'asc', 'script': {'source': DISTANCE_SCRIPT, 'params': {
-            'easting': easting, 'northing': northing, 'x': query.origin[0], 'y': query.origin[1]}}}},
-            {'id': 'asc'}]
-    if query.sort == 'judgement':
-        return [{'judgement_rank': 'desc'}, *relevance, *NAME_ORDER]
+        return [distance_sort(query), shuffle_sort(query), {'id': 'asc'}]
     if query.sort == 'updated':
         return [{'updated_at': 'desc'}, {'id': 'asc'}]
-    return [*relevance, *NAME_ORDER]
+    ties = [distance_sort(query)] if query.origin is not None else []
+    ties += [shuffle_sort(query), {'id': 'asc'}]
+    if query.sort == 'judgement':
+        return [{'judgement_rank': 'desc'}, *relevance, *ties]
+    return [*relevance, *ties]
+
+
+def distance_sort(query: Query) -> dict:
+    """Nearest first, by the squared grid distance from the query's origin."""
+    easting, northing = point_fields(query)
+    return {'_script': {'type': 'number', 'order': 'asc', 'script': {'source': DISTANCE_SCRIPT, 'params': {
+        'easting': easting, 'northing': northing, 'x': query.origin[0], 'y': query.origin[1]}}}}
+
+
+def shuffle_sort(query: Query) -> dict:
+    """Equal matches in an order seeded by what was asked: the same on every page, favouring no name."""
+    seed = query.seed - (1 << 64) if query.seed >= 1 << 63 else query.seed
+    return {'_script': {'type': 'number', 'order': 'asc', 'script': {
+        'source': SHUFFLE_SCRIPT, 'params': {'seed': seed, **SHUFFLE_CONSTANTS}}}}
 
 
 def _bool_query(query: Query, words: Words, *, with_facet_filters: bool) -> dict:

@@ -21,7 +21,14 @@ from registry.extensions import db
 from registry.geography.models import LocalAuthority
 from registry.indexing import enqueue_settings
 from registry.notifications.services import queue_email
-from registry.ofsted.importer import OfstedImportError, Rejection, normalise_heading, parse_file, validate_rows
+from registry.ofsted.importer import (
+    REJECTION_KINDS,
+    OfstedImportError,
+    Rejection,
+    normalise_heading,
+    parse_file,
+    validate_rows,
+)
 from registry.ofsted.models import (
     OfstedImport,
     OfstedRegisterEntry,
@@ -86,6 +93,13 @@ class ImportSummary:
     #: Providers in the register before and missing from this release.
     removed: int = 0
     review_items: int = 0
+    #: Field → published heading for every column read, and the headings not read (printed by the command).
+    mapped: dict[str, str] = field(default_factory=dict)
+    ignored: list[str] = field(default_factory=list)
+    #: Rejected rows per kind (every one, while ``rejections`` keeps only the first 1,000 reasons).
+    rejection_counts: dict[str, int] = field(default_factory=dict)
+    #: Abolished authorities mapped to their successors, and similar notes that did not stop a row.
+    warnings: list[str] = field(default_factory=list)
 
     def lines(self, max_rejections: int = 50) -> list[str]:
         """The summary as printed at the end of ``flask registry import-ofsted``."""
@@ -104,14 +118,22 @@ class ImportSummary:
             f'  no longer registered (missing from this release): {self.removed}',
             f'Settings updated from the register: {self.settings_updated}',
         ]
+        out.append(f'Columns read ({len(self.mapped)}):')
+        out.extend(f'  {name}: "{heading}"' for name, heading in self.mapped.items())
+        out.append(f'Columns ignored ({len(self.ignored)}): '
+                   + (', '.join(f'"{heading}"' for heading in self.ignored) or 'none'))
+        out.extend(f'Warning: {warning}' for warning in self.warnings)
+        if self.rejection_counts:
+            out.append('Rejected rows by reason: ' + ', '.join(
+                f'{REJECTION_KINDS.get(kind, kind)}: {count}' for kind, count in sorted(self.rejection_counts.items())))
         if self.registrations_stopped:
             out.append(f'  {self.registrations_stopped} no longer registered: delisted, and the board has been told')
         if self.review_items:
             out.append(f"  {self.review_items} put in the board's review queue")
         for rejection in self.rejections[:max_rejections]:
             out.append(f'  row {rejection.row_number} ({rejection.urn or "no URN"}): {rejection.reason}')
-        if len(self.rejections) > max_rejections:
-            out.append(f'  … and {len(self.rejections) - max_rejections} more rejected rows')
+        if self.rejected > max_rejections:
+            out.append(f'  … and {self.rejected - max_rejections} more rejected rows')
         return out
 
 
@@ -208,8 +230,8 @@ def import_register(path: str | Path, *, actor: User | None = None,
         with unit_of_work():
             register_import = OfstedImport(
                 file_name=path.name[:255], sha256=sha256, started_at=started_at, as_at=release, historical=True,
-                total_rows=total + len(validated.rejections), unchanged_count=0,
-                rejected_count=len(validated.rejections), rejected_reasons=rejections,
+                total_rows=total + validated.rejected, unchanged_count=0,
+                rejected_count=validated.rejected, rejected_reasons=rejections,
                 run_by_id=getattr(actor, 'id', None), finished_at=utcnow())
             db.session.add(register_import)
             db.session.flush()
@@ -219,12 +241,14 @@ def import_register(path: str | Path, *, actor: User | None = None,
             record('ofsted.import', register_import, actor=actor,
                    reason=f'Recorded {path.name} (as at {release:%d/%m/%Y}) for the history only',
                    after={'as_at': release.isoformat(), 'historical': True, 'rows': total,
-                          'rejected': len(validated.rejections)})
+                          'rejected': validated.rejected, 'rejection_counts': validated.rejection_counts,
+                          'warnings': validated.warnings})
         return ImportSummary(
             file_name=path.name, sha256=sha256, format=parsed.format, total_rows=register_import.total_rows,
             new=0, changed=0, unchanged=0, rejected=register_import.rejected_count,
             rejections=validated.rejections, settings_updated=0, registrations_stopped=0,
-            import_id=register_import.id, as_at=release, historical=True)
+            import_id=register_import.id, as_at=release, historical=True, mapped=parsed.mapped,
+            ignored=parsed.ignored, rejection_counts=validated.rejection_counts, warnings=validated.warnings)
 
     existing = {urn: (digest, removed) for urn, digest, removed in db.session.execute(
         select(OfstedRegisterEntry.urn, OfstedRegisterEntry.row_hash, OfstedRegisterEntry.removed_as_at))}
@@ -263,9 +287,9 @@ def import_register(path: str | Path, *, actor: User | None = None,
 
         register_import = OfstedImport(
             file_name=path.name[:255], sha256=sha256, started_at=started_at, as_at=release,
-            total_rows=total + len(validated.rejections),
+            total_rows=total + validated.rejected,
             new_count=len(new_rows), changed_count=len(changed_rows),
-            unchanged_count=total - len(new_rows) - len(changed_rows), rejected_count=len(validated.rejections),
+            unchanged_count=total - len(new_rows) - len(changed_rows), rejected_count=validated.rejected,
             rejected_reasons=rejections, removed_count=len(missing),
             run_by_id=getattr(actor, 'id', None),
         )
@@ -284,7 +308,8 @@ def import_register(path: str | Path, *, actor: User | None = None,
                       'changed': register_import.changed_count, 'unchanged': register_import.unchanged_count,
                       'rejected': register_import.rejected_count, 'removed': register_import.removed_count,
                       'settings_updated': register_import.settings_updated,
-                      'review_items': len(sync.review_item_ids)})
+                      'review_items': len(sync.review_item_ids),
+                      'rejection_counts': validated.rejection_counts, 'warnings': validated.warnings})
 
     return ImportSummary(
         file_name=path.name, sha256=sha256, format=parsed.format, total_rows=register_import.total_rows,
@@ -293,6 +318,8 @@ def import_register(path: str | Path, *, actor: User | None = None,
         rejections=validated.rejections, settings_updated=len(sync.updated_ids),
         registrations_stopped=len(sync.stopped_ids), import_id=register_import.id, as_at=release,
         removed=len(missing), review_items=len(sync.review_item_ids),
+        mapped=parsed.mapped, ignored=parsed.ignored, rejection_counts=validated.rejection_counts,
+        warnings=validated.warnings,
     )
 
 

@@ -12,17 +12,23 @@ import pytest
 from search.es_engine import mapping
 from search.es_query import (
     DISTANCE_SCRIPT,
+    SHUFFLE_CONSTANTS,
     WITHIN_SCRIPT,
     build_query,
     by_id_body,
     count_body,
+    shuffle_sort,
     suggestions_from,
     write_action,
 )
 from search.query import MARK_END, MARK_START, MAX_RESULT_WINDOW, Query
 
 ORIGIN = (429960.0, 433298.0)  # LS1 4DY
-NAME_ORDER = [{'name.sort': 'asc'}, {'name.raw': 'asc'}, {'id': 'asc'}]
+
+
+def ties(query: Query) -> list:
+    """Equal matches: the SQL engine's seeded shuffle (never the name), then the id."""
+    return [shuffle_sort(query), {'id': 'asc'}]
 
 
 def test_mapping_uses_english_text_keyword_facets_and_grid_references():
@@ -115,7 +121,7 @@ def test_every_word_must_be_in_some_field_with_the_unfinished_last_word_as_a_pre
             ],
         }},
         'from': 0, 'size': 20,
-        'sort': ['_score', *NAME_ORDER],
+        'sort': ['_score', *ties(Query(words='oak house bradf', facets=()))],
         'track_total_hits': True,
         'highlight': {
             'pre_tags': [MARK_START], 'post_tags': [MARK_END], 'require_field_match': False,
@@ -153,10 +159,48 @@ def test_phrases_must_match_within_one_field():
     assert {'match_phrase': {'name': {'query': 'family care', 'boost': 10.0}}} in body['query']['bool']['should']
 
 
-def test_no_words_matches_all_and_sorts_by_name_ignoring_case():
+def _painless_shuffle(document_id: int, params: dict) -> float:
+    """SHUFFLE_SCRIPT step by step in Java's wrapping 64-bit longs (``>>>`` is the unsigned shift)."""
+    mask = (1 << 64) - 1
+    value = (document_id ^ params['seed']) & mask
+    value = (value + params['a']) & mask
+    value = (value * params['b']) & mask
+    value ^= value >> 30
+    value = (value * params['c']) & mask
+    value ^= value >> 31
+    return float(value >> 11)
+
+
+def test_ties_on_elasticsearch_fall_in_the_sql_engines_seeded_order():
+    """Issue 20's fairness on both engines: the script is the SQL engine's splitmix64, so equal matches come in
+    the same order whichever engine answers, and the order depends on the question, not the name."""
+    import numpy as np
+
+    from search.sql_engine import _shuffled
+
+    for query in (Query(), Query(words='autism ', sort='judgement')):
+        params = shuffle_sort(query)['_script']['script']['params']
+        assert {key: params[key] for key in SHUFFLE_CONSTANTS} == SHUFFLE_CONSTANTS
+        assert all(-(1 << 63) <= value < 1 << 63 for value in params.values())  # a Java long each
+        ids = np.arange(1, 3001)
+        sql_order = np.argsort(_shuffled(ids, query.seed), kind='stable')
+        script_order = np.argsort([_painless_shuffle(int(i), params) for i in ids], kind='stable')
+        assert (sql_order == script_order).all()
+    assert shuffle_sort(Query(words='autism ')) != shuffle_sort(Query(words='sibling '))
+
+
+def test_relevance_ties_go_nearest_first_when_a_place_is_given():
+    query = Query(words='care ', origin=(430000.0, 433000.0), origin_label='LS1 4DY')
+    sort = build_query(query, page_size=20)['sort']
+    assert sort[0] == '_score'
+    assert sort[1]['_script']['script']['source'] == DISTANCE_SCRIPT
+    assert sort[2:] == ties(query)
+
+
+def test_no_words_matches_all_in_the_seeded_order():
     body = build_query(Query(), page_size=20)
     assert body['query'] == {'bool': {'must': [{'match_all': {}}]}}
-    assert body['sort'] == NAME_ORDER
+    assert body['sort'] == ties(Query())
     assert 'highlight' not in body and 'post_filter' not in body and 'suggest' not in body
 
 
@@ -182,7 +226,7 @@ def test_public_radius_is_a_grid_box_then_the_exact_circle_on_public_points():
     assert body['sort'] == [
         {'_script': {'type': 'number', 'order': 'asc', 'script': {'source': DISTANCE_SCRIPT, 'params': {
             'easting': 'public_easting', 'northing': 'public_northing', 'x': ORIGIN[0], 'y': ORIGIN[1]}}}},
-        {'id': 'asc'}]
+        *ties(Query(origin=ORIGIN, radius_miles=10, sort='distance'))]
 
 
 def test_commissioner_radius_and_distance_order_use_exact_points():
@@ -227,9 +271,10 @@ def test_every_need_must_match_and_vacancy_is_a_boolean_term():
 
 def test_pages_and_other_sorts():
     assert build_query(Query(page=3), page_size=20)['from'] == 40
-    assert build_query(Query(sort='judgement'), page_size=20)['sort'] == [{'judgement_rank': 'desc'}, *NAME_ORDER]
+    assert build_query(Query(sort='judgement'), page_size=20)['sort'] == [
+        {'judgement_rank': 'desc'}, *ties(Query(sort='judgement'))]
     assert build_query(Query(words='care', sort='judgement'), page_size=20)['sort'] == [
-        {'judgement_rank': 'desc'}, '_score', *NAME_ORDER]
+        {'judgement_rank': 'desc'}, '_score', *ties(Query(words='care', sort='judgement'))]
     assert build_query(Query(sort='updated'), page_size=20)['sort'] == [{'updated_at': 'desc'}, {'id': 'asc'}]
 
 

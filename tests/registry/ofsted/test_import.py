@@ -119,7 +119,8 @@ def test_operator_sees_rejected_rows_with_reasons_and_the_rest_imported(app_ctx,
     }
     record = db.session.scalars(select(OfstedImport)).one()
     assert record.rejected_count == 5
-    assert {'row': 6, 'urn': 'SC100002', 'reason': 'Unknown registration status "Pending"'} in record.rejected_reasons
+    assert {'row': 6, 'urn': 'SC100002', 'reason': 'Unknown registration status "Pending"',
+            'kind': 'unknown-status'} in record.rejected_reasons
     assert sorted(db.session.scalars(select(OfstedRegisterEntry.urn))) == ['1234569', 'SC100001']
 
 
@@ -163,9 +164,10 @@ def test_operator_can_import_an_xlsx_release_with_a_cover_sheet_and_titles(app_c
     path = tmp_path / 'release.xlsx'
     workbook.save(path)
 
-    summary = import_register(path, as_at=AS_AT)
+    summary = import_register(path)
 
     assert (summary.format, summary.new, summary.rejected) == ('xlsx', 2, 0)
+    assert summary.as_at == date(2024, 3, 31)  # from the sheet's title row
     home = db.session.get(OfstedRegisterEntry, 'SC300001')
     assert home.places == 4 and home.latest_inspection_date == date(2024, 1, 9)
     assert home.overall_judgement == Judgement.GOOD

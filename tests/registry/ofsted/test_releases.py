@@ -232,18 +232,33 @@ def _cli(app, *args):
     return app.test_cli_runner().invoke(args=['registry', 'import-ofsted', *map(str, args)])
 
 
-def test_cli_takes_the_release_date_and_refuses_without_one(app, app_ctx, releases):
-    missing = _cli(app, releases[2024])
+def test_cli_takes_the_release_date_from_the_titles_or_as_at_and_refuses_without_one(app, app_ctx, releases,
+                                                                                     register_file):
+    undated = register_file([register_row('SC100001')], name='undated.csv')
+    missing = _cli(app, undated)
     assert missing.exit_code == 1
     assert 'does not say which date it describes' in missing.output and 'Nothing was imported' in missing.output
 
-    result = _cli(app, '--as-at', '2024-03-31', releases[2024])
-    assert result.exit_code == 0, result.output
-    assert 'Imported providers_2024.csv as at 31/03/2024' in result.output
-    assert latest_release_date() == MARCH_2024
+    from_titles = _cli(app, releases[2023])
+    assert from_titles.exit_code == 0, from_titles.output
+    assert 'Imported providers_2023.csv as at 31/03/2023' in from_titles.output
+
+    contradicted = _cli(app, '--as-at', '2023-04-30', releases[2024])
+    assert contradicted.exit_code == 1
+    assert 'says it is the register as at 31/03/2024, but --as-at gives 30/04/2023' in contradicted.output
+
+    given = _cli(app, '--as-at', '2024-03-31', undated)
+    assert given.exit_code == 1 and 'would mark 19 of the 20 providers' in given.output  # the drop check still applies
+    assert latest_release_date() == MARCH_2023
 
     bad = _cli(app, '--as-at', '31/03/2024', releases[2024])
     assert bad.exit_code == 2 and '31/03/2024' in bad.output
+
+
+def test_an_import_takes_the_release_date_from_the_title_rows(app_ctx, releases):
+    summary = import_register(releases[2024])
+
+    assert summary.as_at == MARCH_2024 and latest_import().as_at == MARCH_2024
 
 
 def test_cli_refuses_an_older_release_unless_historical(app, app_ctx, releases):
