@@ -29,4 +29,4 @@ def _storage_references(state) -> None:
     register_references(state.app, 'qualification evidence', evidence_keys)
 
 
-from qualification import board_views, cli, local_views, views  # noqa: E402,F401
+from qualification import board_views, cli, local_views, scheme_views, views  # noqa: E402,F401

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from qualification.states import EDITABLE_STATUSES, OPEN_STATUSES, ApplicationStatus
+from qualification.states import EDITABLE_STATUSES, OPEN_STATUSES, ApplicationStatus, SchemeVersionStatus
 from registry.db import TimestampMixin, UTCDateTime, enum_column, utcnow
 from registry.extensions import db
 
@@ -16,19 +16,48 @@ _OPEN = ', '.join(f"'{status.value}'" for status in sorted(OPEN_STATUSES))
 
 
 class SchemeVersion(db.Model):
-    """A scheme version the registry has used, with the sha256 of its file: published files must never change."""
+    """A scheme version the registry knows, with the sha256 of its content: published content must never change.
+
+    Versions shipped as files in ``qualification/schemes`` are recorded the first time they are used (``content``
+    is None). Versions the board uploads in the service keep their YAML in ``content``: a draft until published
+    (:func:`qualification.scheme_publishing.publish`), then used by applications started on or after
+    ``effective_from``.
+    """
 
     __tablename__ = 'scheme_versions'
 
     version: Mapped[str] = mapped_column(String(20), primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64), nullable=False)
-    is_published: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    status: Mapped[SchemeVersionStatus] = enum_column(SchemeVersionStatus, 'scheme_version_status', nullable=False,
+                                                      default=SchemeVersionStatus.DRAFT)
     #: When the registry first used the version as published (its content is fixed from then on).
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     first_used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    #: The uploaded YAML, for versions the board uploads (None: the version is a file shipped with the service).
+    content: Mapped[str | None] = mapped_column(Text)
+    #: Applications started on or after this day use the version (None for shipped files: from publication).
+    effective_from: Mapped[date | None] = mapped_column(Date)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey('users.id', ondelete='SET NULL'))
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey('users.id', ondelete='SET NULL'))
+
+    uploaded_by = relationship('User', foreign_keys=[uploaded_by_id])
+    published_by = relationship('User', foreign_keys=[published_by_id])
+
+    @property
+    def id(self) -> str:
+        """The version, under the name audit events use for an object's key."""
+        return self.version
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == SchemeVersionStatus.PUBLISHED
+
+    @property
+    def is_uploaded(self) -> bool:
+        return self.content is not None
 
     def __repr__(self) -> str:
-        return f'<SchemeVersion {self.version} {self.sha256[:12]}>'
+        return f'<SchemeVersion {self.version} {self.status} {self.sha256[:12]}>'
 
 
 class Application(TimestampMixin, db.Model):

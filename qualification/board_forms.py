@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 
 from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import GovRadioInput, GovSelect, GovSubmitInput, GovTextArea
-from wtforms import BooleanField, RadioField, SelectField, SubmitField, TextAreaField
+from flask_wtf.file import FileField
+from govuk_frontend_wtf.wtforms_widgets import GovFileInput, GovRadioInput, GovSelect, GovSubmitInput, GovTextArea
+from werkzeug.datastructures import FileStorage
+from wtforms import BooleanField, HiddenField, RadioField, SelectField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from qualification.review import LOT_OUTCOMES, QUESTION_OUTCOMES
-from registry.inputs import parse_money
+from registry.inputs import GovDateField, date_required, parse_money
 from registry.settings.taxonomy import Lot
 
 LOT_CHOICES = [(lot.value, lot.label) for lot in Lot]
@@ -245,3 +247,30 @@ class LocalDecisionForm(FlaskForm):
     def validate_reason(self, field):
         if self.decision.data == 'decline' and not (field.data or '').strip():
             raise ValidationError('Enter the reason you are declining')
+
+
+class SchemeUploadForm(FlaskForm):
+    """A scheme version file to check, preview and compare before publishing."""
+
+    file = FileField('Scheme file', widget=GovFileInput(multiple=False),
+                     description='A YAML file in the scheme format, with a version number after the newest '
+                                 'published one, for example 2026.2.yaml.')
+    submit = SubmitField('Upload and check', widget=GovSubmitInput())
+
+    def validate_file(self, field):
+        if not isinstance(field.data, FileStorage) or not field.data.filename:
+            raise ValidationError('Select a scheme file')
+
+
+class SchemePublishForm(FlaskForm):
+    """When applications start using a draft version; publishing fixes its content."""
+
+    effective_from = GovDateField('Date it takes effect',
+                                  description='Applications started on or after this date use the new version; '
+                                              'applications already started keep theirs. For example, 1 4 2027.',
+                                  validators=[date_required('Enter the date the version takes effect')])
+    reason = TextAreaField('Note for the audit trail (optional)', widget=GovTextArea(),
+                           validators=[Optional(), Length(max=2000)])
+    #: The content previewed: publication is refused if the draft was replaced since.
+    sha256 = HiddenField()
+    submit = SubmitField('Publish this version', widget=GovSubmitInput())

@@ -126,6 +126,11 @@ def can_override(user) -> bool:
     return _signed_in(user) and user.role in _SENIOR
 
 
+def can_publish_schemes(user) -> bool:
+    """Uploading and publishing scheme versions is the national board's decision: board members only."""
+    return _signed_in(user) and user.role == Role.BOARD_MEMBER
+
+
 def can_change_qualification(user) -> bool:
     """Suspending, reinstating and revoking qualifications is for board members and admins."""
     return _signed_in(user) and user.role in _SENIOR

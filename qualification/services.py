@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,17 @@ from qualification import board, rules
 from qualification.applications import Answer, Application, Evidence, SchemeVersion
 from qualification.evidence import CheckedUpload
 from qualification.permissions import can_edit_application, can_start_application
-from qualification.schemes import Question, Scheme, SchemeError, Section, current_version, load_scheme, version_key
-from qualification.states import OPEN_STATUSES, ApplicationAction, ApplicationStatus
+from qualification.schemes import (
+    Question,
+    Scheme,
+    SchemeError,
+    Section,
+    current_version,
+    list_versions,
+    load_scheme,
+    version_key,
+)
+from qualification.states import OPEN_STATUSES, ApplicationAction, ApplicationStatus, SchemeVersionStatus
 from qualification.workflow import apply_transition
 from registry.audit.services import record
 from registry.db import after_commit, retry_on_conflict, unit_of_work, utcnow
@@ -49,8 +59,12 @@ def get_scheme(version: str) -> Scheme:
 
     :raises SchemeError: the file is invalid, missing, or a published version was edited.
     """
-    scheme = load_scheme(version, schemes_dir())
     recorded = db.session.get(SchemeVersion, version)
+    if recorded is not None and recorded.is_uploaded:
+        from qualification.scheme_publishing import uploaded_scheme
+
+        return uploaded_scheme(recorded)
+    scheme = load_scheme(version, schemes_dir())
     if recorded is not None and recorded.is_published and recorded.sha256 != scheme.sha256:
         raise SchemeError(
             f'{scheme.filename}: published version {version} has changed since it was first used '
@@ -63,17 +77,37 @@ def _register_scheme(scheme: Scheme) -> SchemeVersion:
     """Record the version's sha256 the first time it is used (inside the caller's transaction)."""
     recorded = db.session.get(SchemeVersion, scheme.version)
     now = utcnow()
+    status = SchemeVersionStatus.PUBLISHED if scheme.published else SchemeVersionStatus.DRAFT
     if recorded is None:
-        recorded = SchemeVersion(version=scheme.version, sha256=scheme.sha256, is_published=scheme.published,
+        recorded = SchemeVersion(version=scheme.version, sha256=scheme.sha256, status=status,
                                  published_at=now if scheme.published else None, first_used_at=now)
         db.session.add(recorded)
+    elif recorded.is_uploaded:
+        pass  # the board's upload: its content and status change only through qualification.scheme_publishing
     elif not recorded.is_published:
-        # drafts of a scheme may still change; once published the content is fixed
+        # drafts of a scheme file may still change; once published the content is fixed
         recorded.sha256 = scheme.sha256
         if scheme.published:
-            recorded.is_published, recorded.published_at = True, now
+            recorded.status, recorded.published_at = SchemeVersionStatus.PUBLISHED, now
     db.session.flush()
     return recorded
+
+
+def effective_version(today: date | None = None) -> str:
+    """The version a new application uses: the newest published version in effect ``today``.
+
+    Published scheme files count from their publication; versions the board publishes in the service count from
+    their effective date. With nothing published yet, the newest file (as :func:`current_version` does).
+    """
+    today = today or date.today()
+    directory = schemes_dir()
+    candidates = list(db.session.scalars(select(SchemeVersion.version).where(
+        SchemeVersion.content.is_not(None), SchemeVersion.status == SchemeVersionStatus.PUBLISHED,
+        SchemeVersion.effective_from <= today)))
+    candidates += [version for version in list_versions(directory) if load_scheme(version, directory).published]
+    if candidates:
+        return max(candidates, key=version_key)
+    return current_version(directory)
 
 
 def scheme_for(application: Application) -> Scheme:
@@ -123,7 +157,9 @@ def open_application(organisation_id: int) -> Application | None:
 
 
 def start_application(organisation, lots: list[str], *, actor, version: str | None = None) -> Application:
-    """Start a draft application for ``lots`` on the current (or given) scheme version.
+    """Start a draft application for ``lots`` on the scheme version in effect today (or the given one).
+
+    An application keeps the version it was started on, even after the board publishes a newer one.
 
     Answers to unchanged questions carry forward from the organisation's latest application on an older version.
 
@@ -132,7 +168,7 @@ def start_application(organisation, lots: list[str], *, actor, version: str | No
     """
     if not can_start_application(actor, organisation):
         raise PermissionDenied('Only members of the organisation can apply for it')
-    scheme = get_scheme(version or current_version(schemes_dir()))
+    scheme = get_scheme(version or effective_version())
     chosen = [lot for lot in scheme.lot_ids if lot in set(lots)]
     if not chosen or len(chosen) != len(set(lots)):
         raise DomainError('Select at least one of the lots offered by the scheme')

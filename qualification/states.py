@@ -196,6 +196,33 @@ LOCAL_TRANSITIONS: dict[tuple[LocalApplicationStatus, LocalApplicationAction], L
 del L, LA
 
 
+# --- scheme versions -----------------------------------------------------------------------------------------------
+
+class SchemeVersionStatus(enum.StrEnum):
+    """A scheme version uploaded by the board is a draft until published; a published version never changes."""
+
+    DRAFT = 'draft'
+    PUBLISHED = 'published'
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+class SchemeVersionAction(enum.StrEnum):
+    PUBLISH = 'publish'
+
+    @property
+    def verb(self) -> str:
+        return self.value
+
+
+#: Every allowed move of a scheme version: publishing is final (a change is published as a newer version).
+SCHEME_TRANSITIONS: dict[tuple[SchemeVersionStatus, SchemeVersionAction], SchemeVersionStatus] = {
+    (SchemeVersionStatus.DRAFT, SchemeVersionAction.PUBLISH): SchemeVersionStatus.PUBLISHED,
+}
+
+
 # --- one lookup for every machine ----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -226,3 +253,5 @@ QUALIFICATION_MACHINE = Machine('qualification', 'a qualification', Qualificatio
                                 QUALIFICATION_TRANSITIONS)
 LOCAL_MACHINE = Machine('local_application', 'a local application', LocalApplicationStatus,
                         LocalApplicationAction, LOCAL_TRANSITIONS)
+SCHEME_MACHINE = Machine('scheme_version', 'a scheme version', SchemeVersionStatus, SchemeVersionAction,
+                         SCHEME_TRANSITIONS)

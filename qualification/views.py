@@ -20,7 +20,6 @@ from qualification.forms import (
     row_field_name,
     section_form,
 )
-from qualification.schemes import current_version
 from qualification.states import ApplicationStatus
 from registry.db import get_or_404
 from registry.errors import DomainError, InvalidTransition
@@ -124,7 +123,7 @@ def start_application(organisation_id: int):
     existing = services.open_application(organisation.id)
     if existing is not None:
         return redirect(url_for('qualification.task_list', application_id=existing.id))
-    scheme = services.get_scheme(current_version(services.schemes_dir()))
+    scheme = services.get_scheme(services.effective_version())
     form = LotsForm()
     form.lots.choices = [(lot_id, label) for lot_id, label, _description in scheme.lots]
     if form.validate_on_submit():

@@ -15,11 +15,13 @@ from qualification.states import (
     APPLICATION_MACHINE,
     LOCAL_MACHINE,
     QUALIFICATION_MACHINE,
+    SCHEME_MACHINE,
     ApplicationAction,
     ApplicationStatus,
     LocalApplicationAction,
     Machine,
     QualificationAction,
+    SchemeVersionAction,
     TransitionRefused,
 )
 from registry.audit.services import record
@@ -65,7 +67,7 @@ _LOCAL_SUBJECTS = {
 
 def _apply(machine: Machine, obj, action, *, actor, reason: str, stamp: str | None = None,
            email: Callable[[object], tuple[str, str, dict] | None] | None = None,
-           reindex_organisation_id: int | None = None):
+           reindex_organisation_id: int | None = None, details: dict | None = None):
     """Check ``machine``'s table, set the status, stamp the time, audit, email and queue a reindex (no commit).
 
     :raises InvalidTransition: the table does not allow ``action`` from the object's current status.
@@ -80,7 +82,7 @@ def _apply(machine: Machine, obj, action, *, actor, reason: str, stamp: str | No
     if stamp:
         setattr(obj, stamp, utcnow())
     record(f'{machine.name}.{action.value}', obj, actor=actor, reason=reason,
-           before={'status': before.value}, after={'status': after.value})
+           before={'status': before.value}, after={'status': after.value, **(details or {})})
     message = email(after) if email else None
     if message is not None:
         to_address, subject, context = message
@@ -159,6 +161,19 @@ def apply_local_transition(local_application, action: LocalApplicationAction | s
     reindex = act in {LocalApplicationAction.ACCEPT, LocalApplicationAction.WITHDRAW}
     return _apply(LOCAL_MACHINE, local_application, act, actor=actor, reason=reason, stamp=stamps[act], email=email,
                   reindex_organisation_id=local_application.organisation_id if reindex else None)
+
+
+def apply_scheme_transition(scheme_version, action: SchemeVersionAction | str, *, actor, reason: str = '',
+                            effective_from=None):
+    """Publish a scheme version: stamp who and when, and the day new applications start using it.
+
+    :raises InvalidTransition: the scheme-version table does not allow ``action`` (a published version is final).
+    """
+    after = _apply(SCHEME_MACHINE, scheme_version, action, actor=actor, reason=reason, stamp='published_at',
+                   details={'effective_from': effective_from, 'sha256': scheme_version.sha256})
+    scheme_version.published_by_id = actor.id
+    scheme_version.effective_from = effective_from
+    return after
 
 
 def _link(application: Application) -> str:

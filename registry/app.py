@@ -71,9 +71,11 @@ def create_app(overrides: dict | None = None) -> Flask:
 def _register_demo_steps(app: Flask) -> None:
     """Feature packages' demo data, loaded after the core demo in this order."""
     from placements.demo import load as load_placements_demo
+    from qualification.demo import load as load_schemes_demo
     from registry.demo import register_demo_step
 
     register_demo_step(app, 'placements', load_placements_demo)
+    register_demo_step(app, 'schemes', load_schemes_demo)
 
 
 def _register_models() -> None:

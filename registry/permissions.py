@@ -53,6 +53,7 @@ NAVIGATION: list[tuple[str, str, frozenset[Role]]] = [
     ('qualification.board_queue', 'Applications', frozenset({Role.ASSESSOR, Role.BOARD_MEMBER, Role.ADMIN})),
     ('qualification.board_qualifications', 'Qualifications', frozenset({Role.ASSESSOR, Role.BOARD_MEMBER,
                                                                          Role.ADMIN})),
+    ('qualification.board_schemes', 'Schemes', frozenset({Role.ASSESSOR, Role.BOARD_MEMBER, Role.ADMIN})),
     ('search.commissioner_search', 'Search providers', frozenset({Role.COMMISSIONER, Role.ASSESSOR,
                                                                   Role.BOARD_MEMBER, Role.ADMIN})),
     ('ofsted.show_capacity', 'Capacity', frozenset({Role.COMMISSIONER, Role.ASSESSOR, Role.BOARD_MEMBER,

@@ -1,11 +1,12 @@
 """Ofsted as the gate: each release's "as at" date, providers gone from the latest release, per-release counts,
 and the board's review queue for settings an import delisted.
 
+Chained after 14bb00000001 (supported accommodation), whose provision type the release counts hold.
 Existing imports keep a blank ``as_at`` (not known when they ran); the next import needs one (title rows or
 ``--as-at``).
 
 Revision ID: 13bb00000001
-Revises: 683c7a1a1afd
+Revises: 14bb00000001
 Create Date: 2026-12-06 15:09:11.446525
 
 """
@@ -17,7 +18,7 @@ import registry.db
 
 # revision identifiers, used by Alembic.
 revision = '13bb00000001'
-down_revision = '683c7a1a1afd'
+down_revision = '14bb00000001'
 branch_labels = None
 depends_on = None
 
@@ -27,7 +28,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('import_id', sa.Integer(), nullable=False),
     sa.Column('as_at', sa.Date(), nullable=False),
-    sa.Column('provision_type', sa.Enum('childrens-home', 'secure-childrens-home', 'independent-fostering-agency', 'local-authority-fostering', 'residential-family-centre', 'assessment-service', name='release_provision_type', native_enum=False, create_constraint=True), nullable=False),
+    sa.Column('provision_type', sa.Enum('childrens-home', 'secure-childrens-home', 'independent-fostering-agency', 'local-authority-fostering', 'residential-family-centre', 'assessment-service', 'supported-accommodation', name='release_provision_type', native_enum=False, create_constraint=True), nullable=False),
     sa.Column('authority_code', sa.String(length=9), nullable=True),
     sa.Column('providers', sa.Integer(), nullable=False),
     sa.Column('places', sa.Integer(), nullable=False),

@@ -41,6 +41,7 @@ ADDRESS_WITHHELD = 'Address withheld'
 AGE_RANGES = {
     ProvisionType.CHILDRENS_HOME: (8, 17),
     ProvisionType.SECURE_CHILDRENS_HOME: (10, 17),
+    ProvisionType.SUPPORTED_ACCOMMODATION: (16, 17),
     ProvisionType.INDEPENDENT_FOSTERING_AGENCY: (0, 17),
     ProvisionType.RESIDENTIAL_FAMILY_CENTRE: (0, 17),
 }
@@ -152,8 +153,7 @@ def _setting_name(entry: OfstedRegisterEntry, authority: LocalAuthority) -> str:
 
 def _place(entry: OfstedRegisterEntry) -> AuthorityPostcode | None:
     """Where a setting goes: its published postcode if we can find it in England, else its authority's."""
-    if entry.postcode and entry.provision_type not in {ProvisionType.CHILDRENS_HOME,
-                                                       ProvisionType.SECURE_CHILDRENS_HOME}:
+    if entry.postcode and not entry.provision_type.info.confidential_address:
         try:
             found = lookup(entry.postcode)
         except PostcodeError:

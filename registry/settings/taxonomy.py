@@ -13,11 +13,14 @@ class Lot(enum.StrEnum):
     CHILDRENS_HOMES = 'childrens-homes'
     FOSTERING = 'fostering'
     ASSESSMENT = 'assessment-services'
+    #: Supported accommodation for 16 and 17 year olds (registered by Ofsted since 2023): the 2026.2 scheme's lot.
+    SUPPORTED_ACCOMMODATION = 'supported-accommodation'
 
     @property
     def label(self) -> str:
         return {'childrens-homes': "Children's homes", 'fostering': 'Fostering',
-                'assessment-services': 'Assessment services'}[self.value]
+                'assessment-services': 'Assessment services',
+                'supported-accommodation': 'Supported accommodation (16 and 17 year olds)'}[self.value]
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class ProvisionType(enum.StrEnum):
     LOCAL_AUTHORITY_FOSTERING = 'local-authority-fostering'
     RESIDENTIAL_FAMILY_CENTRE = 'residential-family-centre'
     ASSESSMENT_SERVICE = 'assessment-service'
+    SUPPORTED_ACCOMMODATION = 'supported-accommodation'
 
     @property
     def info(self) -> ProvisionTypeInfo:
@@ -69,6 +73,11 @@ PROVISION_TYPES: dict[ProvisionType, ProvisionTypeInfo] = {
         'Residential family centre', Lot.ASSESSMENT, True, False, ('Residential Family Centre',)),
     ProvisionType.ASSESSMENT_SERVICE: ProvisionTypeInfo(
         'Parenting or specialist assessment service', Lot.ASSESSMENT, False, False),
+    # Ofsted redacts every supported accommodation address in its register (young people live there, often
+    # alone), so the directory treats the addresses as confidential exactly as it does children's homes'.
+    ProvisionType.SUPPORTED_ACCOMMODATION: ProvisionTypeInfo(
+        'Supported accommodation (16 and 17 year olds)', Lot.SUPPORTED_ACCOMMODATION, True, True,
+        ('Supported Accommodation',)),
 }
 
 

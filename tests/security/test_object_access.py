@@ -40,7 +40,7 @@ ID_KINDS = {
 #: Kinds owned by a local authority's commissioners rather than by a provider organisation.
 AUTHORITY_KINDS = {'shortlist', 'shortlist_entry', 'requirements', 'referral', 'offer', 'placement'}
 #: Values for the other (non-id) parameters of id-taking routes.
-OTHER_PARAMS = {'section_id': 'policies', 'action': 'suspend'}
+OTHER_PARAMS = {'section_id': 'policies', 'action': 'suspend', 'version': '2026.2'}
 
 #: Endpoints anyone may read although they take an id: they still must not show confidential fields.
 PUBLIC_ENDPOINTS: dict[str, str] = {

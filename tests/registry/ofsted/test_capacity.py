@@ -14,9 +14,10 @@ from tests.registry.ofsted.conftest import AS_AT, make_organisation, make_settin
 
 @pytest.fixture
 def known_capacity(app_ctx, register_file):
-    """Register: 2 homes in Westminster (4 + 3 places), 1 in Leeds (5), 1 suspended and 1 supported
-    accommodation (neither counted). Directory: 2 listed homes in Westminster (4 places, 1 vacancy;
-    3 places, 2 vacancies), 1 unlisted home in Leeds (no qualification), 1 listed fostering agency in Leeds."""
+    """Register: 2 homes in Westminster (4 + 3 places), 1 in Leeds (5), 1 suspended (not counted) and 1 supported
+    accommodation in Westminster (6 places; counted as a provision type of its own). Directory: 2 listed homes in
+    Westminster (4 places, 1 vacancy; 3 places, 2 vacancies), 1 unlisted home in Leeds (no qualification),
+    1 listed fostering agency in Leeds."""
     import_register(register_file([
         register_row('SC100001', places='4'),
         register_row('SC100002', places='3'),
@@ -43,7 +44,7 @@ def _row(rows, key):
 def test_capacity_figures_add_up_by_region_authority_and_type(app_ctx, known_capacity):
     london = _row(capacity.by_region(), 'London')
     assert (london.registered_settings, london.registered_places, london.listed_settings, london.listed_places,
-            london.vacancies) == (2, 7, 2, 7, 3)
+            london.vacancies) == (3, 13, 2, 7, 3)
     yorkshire = _row(capacity.by_region(), 'Yorkshire and The Humber')
     assert (yorkshire.registered_settings, yorkshire.registered_places, yorkshire.listed_settings,
             yorkshire.listed_places, yorkshire.vacancies) == (2, 5, 1, 10, 3)
@@ -54,8 +55,10 @@ def test_capacity_figures_add_up_by_region_authority_and_type(app_ctx, known_cap
 
     homes = _row(capacity.by_provision_type(), ProvisionType.CHILDRENS_HOME.value)
     assert (homes.registered_settings, homes.registered_places, homes.listed_places, homes.vacancies) == (3, 12, 7, 3)
+    supported = _row(capacity.by_provision_type(), ProvisionType.SUPPORTED_ACCOMMODATION.value)
+    assert (supported.registered_settings, supported.registered_places, supported.listed_places) == (1, 6, 0)
     totals = capacity.total(capacity.by_provision_type())
-    assert (totals.registered_settings, totals.registered_places, totals.listed_places) == (4, 12, 17)
+    assert (totals.registered_settings, totals.registered_places, totals.listed_places) == (5, 18, 17)
 
 
 @pytest.mark.parametrize('role', [Role.COMMISSIONER, Role.ASSESSOR, Role.BOARD_MEMBER, Role.ADMIN])
@@ -72,7 +75,7 @@ def test_commissioner_and_board_can_see_the_capacity_picture(app_ctx, client, lo
     for table_id in ('region', 'provision-type', 'authority'):
         assert page.index(f'id="chart-{table_id}-title"') < page.index(f'id="table-{table_id}"')
     assert 'Capacity by authority in London' in page
-    assert '<title>Registered places (Ofsted): 7</title>' in page
+    assert '<title>Registered places (Ofsted): 13</title>' in page
     assert '<th scope="row" class="govuk-table__header">Westminster</th>' in page
     chart = page.split('class="registry-chart"')[1].split('</svg>')[0]
     assert 'https:' not in chart and '<script' not in chart

@@ -53,7 +53,7 @@ def test_operator_can_import_the_2025_release_twice_and_get_the_same_state(app_c
     assert agency.provision_type == ProvisionType.INDEPENDENT_FOSTERING_AGENCY
     assert agency.postcode == 'RM18 8RH' and agency.places is None
     assert agency.judgements['How well children and young people are helped and protected'] == 'Good'
-    assert db.session.get(OfstedRegisterEntry, '2821939').provision_type is None  # supported accommodation
+    assert db.session.get(OfstedRegisterEntry, '2821939').provision_type == ProvisionType.SUPPORTED_ACCOMMODATION
     counts = dict(db.session.execute(select(OfstedRegisterEntry.registration_status, func.count())
                                      .group_by(OfstedRegisterEntry.registration_status)).all())
     assert counts == {RegistrationStatus.ACTIVE: 5586, RegistrationStatus.SUSPENDED: 14}
