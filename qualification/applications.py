@@ -92,9 +92,14 @@ class Application(TimestampMixin, db.Model):
     snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     #: Why the status last changed, in the actor's words (clarification questions, decisions).
     status_reason: Mapped[str] = mapped_column(Text, default='', nullable=False)
+    #: Ids of sections that started with answers or documents carried forward from an earlier application.
+    carried_sections: Mapped[list[str]] = mapped_column(JSON, default=list, server_default='[]', nullable=False)
+    #: Ids of sections carried forward that the provider confirmed unchanged (or saved after reviewing them).
+    confirmed_sections: Mapped[list[str]] = mapped_column(JSON, default=list, server_default='[]', nullable=False)
 
     organisation = relationship('Organisation')
     started_by = relationship('User', foreign_keys=[started_by_id])
+    carried_forward_from = relationship('Application', remote_side=[id], foreign_keys=[carried_forward_from_id])
     answers = relationship('Answer', back_populates='application', cascade='all, delete-orphan',
                            order_by='Answer.id')
     evidence = relationship('Evidence', back_populates='application', cascade='all, delete-orphan',
@@ -158,6 +163,10 @@ class Evidence(db.Model):
     size: Mapped[int] = mapped_column(Integer, nullable=False)
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey('users.id', ondelete='SET NULL'))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+    #: For a document carried forward from an earlier application: when it expires (from that application's
+    #: answers, see :mod:`qualification.carry`); None for documents uploaded to this application.
+    expires_on: Mapped[date | None] = mapped_column(Date)
 
     application = relationship('Application', back_populates='evidence')
     uploaded_by = relationship('User')

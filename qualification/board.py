@@ -15,11 +15,11 @@ from flask import current_app, url_for
 from sqlalchemy import delete, select, update
 
 from qualification import answers as answer_rules
-from qualification import conflicts, permissions, rules
+from qualification import carry, conflicts, permissions, rules
 from qualification.applications import Application
 from qualification.models import Qualification, QualificationStatus
 from qualification.review import ClarificationRequest, DecisionOverride, LotDecision, QuestionReview, Review
-from qualification.schemes import Question, Scheme
+from qualification.schemes import Question, Scheme, SchemeError
 from qualification.states import (
     APPLICATION_MACHINE,
     ApplicationAction,
@@ -269,6 +269,55 @@ def question_feedback(application: Application, scheme: Scheme | None = None) ->
                      'outcome': 'Fail' if mark.outcome == 'fail' else 'Needs clarification',
                      'comment': mark.comment})
     return rows
+
+
+@dataclass(frozen=True)
+class RenewalView:
+    """An application carried forward from an earlier one, compared question by question for the assessor."""
+
+    previous: Application
+    changes: dict[str, carry.Change]
+    #: Unchanged questions not yet marked whose previous mark can be carried (same answer, same automatic mark).
+    carriable: dict[str, QuestionReview]
+
+    @property
+    def unchanged(self) -> int:
+        return sum(1 for change in self.changes.values() if change.unchanged)
+
+    @property
+    def changed(self) -> int:
+        return len(self.changes) - self.unchanged
+
+
+def renewal_view(application: Application, scheme: Scheme | None = None) -> RenewalView | None:
+    """What changed since the application this one was carried forward from, or None for a first application."""
+    previous = carry.previous_for_review(application)
+    if previous is None:
+        return None
+    scheme = scheme or _scheme(application)
+    sources = []
+    for source in carry.review_sources(application, previous):
+        try:
+            sources.append((source, _scheme(source)))
+        except SchemeError:  # an old scheme that can no longer be loaded only means there is nothing to compare
+            continue
+    if not sources or sources[0][0].id != previous.id:
+        return None
+    questions = reviewable_questions(application, scheme)
+    changes = carry.compare(application, scheme, sources, questions)
+    marks = question_reviews(application)
+    automatic_now = automatic_marks(application)
+    by_id = {source.id: source for source, _scheme_ in sources}
+    previous_marks = {source_id: question_reviews(source) for source_id, source in by_id.items()}
+    automatic_then = {source_id: automatic_marks(source) for source_id, source in by_id.items()}
+    carriable = {}
+    for question in questions:
+        change = changes[question.id]
+        old = previous_marks[change.previous_id].get(question.id)
+        if (change.unchanged and question.id not in marks and old is not None and old.outcome in {'pass', 'fail'}
+                and automatic_now.get(question.id) == automatic_then[change.previous_id].get(question.id)):
+            carriable[question.id] = old
+    return RenewalView(previous, changes, carriable)
 
 
 # --- helpers -------------------------------------------------------------------------------------------------------
@@ -610,6 +659,42 @@ def accept_automatic_marks(application: Application, *, actor) -> dict[str, str]
                reason=f'{len(accepted)} automatic marks accepted', before={key: None for key in accepted},
                after=accepted)
     return accepted
+
+
+def carry_previous_marks(application: Application, *, actor) -> dict[str, str]:
+    """Give every unchanged, unmarked answer the mark the previous application's answer had, in one audited action.
+
+    An answer counts as unchanged when its value (or document) is the same as in the application it was carried
+    forward from, under an unchanged question, and its automatic mark is the same; each mark keeps its comment
+    and is recorded with source ``carried``. Marks already given are kept.
+
+    :returns: question id -> the outcome recorded.
+    :raises PermissionDenied: the actor is not the assessor or a board member, or has a conflict of interest.
+    :raises InvalidTransition: the application is not in review.
+    :raises DomainError: the application was not carried forward, or no unchanged answer is left to mark.
+    """
+    _require_assessor(application, actor)
+    _require_in_review(application)
+    view = renewal_view(application)
+    if view is None:
+        raise DomainError('This application was not carried forward from an earlier one: there are no previous '
+                          'marks to carry')
+    if not view.carriable:
+        raise DomainError('There are no previous marks left to carry: every unchanged answer already has an '
+                          'outcome')
+    with unit_of_work():
+        now = utcnow()
+        carried = {}
+        for question_id, old in view.carriable.items():
+            db.session.add(QuestionReview(application_id=application.id, question_id=question_id,
+                                          outcome=old.outcome, comment=old.comment, reviewer_id=actor.id,
+                                          updated_at=now, source='carried'))
+            carried[question_id] = old.outcome
+        record('application.carry_previous_marks', application, actor=actor,
+               reason=f'{len(carried)} marks carried from QA-{view.previous.id} for unchanged answers',
+               before={key: None for key in carried},
+               after={'marks': carried, 'from': {key: view.changes[key].previous_id for key in carried}})
+    return carried
 
 
 def record_override(application: Application, reasons: str, *, actor) -> DecisionOverride:

@@ -54,6 +54,12 @@ class AcceptAutomaticMarksForm(FlaskForm):
     submit = SubmitField('Accept all automatic marks', widget=GovSubmitInput())
 
 
+class CarryMarksForm(FlaskForm):
+    """One button: give the unchanged answers of a renewal the marks they had last time."""
+
+    submit = SubmitField('Carry previous marks', widget=GovSubmitInput())
+
+
 class OverrideForm(FlaskForm):
     """A board member's reasons for approving despite the failures listed."""
 

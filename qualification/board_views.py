@@ -5,11 +5,12 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from qualification import board, bp, conflicts, permissions, qualifications, rules, services
+from qualification import board, bp, carry, conflicts, permissions, qualifications, rules, services
 from qualification.applications import Application
 from qualification.board_forms import (
     AcceptAutomaticMarksForm,
     AssignForm,
+    CarryMarksForm,
     ClarificationForm,
     ConflictForm,
     OverrideForm,
@@ -81,6 +82,8 @@ def board_application(application_id: int):
                            can_override=permissions.can_override(current_user),
                            sign_off_refusal=board.sign_off_refusal(application, current_user),
                            start_form=StartReviewForm(), accept_form=AcceptAutomaticMarksForm(),
+                           carry_form=CarryMarksForm(), renewal=board.renewal_view(application, scheme),
+                           fact_changes=carry.fact_changes(application),
                            sections=scheme.sections_for(application.lots), reviewable=questions, events=events,
                            actors=actors, **_review_context(application))
 
@@ -154,8 +157,10 @@ def board_review_section(application_id: int, section_id: str):
     by_id = {question.id: question for question in questions}
     everything = scheme.questions
     requirements = {question.id: rules.rule_requirement(question, everything) for question in questions}
+    renewal = board.renewal_view(application, scheme)
     return render_template('qualification/board_section.html', application=application, scheme=scheme,
                            section=section, form=form, by_id=by_id, values=values, evidence=evidence,
+                           renewal=renewal, marks=board.question_reviews(application),
                            automatic=automatic, requirements=requirements,
                            can_assess=permissions.can_assess(current_user, review)), \
         (400 if form.errors else 200)
@@ -176,6 +181,22 @@ def board_accept_automatic_marks(application_id: int):
             failed = sum(1 for outcome in accepted.values() if outcome == 'fail')
             flash(f'{len(accepted)} automatic marks accepted ({len(accepted) - failed} pass, {failed} fail)',
                   'success')
+    return redirect(url_for('qualification.board_application', application_id=application.id))
+
+
+@bp.route('/board/applications/<int:application_id>/carry-previous-marks', methods=['POST'])
+@login_required
+def board_carry_previous_marks(application_id: int):
+    """Give the unchanged answers of a renewal or new lot the marks they had last time (one audited action)."""
+    application = _board_application(application_id)
+    require(permissions.can_assess(current_user, board.review_of(application)))
+    if CarryMarksForm().validate_on_submit():
+        try:
+            carried = board.carry_previous_marks(application, actor=current_user)
+        except DomainError as exc:
+            flash(str(exc), 'error')
+        else:
+            flash(f'Previous marks carried for {len(carried)} unchanged answers', 'success')
     return redirect(url_for('qualification.board_application', application_id=application.id))
 
 

@@ -78,6 +78,12 @@ class WithdrawForm(FlaskForm):
     submit = SubmitField('Withdraw application', widget=GovSubmitInput())
 
 
+class ConfirmSectionForm(FlaskForm):
+    """One button: the carried-forward section is unchanged."""
+
+    submit = SubmitField('Confirm this section is unchanged', widget=GovSubmitInput())
+
+
 class RemoveEvidenceForm(FlaskForm):
     """CSRF-protected button to remove a document."""
 

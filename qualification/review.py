@@ -15,8 +15,9 @@ QUESTION_OUTCOMES = (('pass', 'Pass'), ('fail', 'Fail'), ('clarify', 'Ask for cl
 #: What can be proposed for one lot.
 LOT_OUTCOMES = (('approve', 'Approve'), ('reject', 'Reject'))
 #: Where a question's outcome came from: the assessor's own judgement, or the automatic rule's mark accepted
-#: explicitly by the assessor (:func:`qualification.board.accept_automatic_marks`).
-MARK_SOURCES = ('assessor', 'automatic')
+#: explicitly by the assessor (:func:`qualification.board.accept_automatic_marks`), or the previous application's
+#: mark carried for an unchanged answer (:func:`qualification.board.carry_previous_marks`).
+MARK_SOURCES = ('assessor', 'automatic', 'carried')
 
 
 class Review(db.Model):

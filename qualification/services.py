@@ -11,7 +11,7 @@ from flask import current_app
 from sqlalchemy import delete, func, select
 
 from qualification import answers as answer_rules
-from qualification import board, rules
+from qualification import board, carry, rules
 from qualification.applications import Answer, Application, Evidence, SchemeVersion
 from qualification.evidence import CheckedUpload
 from qualification.permissions import can_edit_application, can_start_application
@@ -116,6 +116,14 @@ def scheme_for(application: Application) -> Scheme:
 
 # --- reading progress ----------------------------------------------------------------------------------------------
 
+def current_values(application: Application, scheme: Scheme) -> dict[str, Any]:
+    """The stored answers, with the facts the organisation's record answers read from the record as it is now."""
+    values = application.answer_values()
+    if application.is_editable and application.organisation is not None:
+        values.update(carry.fact_values(application.organisation, scheme, application.lots))
+    return values
+
+
 def is_answered(application: Application, question: Question, values: dict[str, Any]) -> bool:
     if question.type == 'evidence':
         return bool(application.evidence_for(question.id))
@@ -124,7 +132,7 @@ def is_answered(application: Application, question: Question, values: dict[str, 
 
 def missing_answers(application: Application, scheme: Scheme) -> dict[str, list[str]]:
     """section id -> ids of shown, required, unanswered questions (for the chosen lots)."""
-    values = application.answer_values()
+    values = current_values(application, scheme)
     shown = rules.triggered_ids(scheme, values, application.lots)
     missing: dict[str, list[str]] = {}
     for section in scheme.sections_for(application.lots):
@@ -136,8 +144,10 @@ def missing_answers(application: Application, scheme: Scheme) -> dict[str, list[
 
 
 def section_status(application: Application, scheme: Scheme, section: Section) -> str:
-    """``not-started``, ``in-progress`` or ``completed`` for the task list."""
-    values = application.answer_values()
+    """``not-started``, ``in-progress``, ``carried`` (to confirm or change) or ``completed`` for the task list."""
+    if section.id in carry.sections_to_confirm(application):
+        return 'carried'
+    values = current_values(application, scheme)
     shown = rules.triggered_ids(scheme, values, application.lots)
     questions = [question for question in section.questions if question.id in shown]
     answered = [question for question in questions if is_answered(application, question, values)]
@@ -161,7 +171,9 @@ def start_application(organisation, lots: list[str], *, actor, version: str | No
 
     An application keeps the version it was started on, even after the board publishes a newer one.
 
-    Answers to unchanged questions carry forward from the organisation's latest application on an older version.
+    It starts from what was approved: answers and documents to unchanged questions carry forward from the
+    organisation's latest approved application (else its latest submitted one), whatever its version or lots, and
+    the organisation's facts are read from its record.
 
     :raises PermissionDenied: the actor is not a member of the organisation.
     :raises DomainError: an application is already open, or the lots are not offered by the scheme.
@@ -175,55 +187,48 @@ def start_application(organisation, lots: list[str], *, actor, version: str | No
     if open_application(organisation.id) is not None:
         raise DomainError(f'{organisation.display_name} already has an open application; '
                           'continue that one or withdraw it first')
+    sources = [(source, source_scheme) for source in carry.source_applications(organisation.id)
+               if (source_scheme := carry.source_scheme_for(source, get_scheme)) is not None]
     with unit_of_work():
         _register_scheme(scheme)
         application = Application(organisation_id=organisation.id, scheme_version=scheme.version, lots=chosen,
                                   status=ApplicationStatus.DRAFT, started_by_id=actor.id)
         db.session.add(application)
         db.session.flush()
-        carried = _carry_forward(application, scheme, actor)
+        carried = carry.carry_forward(application, scheme, sources, actor) if sources else []
         record('application.start', application, actor=actor,
                after={'scheme_version': scheme.version, 'lots': chosen, 'carried_forward': sorted(carried),
                       'carried_forward_from': application.carried_forward_from_id})
     return application
 
 
-def _carry_forward(application: Application, scheme: Scheme, actor) -> list[str]:
-    """Copy answers (and evidence) whose question definition is unchanged from the latest older-version application."""
-    previous = [candidate for candidate in db.session.scalars(
-        select(Application).where(Application.organisation_id == application.organisation_id,
-                                  Application.id != application.id)
-        .order_by(Application.created_at.desc(), Application.id.desc()))
-        if version_key(candidate.scheme_version) < version_key(scheme.version)]
-    if not previous:
-        return []
-    source = previous[0]
-    try:
-        old_scheme = get_scheme(source.scheme_version)
-    except SchemeError:
-        return []
-    old_questions, new_questions = old_scheme.questions, scheme.questions
-    carried = []
-    now = utcnow()
-    for answer in source.answers:
-        old, new = old_questions.get(answer.question_id), new_questions.get(answer.question_id)
-        if old is not None and new is not None and old.fingerprint == new.fingerprint:
-            db.session.add(Answer(application_id=application.id, question_id=answer.question_id,
-                                  value=answer.value, updated_at=now, updated_by_id=actor.id))
-            carried.append(answer.question_id)
-    for item in source.evidence:
-        old, new = old_questions.get(item.question_id), new_questions.get(item.question_id)
-        if old is not None and new is not None and old.fingerprint == new.fingerprint:
-            db.session.add(Evidence(application_id=application.id, question_id=item.question_id,
-                                    storage_key=item.storage_key, filename=item.filename, sha256=item.sha256,
-                                    content_type=item.content_type, size=item.size,
-                                    uploaded_by_id=item.uploaded_by_id, uploaded_at=item.uploaded_at))
-            if item.question_id not in carried:
-                carried.append(item.question_id)
-    application.carried_forward_from_id = source.id
-    db.session.flush()
-    db.session.expire(application, ['answers', 'evidence'])
-    return carried
+def confirm_section(application: Application, section_id: str, *, actor) -> Application:
+    """The provider confirms a carried-forward section is unchanged, in one action (audited).
+
+    :raises ApplicationLocked: the application has been submitted or closed.
+    :raises DomainError: the section was not carried forward, has unanswered questions, or holds a carried
+        document that has expired or expires soon.
+    """
+    _check_editable(application, actor)
+    scheme = scheme_for(application)
+    section = scheme.section(section_id)
+    if section is None or not section.applies(application.lots) or section_id not in application.carried_sections:
+        raise DomainError('Only sections carried forward from an earlier application can be confirmed unchanged')
+    flags = [flag for flag in carry.expiry_flags(application, scheme) if flag.question.section_id == section_id]
+    if flags:
+        raise DomainError(flags[0].message + ', before you confirm this section')
+    missing = missing_answers(application, scheme).get(section_id)
+    if missing:
+        labels = ', '.join(f'‘{scheme.questions[qid].label.rstrip("?")}’' for qid in missing[:3])
+        raise DomainError(f'Answer {labels} before you confirm this section')
+    if section_id in (application.confirmed_sections or []):
+        return application
+    with unit_of_work():
+        application.confirmed_sections = [*(application.confirmed_sections or []), section_id]
+        application.updated_at = utcnow()
+        record('application.confirm_section', application, actor=actor, reason=f'section {section_id}',
+               after={'section': section_id, 'carried_forward_from': application.carried_forward_from_id})
+    return application
 
 
 def _check_editable(application: Application, actor, question_id: str | None = None) -> None:
@@ -245,6 +250,9 @@ def save_answers(application: Application, section_id: str, form_data: dict[str,
 
     ``form_data`` maps question id to a value in stored form (see :mod:`qualification.answers`). Answers to
     follow-up questions that are no longer shown are removed, so the application never keeps stale answers.
+    Facts the organisation's record answers are read from the record, never from ``form_data``. A new upload to
+    an expiring question replaces the documents carried forward to it. Saving a carried-forward section counts
+    as reviewing it: it no longer needs confirming.
 
     :raises ApplicationLocked: the application has been submitted or closed.
     :raises DomainError: a value does not fit its question.
@@ -255,6 +263,9 @@ def save_answers(application: Application, section_id: str, form_data: dict[str,
     if section is None or not section.applies(application.lots):
         raise DomainError(f'There is no section {section_id!r} in this application')
     section_questions = {question.id: question for question in section.questions_for(application.lots)}
+    facts = carry.fact_values(application.organisation, scheme, application.lots)
+    form_data = {qid: value for qid, value in form_data.items() if qid not in facts}
+    section_questions = {qid: question for qid, question in section_questions.items() if qid not in facts}
     flagged = board.flagged_question_ids(application)
     if flagged is not None:
         # during clarification only the questions the board flagged may change
@@ -302,10 +313,19 @@ def save_answers(application: Application, section_id: str, form_data: dict[str,
                 question = section_questions.get(question_id)
                 if question is None or question.type != 'evidence':
                     raise DomainError(f'Question {question_id!r} does not take uploads')
+                if files and carry.expiry_rule(scheme, question) is not None:
+                    for old in [item for item in application.evidence
+                                if item.question_id == question_id and item.expires_on is not None]:
+                        before.setdefault('evidence_replaced', []).append(old.filename)
+                        db.session.delete(old)  # the file stays: the application it came from still uses it
                 for upload in files:
                     item = _store_evidence(application, question_id, upload, actor, stored_keys)
                     after.setdefault('evidence', []).append(item.filename)
             application.updated_at = now
+            if section_id in (application.carried_sections or []) and \
+                    section_id not in (application.confirmed_sections or []):
+                application.confirmed_sections = [*(application.confirmed_sections or []), section_id]
+                after['section_reviewed'] = section_id
             if before or after:
                 record('application.save_answers', application, actor=actor, before=before, after=after,
                        reason=f'section {section_id}')
@@ -395,6 +415,9 @@ def build_snapshot(application: Application, scheme: Scheme, outcomes: dict[str,
         'declaration': {'name': application.declaration_name, 'role': application.declaration_role,
                         'declared_at': application.declared_at.isoformat() if application.declared_at else None},
         'submitted_at': application.submitted_at.isoformat() if application.submitted_at else None,
+        # the record's facts as they stood at submission: the board is shown any later change
+        'organisation': carry.organisation_facts(application.organisation),
+        'carried_forward_from': application.carried_forward_from_id,
     }
 
 
@@ -407,6 +430,15 @@ def submit(application: Application, declaration: dict[str, str], *, actor) -> A
     """
     _check_editable(application, actor)
     scheme = scheme_for(application)
+    to_confirm = carry.sections_to_confirm(application)
+    if to_confirm:
+        titles = ', '.join(scheme.section(section_id).title for section_id in to_confirm if scheme.section(section_id))
+        raise ApplicationIncomplete(f'Confirm each section carried forward is unchanged, or change it, before you '
+                                    f'submit: {titles}', {section_id: [] for section_id in to_confirm})
+    flags = carry.expiry_flags(application, scheme)
+    if flags:
+        raise ApplicationIncomplete(flags[0].message + ' before you submit',
+                                    {flag.question.section_id: [flag.question.id] for flag in flags})
     missing = missing_answers(application, scheme)
     if missing:
         count = sum(len(ids) for ids in missing.values())
@@ -417,6 +449,8 @@ def submit(application: Application, declaration: dict[str, str], *, actor) -> A
         raise DomainError('Enter the name and role of the person making the declaration')
     with unit_of_work():
         _register_scheme(scheme)
+        # the organisation's record may have changed since the application started: submit what it says now
+        carry.sync_facts(application, scheme, actor)
         values = application.answer_values()
         outcomes = rules.evaluate_all(scheme, application.lots, values)
         # discard answers to follow-ups that are no longer shown, so the snapshot and the rows agree

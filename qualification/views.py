@@ -10,9 +10,10 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from qualification import answers as answer_rules
-from qualification import board, bp, permissions, rules, services
+from qualification import board, bp, carry, permissions, rules, services
 from qualification.applications import Application, Evidence
 from qualification.forms import (
+    ConfirmSectionForm,
     DeclarationForm,
     LotsForm,
     RemoveEvidenceForm,
@@ -33,6 +34,7 @@ STATUS_TAGS = {
     'in-progress': {'text': 'In progress', 'classes': 'govuk-tag--light-blue'},
     'completed': {'text': 'Completed', 'classes': ''},
     'cannot-start': {'text': 'Cannot start yet', 'classes': 'govuk-tag--grey'},
+    'carried': {'text': 'Confirm or change', 'classes': 'govuk-tag--yellow'},
 }
 APPLICATION_TAGS = {
     ApplicationStatus.DRAFT: 'govuk-tag--grey', ApplicationStatus.SUBMITTED: 'govuk-tag--blue',
@@ -78,6 +80,14 @@ def _follow_up_layout(scheme, questions):
             else:
                 always.setdefault(question.id, []).extend(kids)
     return reveal, always, children
+
+
+def _record_urls(application: Application, scheme) -> dict[str, str]:
+    """Questions answered by the organisation's record -> where that record is changed."""
+    facts = carry.fact_values(application.organisation, scheme, application.lots) if application.is_editable else {}
+    details = url_for('organisations.edit_organisation', organisation_id=application.organisation_id)
+    settings = url_for('organisations.view_organisation', organisation_id=application.organisation_id)
+    return {question_id: settings if question_id == 'reg-urns' else details for question_id in facts}
 
 
 def _load_application(application_id: int, *, edit: bool = False) -> Application:
@@ -126,6 +136,10 @@ def start_application(organisation_id: int):
     scheme = services.get_scheme(services.effective_version())
     form = LotsForm()
     form.lots.choices = [(lot_id, label) for lot_id, label, _description in scheme.lots]
+    source = carry.source_application(organisation.id)
+    if source is not None and not form.is_submitted():
+        # a renewal usually covers the same lots: start from those (a new lot is one more tick)
+        form.lots.data = [lot for lot in source.lots if lot in scheme.lot_ids]
     if form.validate_on_submit():
         try:
             application = services.start_application(organisation, form.lots.data, actor=current_user)
@@ -134,7 +148,8 @@ def start_application(organisation_id: int):
         else:
             flash('Application started. You can save your answers and come back at any time.', 'success')
             return redirect(url_for('qualification.task_list', application_id=application.id))
-    return render_template('qualification/start.html', form=form, organisation=organisation, scheme=scheme)
+    return render_template('qualification/start.html', form=form, organisation=organisation, scheme=scheme,
+                           source=source)
 
 
 @bp.route('/applications/<int:application_id>')
@@ -153,9 +168,23 @@ def task_list(application_id: int):
                     if any(question.id in clarification.questions for question in section.questions)]
     statuses = {section.id: services.section_status(application, scheme, section) for section in sections}
     all_done = all(status == 'completed' for status in statuses.values())
-    items = [{'title': {'text': section.title}, 'hint': {'text': section.description} if section.description else None,
+    origin = carry.provenance(application)
+    carried = set(application.carried_sections or [])
+    flags = carry.expiry_flags(application, scheme)
+    flagged_sections = {flag.question.section_id for flag in flags}
+    all_done = all_done and not flags
+
+    def hint(section):
+        text = section.description
+        if section.id in carried and origin:
+            text = f'{origin}. {text}' if text else origin
+        return {'text': text} if text else None
+
+    items = [{'title': {'text': section.title}, 'hint': hint(section),
               'href': url_for('qualification.edit_section', application_id=application.id, section_id=section.id),
-              'status': {'tag': STATUS_TAGS[statuses[section.id]]} if statuses[section.id] != 'completed'
+              'status': {'tag': {'text': 'Replace expired document', 'classes': 'govuk-tag--red'}}
+              if section.id in flagged_sections else
+              {'tag': STATUS_TAGS[statuses[section.id]]} if statuses[section.id] != 'completed'
               else {'text': 'Completed'}}
              for section in sections]
     if all_done:
@@ -168,7 +197,11 @@ def task_list(application_id: int):
     completed = sum(1 for status in statuses.values() if status == 'completed')
     return render_template('qualification/task_list.html', application=application, scheme=scheme, items=items,
                            submit_item=submit_item, completed=completed, total=len(sections),
-                           withdraw_form=WithdrawForm(), clarification=clarification,
+                           withdraw_form=WithdrawForm(), clarification=clarification, origin=origin,
+                           expiry_flags=flags, to_confirm=sum(1 for status in statuses.values() if status == 'carried'),
+                           clarification_uploads={qid for qid in (clarification.questions if clarification else {})
+                                                  if qid in scheme.questions
+                                                  and scheme.questions[qid].type == 'evidence'},
                            clarification_labels={qid: scheme.questions[qid].label
                                                  for qid in (clarification.questions if clarification else {})
                                                  if qid in scheme.questions})
@@ -194,6 +227,12 @@ def edit_section(application_id: int, section_id: str):
             question for question in section.questions if question.id in clarification.questions))
         if not section.questions_for(application.lots):
             return redirect(url_for('qualification.task_list', application_id=application.id))
+    facts = carry.fact_values(application.organisation, scheme, application.lots)
+    fact_questions = [question for question in section.questions_for(application.lots) if question.id in facts]
+    if fact_questions:
+        # facts held in the organisation's record are shown read-only, never typed again
+        section = dataclasses.replace(section, questions=tuple(
+            question for question in section.questions if question.id not in facts))
     values = application.answer_values()
     counts = {question.id: len(application.evidence_for(question.id)) for question in section.questions}
     form = section_form(scheme, section, application.lots, values, counts)
@@ -216,9 +255,36 @@ def edit_section(application_id: int, section_id: str):
             return redirect(url_for('qualification.check_section', application_id=application.id,
                                     section_id=section.id))
     reveal, always, children = _follow_up_layout(scheme, form.questions)
+    needs_confirming = section.id in carry.sections_to_confirm(application)
     return render_template('qualification/section.html', application=application, scheme=scheme, section=section,
                            form=form, reveal=reveal, always=always, follow_up_children=children,
-                           clarification=clarification), status, ({'Retry-After': '60'} if status == 503 else {})
+                           clarification=clarification, fact_questions=fact_questions, facts=facts,
+                           organisation_facts=carry.organisation_facts(application.organisation)
+                           if fact_questions else None,
+                           origin=carry.provenance(application) if section.id in application.carried_sections
+                           else '', needs_confirming=needs_confirming, confirm_form=ConfirmSectionForm(),
+                           expiry_flags=[flag for flag in carry.expiry_flags(application, scheme)
+                                         if flag.question.section_id == section.id]), \
+        status, ({'Retry-After': '60'} if status == 503 else {})
+
+
+@bp.route('/applications/<int:application_id>/sections/<section_id>/confirm', methods=['POST'])
+@login_required
+def confirm_section(application_id: int, section_id: str):
+    """Confirm a carried-forward section is unchanged, in one action."""
+    application = _load_application(application_id, edit=True)
+    if not application.is_editable:
+        return _locked(application)
+    if ConfirmSectionForm().validate_on_submit():
+        try:
+            services.confirm_section(application, section_id, actor=current_user)
+        except DomainError as exc:
+            flash(str(exc), 'error')
+            return redirect(url_for('qualification.edit_section', application_id=application.id,
+                                    section_id=section_id))
+        title = services.scheme_for(application).section(section_id).title
+        flash(f'{title}: confirmed unchanged', 'success')
+    return redirect(url_for('qualification.task_list', application_id=application.id))
 
 
 @bp.route('/applications/<int:application_id>/sections/<section_id>/check')
@@ -230,11 +296,12 @@ def check_section(application_id: int, section_id: str):
     section = scheme.section(section_id)
     if section is None or not section.applies(application.lots):
         abort(404)
-    values = application.answer_values()
+    values = services.current_values(application, scheme)
     questions = rules.visible_questions(scheme, section, application.lots, values)
     missing = set(services.missing_answers(application, scheme).get(section.id, []))
     return render_template('qualification/check_section.html', application=application, scheme=scheme,
                            section=section, questions=questions, values=values, missing=missing,
+                           record_urls=_record_urls(application, scheme),
                            editable=application.is_editable
                            and permissions.can_edit_application(current_user, application))
 
@@ -251,6 +318,9 @@ def submit_application(application_id: int):
     scheme = services.scheme_for(application)
     missing = services.missing_answers(application, scheme)
     form = DeclarationForm()
+    source = application.carried_forward_from
+    if source is not None and not form.is_submitted():
+        form.name.data, form.role.data = source.declaration_name, source.declaration_role
     if form.validate_on_submit():
         try:
             services.submit(application, {'name': form.name.data, 'role': form.role.data}, actor=current_user)
@@ -258,11 +328,12 @@ def submit_application(application_id: int):
             flash(str(exc), 'error')
         else:
             return redirect(url_for('qualification.submitted', application_id=application.id))
-    values = application.answer_values()
+    values = services.current_values(application, scheme)
     sections = [(section, rules.visible_questions(scheme, section, application.lots, values))
                 for section in scheme.sections_for(application.lots)]
     return render_template('qualification/submit.html', application=application, scheme=scheme, form=form,
-                           missing=missing, sections=sections, values=values), (400 if form.errors else 200)
+                           missing=missing, sections=sections, values=values,
+                           record_urls=_record_urls(application, scheme)), (400 if form.errors else 200)
 
 
 @bp.route('/applications/<int:application_id>/submitted')

@@ -59,7 +59,7 @@ SCHEME_KEYS = ('version', 'title', 'published', 'published_on', 'description', '
 LOT_KEYS = ('id', 'label', 'description')
 SECTION_KEYS = ('id', 'title', 'description', 'applies_to', 'questions')
 QUESTION_KEYS = ('id', 'type', 'label', 'hint', 'required', 'validation', 'applies_to', 'follow_up', 'evidence',
-                 'rule', 'choices', 'multiple', 'multiline', 'columns', 'max_rows', 'help')
+                 'rule', 'choices', 'multiple', 'multiline', 'columns', 'max_rows', 'help', 'expires')
 COLUMN_KEYS = ('id', 'label', 'type', 'choices', 'validation')
 
 
@@ -99,6 +99,19 @@ class FollowUp:
 
 
 @dataclass(frozen=True)
+class Expiry:
+    """When an evidence document expires: the earliest of some date answers, plus ``after_days``.
+
+    ``{dates: [ins-el-expiry, ins-pl-expiry], after_days: 0}`` reads "the certificates expire when the first cover
+    ends"; ``{dates: [sg-policy-reviewed], after_days: 365}`` reads "the policy is due for review a year after it
+    was last reviewed".
+    """
+
+    dates: tuple[str, ...]
+    after_days: int = 0
+
+
+@dataclass(frozen=True)
 class Column:
     id: str
     label: str
@@ -128,6 +141,8 @@ class Question:
     multiline: bool = False
     columns: tuple[Column, ...] = ()
     max_rows: int = 0
+    #: Evidence only: how to tell when the document expires (documents carried forward are then checked).
+    expires: Expiry | None = None
     #: sha256 of the definition without help text: equal fingerprints mean an answer can be carried forward.
     fingerprint: str = ''
 
@@ -408,17 +423,34 @@ class _Parser:
                 self.fail(fwhere, 'show must list question ids')
             follow_ups.append(FollowUp(self.condition(item['when'], fwhere, effective_type, choices, context='when'),
                                        tuple(show)))
-        definition = {key: value for key, value in raw.items() if key not in ('hint', 'help')}
+        expires = self.expires(raw.get('expires'), where, qtype)
+        # hints, help and expiry tracking do not change what an answer means, so they do not stop carry-forward
+        definition = {key: value for key, value in raw.items() if key not in ('hint', 'help', 'expires')}
         question = Question(
             id=question_id, type=qtype, label=self.text(raw, where, 'label'), section_id=section_id,
             hint=self.text(raw, where, 'hint', ''), help=self.text(raw, where, 'help', ''), required=required,
             validation=self.validation(raw.get('validation'), where, qtype),
             applies_to=self.lots_list(raw.get('applies_to'), where, lot_ids, section_lots),
             follow_ups=tuple(follow_ups), evidence=str(evidence), rule=rule, choices=choices, multiple=multiple,
-            multiline=bool(raw.get('multiline', False)), columns=columns, max_rows=max_rows,
+            multiline=bool(raw.get('multiline', False)), columns=columns, max_rows=max_rows, expires=expires,
             fingerprint=hashlib.sha256(json.dumps(definition, sort_keys=True, default=str).encode()).hexdigest(),
         )
         return question, otherwise, where
+
+    def expires(self, raw, where: str, qtype: str) -> Expiry | None:
+        if raw is None:
+            return None
+        if qtype != 'evidence':
+            self.fail(where, "'expires' applies only to an evidence question")
+        if not isinstance(raw, dict) or not set(raw) <= {'dates', 'after_days'} or 'dates' not in raw:
+            self.fail(where, 'expires must be a mapping {dates: [<date question id>, ...], after_days: <days>}')
+        dates = raw['dates'] if isinstance(raw['dates'], list) else [raw['dates']]
+        if not dates or not all(isinstance(item, str) for item in dates):
+            self.fail(where, 'expires: dates must list date question ids')
+        after_days = raw.get('after_days', 0)
+        if not isinstance(after_days, int) or isinstance(after_days, bool) or after_days < 0:
+            self.fail(where, "expires: 'after_days' needs a whole number of 0 or more")
+        return Expiry(tuple(dates), after_days)
 
     def scheme(self, raw, sha256: str, expected_version: str | None) -> Scheme:
         self.mapping(raw, '', SCHEME_KEYS, ('version', 'title', 'lots', 'sections'))
@@ -485,6 +517,10 @@ class _Parser:
             condition = self.condition(op_raw, qwhere, other.type, other.choices, context='rule otherwise')
             resolved[question.id] = Condition(condition.op, condition.value, other_id)
         self._check_follow_ups(sections, by_id, seen_questions)
+        for question in by_id.values():
+            for date_id in (question.expires.dates if question.expires else ()):
+                if date_id not in by_id or by_id[date_id].type != 'date':
+                    self.fail(seen_questions[question.id], f'expires: {date_id!r} is not a date question')
         final_sections = []
         for section in sections:
             questions = tuple(

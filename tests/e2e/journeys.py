@@ -134,6 +134,8 @@ def _fill_question(page, question, tmp_pdf) -> None:
     if question.type == 'rows':
         from qualification.forms import row_field_name
 
+        if not page.locator(f'[name="{row_field_name(qid, 0, question.columns[0].id)}"]').count():
+            return  # answered from the organisation's record (its settings), shown read-only
         for index, row in enumerate(value):
             for column in question.columns:
                 field = page.locator(f'[name="{row_field_name(qid, index, column.id)}"]')
@@ -161,6 +163,7 @@ def _fill_question(page, question, tmp_pdf) -> None:
 def start_application(page, lots) -> int:
     page.goto('/qualification/')
     page.get_by_role('button', name='Start an application').click()
+    page.locator('input[name="lots"]:checked').evaluate_all('boxes => boxes.forEach(box => box.click())')
     for lot in lots:
         page.locator(f'input[value="{lot}"]').check()
     click_button(page, 'Start application')

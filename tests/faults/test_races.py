@@ -49,7 +49,7 @@ def test_the_first_save_of_a_section_sent_at_once_from_two_places_never_fails(ap
     submissions = []
     for n in range(4):
         data = form_data_for(section, LOTS)
-        data['org-legal-name'] = f'Legal name from tab {n}'
+        data['org-conflicts'] = f'Conflicts declared from tab {n}'
         data['save_and_return'] = 'Save and come back later'
         submissions.append(data)
     with ThreadedServer(app) as server:
@@ -63,8 +63,8 @@ def test_the_first_save_of_a_section_sent_at_once_from_two_places_never_fails(ap
     assert statuses.count(302) >= 1
     saved = _answers(app, application_id)
     # the last save won, whole: every answer comes from one submission
-    winners = [data for data in submissions if saved.get('org-legal-name') == data['org-legal-name']]
-    assert len(winners) == 1, saved.get('org-legal-name')
+    winners = [data for data in submissions if saved.get('org-conflicts') == data['org-conflicts']]
+    assert len(winners) == 1, saved.get('org-conflicts')
 
 
 def _proposed(app) -> tuple[int, dict[str, int]]:

@@ -55,8 +55,8 @@ def test_provider_can_go_from_application_to_national_qualification_and_a_local_
     assert 'value="pass" checked' not in page
     response = client.post(url_for('qualification.board_review_section', application_id=application.id,
                                    section_id='organisation'),
-                           data={'outcome_org_legal_name': 'clarify',
-                                 'comment_org_legal_name': 'Give the name exactly as registered'})
+                           data={'outcome_org_conflicts': 'clarify',
+                                 'comment_org_conflicts': 'Say whether you also commission care'})
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     response = client.post(url_for('qualification.board_request_clarification', application_id=application.id),
                            data={'message': 'One question needs a clearer answer'})
@@ -66,10 +66,10 @@ def test_provider_can_go_from_application_to_national_qualification_and_a_local_
     # the provider sees and changes only the flagged question
     login_as(provider)
     task_list = client.get(url_for('qualification.task_list', application_id=application.id)).get_data(as_text=True)
-    assert 'Give the name exactly as registered' in task_list and 'Insurance' not in task_list
+    assert 'Say whether you also commission care' in task_list and 'Insurance' not in task_list
     section = client.get(url_for('qualification.edit_section', application_id=application.id,
                                  section_id='organisation')).get_data(as_text=True)
-    assert 'name="org-legal-name"' in section and 'name="org-company-number"' not in section
+    assert 'name="org-conflicts"' in section and 'name="org-insolvency"' not in section
     insurance_before = db.session.scalar(select(Answer.value).where(Answer.application_id == application.id,
                                                                     Answer.question_id == 'ins-el-amount'))
     response = client.post(url_for('qualification.edit_section', application_id=application.id,
@@ -77,11 +77,12 @@ def test_provider_can_go_from_application_to_national_qualification_and_a_local_
     assert response.status_code == 302  # not flagged: nothing to edit there
     response = client.post(url_for('qualification.edit_section', application_id=application.id,
                                    section_id='organisation'),
-                           data={'org-legal-name': 'Test Care Limited', 'save_and_continue': 'Save and continue'})
+                           data={'org-conflicts': 'None: we do not commission care',
+                                 'save_and_continue': 'Save and continue'})
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     db.session.expire_all()
     values = db.session.get(Application, application.id).answer_values()
-    assert values['org-legal-name'] == 'Test Care Limited' and values['ins-el-amount'] == insurance_before
+    assert values['org-conflicts'] == 'None: we do not commission care' and values['ins-el-amount'] == insurance_before
     response = client.post(url_for('qualification.submit_application', application_id=application.id),
                            data={'name': 'Pat Provider', 'role': 'Director', 'confirm': 'y'})
     assert response.status_code == 302

@@ -139,7 +139,7 @@ BROKEN = [
         colour: red
      ''', "9.1.yaml: sections[0].questions[0] (cover): unknown key 'colour'; expected one of id, type, label, hint, "
           "required, validation, applies_to, follow_up, evidence, rule, choices, multiple, multiline, columns, "
-          "max_rows, help"),
+          "max_rows, help, expires"),
     ('''
       - id: Cover Amount
         type: money

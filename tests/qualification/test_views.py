@@ -175,11 +175,7 @@ def test_negative_net_assets_need_the_parent_guarantee_follow_up(client, login_a
 
 
 BAD_INPUTS = [
-    ('organisation', 'org-legal-name', '', 'Enter your answer to ‘What is the organisation', None),
-    ('organisation', 'org-legal-name', 'x' * 201, 'must be 200 characters or fewer', None),
-    ('organisation', 'org-company-number', 'bad-num', 'Enter a Companies House or charity number', None),
     ('organisation', 'org-insolvency', 'maybe', 'Select one of the options shown', None),
-    ('organisation', 'org-legal-form', '', 'Select your answer to ‘What is the organisation', None),
     ('financial', 'fin-turnover', 'lots', 'must be an amount of money in pounds', None),
     ('financial', 'fin-turnover', '12.345', 'must be an amount of money in pounds', None),
     ('financial', 'fin-turnover', '-5', 'must be £0 or more', None),
