@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select, update
 
+from market.demand import log_search
 from placements import notifications, permissions
 from placements.identifiers import identifier_problem
 from placements.models import Offer, Placement, Referral, ReferralResponse, age_band
@@ -39,6 +40,7 @@ from registry.settings.models import Setting, VacancyChange
 from registry.settings.taxonomy import NEEDS, ProvisionType
 from search.entries import listed_condition
 from search.query import authority_centroids
+from workspace.finder import HARD_KINDS
 
 #: Most settings one referral may approach: a referral is a targeted request, not a broadcast.
 MAX_SETTINGS = 20
@@ -232,7 +234,18 @@ def send_referral(details: ReferralDetails, candidates: list[Candidate], *, acto
                       'setting_ids': ids, 'response_deadline': referral.response_deadline})
         for organisation_id, responses in by_organisation.items():
             notifications.email_new_referral(referral, organisation_id, responses)
+        log_search('referral', authority_code=referral.authority_code, age=int(details.age), needs=referral.needs,
+                   provision_types=[referral.provision_type], max_distance_miles=details.max_distance_miles,
+                   matches=_matches_meeting_everything(chosen))
     return referral
+
+
+def _matches_meeting_everything(candidates: list[Candidate]) -> int | None:
+    """How many approached settings met every hard requirement, by the finder's reasons (None without reasons)."""
+    if not any(candidate.reasons for candidate in candidates):
+        return None
+    return sum(1 for candidate in candidates if candidate.reasons
+               and all(reason.get('met') for reason in candidate.reasons if reason.get('kind') in HARD_KINDS))
 
 
 def record_view(referral: Referral, *, actor) -> None:

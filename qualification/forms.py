@@ -13,11 +13,21 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovDateInput,
     GovFileInput,
     GovRadioInput,
+    GovSelect,
     GovSubmitInput,
     GovTextArea,
     GovTextInput,
 )
-from wtforms import BooleanField, Field, RadioField, SelectMultipleField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    BooleanField,
+    Field,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import InputRequired, Length, ValidationError
 
 from qualification import answers as answer_rules
@@ -150,6 +160,13 @@ class SectionFormBase(FlaskForm):
                 errors[question.id] = answer_rules.required_message(question)
             else:
                 self.cleaned[question.id] = raw[question.id]
+        if errors or self.row_errors:
+            # a browser never sends a chosen file twice: say so on every file that was fine but is not kept
+            for question_id, checked in self.uploads.items():
+                if question_id not in errors:
+                    names = ', '.join(item.filename for item in checked)
+                    errors[question_id] = (f'Choose {names} again: files are not kept while other answers on '
+                                           'this page need correcting')
         for question_id, message in errors.items():
             self[question_id].errors = list(self[question_id].errors or []) + [message]
         self._errors = None  # WTForms caches form.errors; recompute with the errors added above
@@ -204,6 +221,22 @@ def _field_for(question: Question, questions: dict[str, Question]) -> Field:
     raise ValueError(question.type)
 
 
+def choice_label(value: str, label: str) -> str:
+    """A choice's words for people: a scheme choice given only as a code ("requires-improvement") reads as
+    "Requires improvement"."""
+    return value.replace('-', ' ').capitalize() if label == value else label
+
+
+def _cell_field(column, index: int) -> Field:
+    """One cell of a repeating table: a select of the options shown for a choice column, else a text box."""
+    label = f'{column.label}, row {index + 1}'
+    if column.type == 'choice':
+        options = [('', 'Select an option')] + [(value, choice_label(value, text)) for value, text in column.choices]
+        # the cleaning in answer_rules.clean_rows gives the GOV.UK message for anything not offered
+        return SelectField(label, choices=options, widget=GovSelect(), validate_choice=False)
+    return StringField(label, widget=GovTextInput())
+
+
 def section_form(scheme: Scheme, section: Section, lots: list[str], answers: dict[str, Any],
                  evidence_counts: dict[str, int]) -> SectionFormBase:
     """Build the form class for one section and instantiate it, pre-filled with ``answers``."""
@@ -215,8 +248,7 @@ def section_form(scheme: Scheme, section: Section, lots: list[str], answers: dic
         if question.type == 'rows':
             for index in range(question.max_rows):
                 for column in question.columns:
-                    attrs[row_field_name(question.id, index, column.id)] = StringField(
-                        f'{column.label}, row {index + 1}', widget=GovTextInput())
+                    attrs[row_field_name(question.id, index, column.id)] = _cell_field(column, index)
             # anchor for the error summary; its description is the hint shown above the table
             attrs[question.id] = Field(question.label, description=rules.provider_hint(question, all_questions))
         else:

@@ -18,6 +18,7 @@ from qualification.forms import (
     LotsForm,
     RemoveEvidenceForm,
     WithdrawForm,
+    choice_label,
     row_field_name,
     section_form,
 )
@@ -27,6 +28,7 @@ from registry.errors import DomainError, InvalidTransition
 from registry.extensions import db
 from registry.organisations.models import Membership, Organisation
 from registry.permissions import is_board, require
+from registry.settings.taxonomy import Lot
 from registry.storage import StorageUnavailableError, get_storage
 
 STATUS_TAGS = {
@@ -49,15 +51,29 @@ APPLICATION_TAGS = {
 @bp.context_processor
 def _helpers():
     return {'application_tag_class': APPLICATION_TAGS, 'display_answer': answer_rules.display,
-            'answer_lines': _answer_lines, 'row_field_name': row_field_name, 'getter': _getter}
+            'answer_lines': _answer_lines, 'row_field_name': row_field_name, 'getter': _getter,
+            'lot_labels': _lot_labels}
+
+
+def _lot_labels(lots) -> str:
+    """Lot codes as the names people use ("Children's homes, Fostering"); unknown codes as they are."""
+    known = {lot.value: lot.label for lot in Lot}
+    return ', '.join(known.get(lot, lot) for lot in lots or [])
 
 
 def _answer_lines(question, value) -> list[str]:
     """Rows as one line each; other answers as their display text split on new lines."""
     if question.type == 'rows':
-        return [', '.join(str(row.get(column.id, '')) for column in question.columns) for row in value or []]
+        return [', '.join(_cell_text(column, row.get(column.id, '')) for column in question.columns)
+                for row in value or []]
     text = answer_rules.display(question, value)
     return text.splitlines() if text else []
+
+
+def _cell_text(column, value) -> str:
+    if column.type == 'choice' and value:
+        return choice_label(str(value), dict(column.choices).get(value, str(value)))
+    return str(value)
 
 
 def _getter(mapping):

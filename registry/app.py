@@ -11,7 +11,7 @@ from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from registry import database
+from registry import database, widgets
 from registry.config import INSTANCE_DIR, Config, check_production, load_env_overrides
 from registry.extensions import csrf, db, login_manager, migrate
 from registry.inputs import DatabaseIdConverter
@@ -51,6 +51,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     WTFormsHelpers(app)
+    widgets.install()
     _register_models()
     database.init_app(app)
     _register_blueprints(app)
@@ -70,16 +71,19 @@ def create_app(overrides: dict | None = None) -> Flask:
 
 def _register_demo_steps(app: Flask) -> None:
     """Feature packages' demo data, loaded after the core demo in this order."""
+    from market.demo import load as load_market_demo
     from placements.demo import load as load_placements_demo
     from qualification.demo import load as load_schemes_demo
     from registry.demo import register_demo_step
 
     register_demo_step(app, 'placements', load_placements_demo)
     register_demo_step(app, 'schemes', load_schemes_demo)
+    register_demo_step(app, 'market', load_market_demo)
 
 
 def _register_models() -> None:
     """Import every model module so that metadata (and Alembic autogenerate) sees all tables."""
+    import market.models  # noqa: F401
     import placements.models  # noqa: F401
     import qualification.applications  # noqa: F401
     import qualification.models  # noqa: F401
@@ -96,6 +100,8 @@ def _register_models() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from market import bp as market_bp
+    from market.supply import on_import
     from placements import bp as placements_bp
     from qualification import bp as qualification_bp
     from registry.accounts import bp as accounts_bp
@@ -108,8 +114,12 @@ def _register_blueprints(app: Flask) -> None:
     from workspace import bp as workspace_bp
 
     for blueprint in (main_bp, accounts_bp, organisations_bp, settings_bp, admin_bp, storage_bp, qualification_bp,
-                      ofsted_bp, workspace_bp, placements_bp):
+                      ofsted_bp, workspace_bp, placements_bp, market_bp):
         app.register_blueprint(blueprint)
+    from registry.ofsted.services import after_import
+
+    if on_import not in after_import:
+        after_import.append(on_import)
     from search import api_bp as search_api_bp
     from search import bp as search_bp
 

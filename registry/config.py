@@ -42,6 +42,11 @@ class Config:
     #: Where the service says it lives, for links in emails.
     SERVER_BASE_URL = 'http://127.0.0.1:5000'
     SERVICE_NAME = "Children's Social Care Provider Registry"
+    #: Where people send feedback, questions and accessibility problems: the beta banner, the footer's "Contact"
+    #: page and the accessibility statement all give this address. Every deployment sets its own mailbox.
+    SUPPORT_EMAIL = 'registry-support@localhost'
+    #: How soon the support team replies, as the contact page and accessibility statement promise it.
+    SUPPORT_REPLY_DAYS = 5
 
     #: Cookies: secure by default; the development server on plain http turns this off.
     SESSION_COOKIE_SECURE = True

@@ -10,6 +10,8 @@ from flask import Flask, current_app, g, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
+from registry.audit.labels import action_label
+
 LONDON = ZoneInfo('Europe/London')
 
 
@@ -80,8 +82,19 @@ def chrome(macro: str, params: dict) -> Markup:
     return html
 
 
+def place_name(*parts: str | None) -> str:
+    """Place names joined once each: district "Leeds" in authority "Leeds" reads "Leeds", not "Leeds, Leeds"."""
+    shown: list[str] = []
+    for part in parts:
+        if part and part.strip() and part.strip().casefold() not in {seen.casefold() for seen in shown}:
+            shown.append(part.strip())
+    return ', '.join(shown)
+
+
 def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(format_date, 'date')
+    app.jinja_env.globals['place_name'] = place_name
+    app.add_template_filter(action_label, 'action_label')
     app.add_template_filter(format_datetime, 'datetime')
     app.jinja_env.globals['navigation'] = navigation
     app.jinja_env.globals['chrome'] = chrome

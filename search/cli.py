@@ -1,4 +1,4 @@
-"""Search operations: ``flask --app wsgi search reindex | sync | worker | check | rollback | prune``."""
+"""Search operations: ``flask --app wsgi search reindex | sync | worker | check | rollback | prune | centroids``."""
 
 from __future__ import annotations
 
@@ -47,6 +47,15 @@ def reindex():
             click.echo(f'Kept {", ".join(report.previous)} for "flask search rollback".')
         if report.pruned:
             click.echo(f'Deleted old indices: {", ".join(report.pruned)}.')
+
+
+@search_cli.command('centroids')
+def centroids():
+    """Rewrite search/data's outcode and district centres from the postcode directory (after updating it)."""
+    from .places import write_centroid_files
+
+    outcodes, districts = write_centroid_files()
+    click.echo(f'Wrote the centres of {outcodes} outcodes and {districts} districts')
 
 
 @search_cli.command('sync')

@@ -17,6 +17,8 @@ from registry.geography import postcodes
 from registry.settings.taxonomy import NEEDS, Judgement, Lot, ProvisionType, SexAccepted
 
 from .entries import DirectoryEntry
+from .places import PlaceError, find_place
+from .synonyms import expand
 
 SORTS = ('relevance', 'distance', 'judgement', 'updated')
 FACETS = ('provision_type', 'lot', 'judgement', 'region', 'authority', 'needs', 'has_vacancy')
@@ -189,6 +191,8 @@ class Query:
     page_size: int = 20
     #: Mark the matched words in each hit (pages show them; the JSON API does not, so it skips the work).
     highlight: bool = True
+    #: How typed words were read (``search/synonyms.py``): (typed, meaning) pairs, shown back to the person.
+    read_as: tuple[tuple[str, str], ...] = ()
 
     @property
     def parsed_words(self) -> Words:
@@ -290,6 +294,8 @@ def closest_term(word: str, candidates: Mapping[str, int]) -> str | None:
     for term, frequency in candidates.items():
         if term == word:
             return None
+        if term in STOP_WORDS:   # "ASD" must never become "Did you mean and?"
+            continue
         distance = edit_distance(word, term, limit)
         if distance < limit:
             key = (distance, -frequency, term)
@@ -399,7 +405,10 @@ def parse_query(args: Mapping, page_size: int = 20) -> Query:
         else:
             errors['has_vacancy'] = 'has_vacancy must be yes or no'
 
-    origin, origin_label = _parse_origin(args, errors)
+    has_place = any(_one(args, name) for name in ('postcode', 'near_authority', 'easting', 'northing'))
+    expansion = expand(words, sex=sex, min_judgement=min_judgement, has_place=has_place)
+    words, sex, min_judgement = expansion.words, sex or expansion.sex, min_judgement or expansion.min_judgement
+    origin, origin_label = _parse_origin({'postcode': expansion.postcode} if expansion.postcode else args, errors)
 
     radius_miles = None
     if raw_radius := _one(args, 'radius'):
@@ -412,7 +421,8 @@ def parse_query(args: Mapping, page_size: int = 20) -> Query:
         elif origin is None and 'postcode' not in errors and 'origin' not in errors:
             errors['radius'] = 'Enter a postcode to search within a distance'
 
-    sort = _one(args, 'sort') or ('distance' if origin and not words.strip() else 'relevance')
+    # nearest first whenever a place is given, words or not; best match otherwise
+    sort = _one(args, 'sort') or ('distance' if origin else 'relevance')
     if sort not in SORTS:
         errors['sort'] = f'Sort must be one of: {", ".join(SORTS)}'
         sort = 'relevance'
@@ -442,18 +452,20 @@ def parse_query(args: Mapping, page_size: int = 20) -> Query:
     return Query(words=words.lstrip(), provision_types=provision_types, lots=lots, min_judgement=min_judgement,
                  authority_codes=authority_codes, region_codes=region_codes, needs=needs, age=age, sex=sex,
                  has_vacancy=has_vacancy, accepted_by=accepted_by, origin=origin, origin_label=origin_label,
-                 radius_miles=radius_miles, sort=sort, facets=facets, page=page, page_size=page_size)
+                 radius_miles=radius_miles, sort=sort, facets=facets, page=page, page_size=page_size,
+                 read_as=tuple(expansion.read_as))
 
 
 def _parse_origin(args: Mapping, errors: dict[str, str]) -> tuple[tuple[float, float] | None, str]:
-    """The point distances are measured from: a postcode, an authority's centre or a grid reference."""
-    if raw_postcode := _one(args, 'postcode'):
+    """The point distances are measured from: a place (postcode, outcode, town or authority name, see
+    ``search/places.py``), an authority's centre by code, or a grid reference."""
+    if raw_place := _one(args, 'postcode'):
         try:
-            location = postcodes.lookup(raw_postcode)
-        except postcodes.PostcodeError as exc:
+            place = find_place(raw_place)
+        except (postcodes.PostcodeError, PlaceError) as exc:
             errors['postcode'] = str(exc)
             return None, ''
-        return (location.easting, location.northing), location.postcode
+        return place.point, place.label
     if raw_authority := _one(args, 'near_authority').upper():
         centre = authority_centroids().get(raw_authority)
         if centre is None:

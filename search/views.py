@@ -133,6 +133,57 @@ def choices(args, results, names: dict[str, tuple]) -> dict[str, Markup]:
     return made
 
 
+#: Search parameters that are filters a person chose (the words and sort are not), in the order they are listed.
+FILTER_PARAMS = ('postcode', 'radius', 'provision_type', 'min_judgement', 'need', 'region', 'authority', 'age',
+                 'sex', 'has_vacancy', 'accepted_by')
+
+
+def _without(endpoint: str, args, drop: list[tuple[str, str]]) -> str:
+    """This search's URL without the given (parameter, value) pairs, back on page 1."""
+    kept = MultiDict([(key, value) for key, value in args.items(multi=True)
+                      if (key, value) not in drop and key != 'page' and value != ''])
+    return url_for(endpoint, **kept.to_dict(flat=False))
+
+
+def chosen_filters(endpoint: str, args, *, authority_names: dict, region_names: dict) -> list[dict]:
+    """Each filter chosen, as words with a link that removes just it (GOV.UK "selected filters")."""
+    labels = {
+        'postcode': lambda value: f'Near {value.upper() if any(c.isdigit() for c in value) else value}',
+        'radius': lambda value: f'Within {value} miles',
+        'provision_type': lambda value: ProvisionType(value).label if value in set(ProvisionType) else value,
+        'min_judgement': lambda value: f'Ofsted at least {Judgement(value).label}' if value in set(Judgement)
+        else value,
+        'need': lambda value: NEEDS.get(value, value),
+        'region': lambda value: region_names.get(value.upper(), value),
+        'authority': lambda value: authority_names.get(value.upper(), value),
+        'age': lambda value: f'Aged {value}',
+        'sex': lambda value: {'female': 'Settings for girls', 'male': 'Settings for boys'}.get(value, value),
+        'has_vacancy': lambda _value: 'Has a vacancy',
+        'accepted_by': lambda value: f'Accepted by {authority_names.get(value.upper(), value)}',
+    }
+    chosen = []
+    for param in FILTER_PARAMS:
+        for value in args.getlist(param):
+            if not value or (param == 'sex' and value == 'any'):
+                continue
+            drop = [(param, value)]
+            if param == 'postcode':   # a distance means nothing without the place
+                drop += [('radius', radius) for radius in args.getlist('radius')]
+            chosen.append({'text': labels[param](value), 'href': _without(endpoint, args, drop)})
+    return chosen
+
+
+def read_as_notes(endpoint: str, args, query) -> list[dict]:
+    """How typed words were read ("ASD" as autism), each with a link to search for exactly what was typed."""
+    notes = []
+    for typed, meaning in getattr(query, 'read_as', ()) or ():
+        exact = MultiDict([(key, value) for key, value in args.items(multi=True) if key not in {'q', 'page'}])
+        words = args.get('q', '')
+        exact.add('q', re.sub(re.escape(typed), f'"{typed}"', words, count=1, flags=re.IGNORECASE))
+        notes.append({'typed': typed, 'meaning': meaning, 'href': url_for(endpoint, **exact.to_dict(flat=False))})
+    return notes
+
+
 def _context(endpoint: str, outcome: Outcome, *, commissioner: bool) -> dict:
     names = profiles.authority_names()
     results = outcome.results
@@ -151,6 +202,11 @@ def _context(endpoint: str, outcome: Outcome, *, commissioner: bool) -> dict:
         'miles': miles, 'km': km, 'stale_before': utcnow() - STALE_AFTER, 'locations': {}, 'map_svg': None,
         'register_as_at': latest_release_date(),
     }
+    context['chosen'] = chosen_filters(endpoint, request.args, authority_names=names,
+                                       region_names=context['region_names'])
+    context['clear_url'] = url_for(endpoint, **({'q': request.args['q']} if request.args.get('q') else {}))
+    context['read_as'] = read_as_notes(endpoint, request.args, outcome.query)
+    context['filter_errors'] = sorted(set(outcome.errors) & set(FILTER_PARAMS) - {'postcode', 'radius'})
     # Every result links to its provider's profile: one URL built, the others by its pattern (ids end the path).
     profile_prefix = url_for('search.provider_profile', organisation_id=0)[:-1]
     context['profile_url'] = lambda organisation_id: f'{profile_prefix}{int(organisation_id)}'
@@ -203,8 +259,9 @@ def provider_profile(organisation_id: int):
     locations = profiles.exact_locations([entry.id for entry in profile.entries]) if privileged else {}
     markers = [marker for entry in profile.entries if (marker := svg_map.marker_for(entry, exact=privileged))]
     map_svg = svg_map.render(markers, title=f'Map of {profile.organisation.display_name} settings',
-                         description=f'{len(markers)} settings shown as dots; the list of settings gives the '
-                                     'same information.') if markers else None
+                         description=f'{len(markers)} settings shown as dots, each a link to the setting below, '
+                                     'which gives the same information.',
+                         link=lambda marker: f'#setting-{marker.id}') if markers else None
     return render_template('search/provider_profile.html', profile=profile, privileged=privileged,
                            locations=locations, map_svg=map_svg, stale_before=utcnow() - STALE_AFTER,
                            my_authority=getattr(current_user, 'authority_code', None),

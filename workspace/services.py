@@ -30,6 +30,9 @@ NEAR_MISSES = 50
 #: Ranked matches shown per finder page.
 FINDER_PAGE_SIZE = 20
 MAX_NOTE_LENGTH = 2000
+#: The same shortlist or note sent again this soon is one click sent twice (a double click, a resubmitted form):
+#: the first one is returned instead of saving a copy.
+REPEAT_WINDOW = timedelta(seconds=30)
 EXPIRY_WARNING_DAYS = 60
 
 
@@ -154,6 +157,18 @@ def find_placements(child: Child, authority_code: str | None, now: datetime | No
                 authority_name=authority_name(authority_code))
 
 
+def run_finder(child: Child, authority_code: str | None, now: datetime | None = None) -> list[Match]:
+    """The finder for an officer: ranked matches, with the search logged anonymously for market statistics."""
+    from market.demand import log_search
+
+    matches = find_placements(child, authority_code, now)
+    with unit_of_work():
+        log_search('search', authority_code=authority_code, age=child.age, needs=child.needs,
+                   provision_types=child.provision_types, max_distance_miles=child.max_distance_miles,
+                   matches=sum(match.meets_requirements for match in matches))
+    return matches
+
+
 def snapshot(match: Match) -> dict:
     """What a shortlist keeps of one match: enough to stand alone however the setting changes later."""
     entry = match.entry
@@ -212,6 +227,10 @@ def create_shortlist(name: str, criteria: dict, *, setting_ids: Iterable[int], a
     if not matches:
         raise WorkspaceError('The settings you ticked are no longer in the results. Run the search again', 'name')
     with unit_of_work():
+        _serialise_for(actor)
+        repeat = _recent_shortlist(actor, name, dict(criteria), [match.entry.id for match in matches], now)
+        if repeat is not None:
+            return repeat
         shortlist = Shortlist(authority_code=actor.authority_code, owner_id=actor.id, name=name,
                               criteria=dict(criteria), is_shared=False, created_at=now, updated_at=now)
         db.session.add(shortlist)
@@ -223,6 +242,25 @@ def create_shortlist(name: str, criteria: dict, *, setting_ids: Iterable[int], a
                after={'name': name, 'criteria': dict(criteria), 'results': len(matches),
                       'setting_ids': [match.entry.id for match in matches]})
     return shortlist
+
+
+def _serialise_for(actor) -> None:
+    """Lock the actor's row (PostgreSQL) so two copies of one request run one after the other, and the second
+    sees the first's row; SQLite already lets one writer in at a time."""
+    from registry.accounts.models import User
+
+    db.session.execute(select(User.id).where(User.id == actor.id).with_for_update())
+
+
+def _recent_shortlist(actor, name: str, criteria: dict, setting_ids: list[int], now: datetime) -> Shortlist | None:
+    """The shortlist this actor saved moments ago with the same name, search and results, if any."""
+    recent = db.session.scalars(select(Shortlist).where(
+        Shortlist.owner_id == actor.id, Shortlist.name == name,
+        Shortlist.created_at >= now - REPEAT_WINDOW).order_by(Shortlist.id.desc()))
+    for shortlist in recent:
+        if shortlist.criteria == criteria and [entry.setting_id for entry in shortlist.entries] == setting_ids:
+            return shortlist
+    return None
 
 
 def remove_entry(shortlist: Shortlist, entry: ShortlistEntry, *, actor) -> None:
@@ -284,8 +322,15 @@ def add_note(shortlist: Shortlist, body: str, *, actor) -> ShortlistNote:
         raise WorkspaceError('Enter a note', 'body')
     if len(body) > MAX_NOTE_LENGTH:
         raise WorkspaceError(f'Note must be {MAX_NOTE_LENGTH} characters or fewer', 'body')
+    now = utcnow()
     with unit_of_work():
-        note = ShortlistNote(shortlist_id=shortlist.id, author_id=actor.id, body=body, created_at=utcnow())
+        _serialise_for(actor)
+        repeat = db.session.scalars(select(ShortlistNote).where(
+            ShortlistNote.shortlist_id == shortlist.id, ShortlistNote.author_id == actor.id,
+            ShortlistNote.body == body, ShortlistNote.created_at >= now - REPEAT_WINDOW)).first()
+        if repeat is not None:
+            return repeat
+        note = ShortlistNote(shortlist_id=shortlist.id, author_id=actor.id, body=body, created_at=now)
         db.session.add(note)
         db.session.flush()
         record('shortlist.note_add', shortlist, actor=actor, after={'note_id': note.id, 'body': body})

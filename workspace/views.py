@@ -18,8 +18,11 @@ from workspace.models import Shortlist, ShortlistEntry
 FINDER_ROLES = (Role.COMMISSIONER, Role.ASSESSOR, Role.BOARD_MEMBER, Role.ADMIN)
 
 
-def _run_finder(form: FinderForm) -> list | None:
-    """Validate the finder form and run it; None when the answers need correcting (errors are on the form)."""
+def _run_finder(form: FinderForm, *, log: bool = False) -> list | None:
+    """Validate the finder form and run it; None when the answers need correcting (errors are on the form).
+
+    ``log`` records the search in the anonymous demand log (once per search: not again for its other pages).
+    """
     if not form.validate():
         return None
     try:
@@ -28,6 +31,8 @@ def _run_finder(form: FinderForm) -> list | None:
         add_form_error(form, exc.field or 'postcode', str(exc))
         return None
     authority_code = current_user.authority_code if current_user.role == Role.COMMISSIONER else None
+    if log:
+        return services.run_finder(child, authority_code)
     return services.find_placements(child, authority_code)
 
 
@@ -60,7 +65,7 @@ def _finder_page(form: FinderForm, matches, save_form: ShortlistForm, *, error_f
 def finder():
     """Describe the child; see ranked matches with the reasons each matched or fell short."""
     form = FinderForm(formdata=request.args if request.args else None)
-    matches = _run_finder(form) if request.args else None
+    matches = _run_finder(form, log=request.args.get('page', '1') == '1') if request.args else None
     return _finder_page(form, matches, ShortlistForm())
 
 

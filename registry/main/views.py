@@ -1,4 +1,4 @@
-"""Start page, accessibility, privacy and cookies pages, and a health check for load balancers."""
+"""Start page, accessibility, contact, privacy and cookies pages, and a health check for load balancers."""
 
 from __future__ import annotations
 
@@ -23,6 +23,12 @@ def index():
 @bp.route('/accessibility')
 def accessibility():
     return render_template('main/accessibility.html')
+
+
+@bp.route('/contact')
+def contact():
+    """Feedback and help: the configured support mailbox, which the beta banner and the footer link to."""
+    return render_template('main/contact.html')
 
 
 @bp.route('/privacy')

@@ -166,7 +166,7 @@ class Chart:
     groups: list[tuple[str, float]]
     bars: list[Bar]
     ticks: list[tuple[float, int]]
-    legend: list[tuple[str, str]]
+    legend: list[tuple[str, str, int]]   # (label, fill, baseline y): one line each, above the tick labels
     top: int
 
 
@@ -182,7 +182,11 @@ def _nice_max(value: int) -> int:
 
 def bar_chart(rows: list[CapacityRow], title: str) -> Chart:
     """Lay out one bar per series per row; scaled to the largest value, with five gridline ticks."""
-    bar_height, group_gap, label_width, plot_width, top = 9, 12, 230, 420, 40
+    bar_height, group_gap, label_width, plot_width = 9, 12, 230, 420
+    # the legend gets a line per series above the tick labels, so no label runs into another or into the bars
+    legend_line = 18
+    legend = [(label, fill, 16 + index * legend_line) for index, (_name, label, fill) in enumerate(SERIES)]
+    top = 16 + len(SERIES) * legend_line + 16
     group_height = bar_height * len(SERIES) + group_gap
     largest = max([getattr(row, name) for row in rows for name, _label, _fill in SERIES] + [0])
     scale_max = _nice_max(largest)
@@ -191,11 +195,11 @@ def bar_chart(rows: list[CapacityRow], title: str) -> Chart:
     for index, row in enumerate(rows):
         y0 = top + index * group_height
         groups.append((row.label, y0 + bar_height * len(SERIES) / 2))
-        for position, (name, legend, fill) in enumerate(SERIES):
+        for position, (name, series_label, fill) in enumerate(SERIES):
             value = getattr(row, name)
             bars.append(Bar(label_width, y0 + position * bar_height, plot_width * value / scale_max,
-                            bar_height - 1, fill, value, legend))
+                            bar_height - 1, fill, value, series_label))
     ticks = [(label_width + plot_width * step / 5, round(scale_max * step / 5)) for step in range(6)]
     return Chart(title=title, width=label_width + plot_width + 70, height=top + len(rows) * group_height + 10,
                  label_width=label_width, plot_width=plot_width, groups=groups, bars=bars, ticks=ticks,
-                 legend=[(legend, fill) for _name, legend, fill in SERIES], top=top)
+                 legend=legend, top=top)

@@ -57,6 +57,10 @@ def ofsted_report_url(urn: str | None) -> str | None:
 #: Register statuses that take a setting out of the directory; the board is told when one appears.
 STOPPED_STATUSES = {RegistrationStatus.SUSPENDED, RegistrationStatus.CANCELLED, RegistrationStatus.RESIGNED}
 
+#: Called as ``callback(register_import)`` at the end of every import, inside its transaction (feature packages
+#: such as market keep a history of each release); the app factory's packages append to it.
+after_import: list[Callable[[OfstedImport], None]] = []
+
 #: Rows per INSERT/UPDATE statement: large enough to be quick, small enough for SQLite's variable limit.
 BATCH_SIZE = 500
 
@@ -310,6 +314,8 @@ def import_register(path: str | Path, *, actor: User | None = None,
                       'settings_updated': register_import.settings_updated,
                       'review_items': len(sync.review_item_ids),
                       'rejection_counts': validated.rejection_counts, 'warnings': validated.warnings})
+        for callback in after_import:
+            callback(register_import)
 
     return ImportSummary(
         file_name=path.name, sha256=sha256, format=parsed.format, total_rows=register_import.total_rows,

@@ -20,6 +20,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which('chromium') or '/usr/bin/chromium'
+#: Every visited page is audited at these viewport sizes: a 375 px phone and a 1280 px desktop.
+AUDIT_SIZES = ((375, 812), (1280, 800))
 CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
                  '--disable-background-networking', '--disable-component-update', '--disable-sync']
 
@@ -131,15 +133,18 @@ class VisitedPages:
         self.pages.append((page, seen))
 
     def audit(self) -> int:
-        """Re-open every visited address in the session that visited it; fail on serious violations."""
+        """Re-open every visited address in the session that visited it, on a phone and on a desktop; fail on
+        serious axe-core violations and on any house-check breach."""
         checked = 0
         for page, seen in self.pages:
             if page.is_closed():
                 continue
-            for url in list(seen):
-                page.goto(url)
-                assert_accessible(page)
-                checked += 1
+            for width, height in AUDIT_SIZES:
+                page.set_viewport_size({'width': width, 'height': height})
+                for url in list(seen):
+                    page.goto(url)
+                    assert_accessible(page)
+                    checked += 1
         return checked
 
 
@@ -184,8 +189,15 @@ def pytest_runtest_makereport(item, call):
 
 
 def assert_accessible(page) -> None:
-    """Run axe-core on the current page; fail on serious or critical violations."""
+    """Run axe-core and the house checks (tests/house_checks.py) on the current page; fail on serious or critical
+    violations and on any house-check breach, which axe-core does not catch (an empty legend, a label for another
+    box, a title that is not the H1)."""
     from axe_playwright_python.sync_playwright import Axe
+
+    from tests.house_checks import problems
+
+    breaches = problems(page.content())
+    assert not breaches, f'{page.url}: ' + '; '.join(breaches)
 
     results = Axe().run(page)
     bad = [v for v in results.response['violations'] if v.get('impact') in {'serious', 'critical'}]

@@ -30,10 +30,11 @@ def test_searcher_can_give_every_parameter():
         facets=('lot', 'needs'), page=2, page_size=50)
 
 
-def test_distance_is_the_default_sort_with_an_origin_and_no_words():
+def test_distance_is_the_default_sort_whenever_a_place_is_given():
     assert parse_query({'postcode': 'SW1A 2AA'}).sort == 'distance'
-    assert parse_query({'postcode': 'SW1A 2AA', 'q': 'home'}).sort == 'relevance'
-    assert parse_query({}).sort == 'relevance'
+    assert parse_query({'postcode': 'SW1A 2AA', 'q': 'home'}).sort == 'distance'   # nearest first (issue 18)
+    assert parse_query({'postcode': 'SW1A 2AA', 'q': 'home', 'sort': 'relevance'}).sort == 'relevance'
+    assert parse_query({'q': 'home'}).sort == parse_query({}).sort == 'relevance'
 
 
 def test_searcher_can_measure_from_an_authority_or_a_grid_reference():

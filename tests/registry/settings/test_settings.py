@@ -186,7 +186,7 @@ def test_member_can_edit_a_setting_and_history_shows_before_and_after(client, lo
     assert _count(ReindexRequest) == 2
 
     history = client.get(f'/settings/{setting.id}/history').get_data(as_text=True)
-    assert history.index('setting.update') < history.index('setting.create'), 'newest first'
+    assert history.index('Details changed') < history.index('Setting added'), 'newest first, in words'
 
 
 def test_member_can_confirm_vacancies_in_one_step(client, login_as, owner, organisation):
