@@ -77,3 +77,41 @@ def accepted_authority_codes(organisation_id: int, lot=None) -> list[str]:
     if lot is not None:
         query = query.where(LocalApplication.lot == lot)
     return sorted(set(db.session.scalars(query)))
+
+
+def unlisted_reasons(setting_ids, today: date | None = None) -> dict[int, str]:
+    """For each of ``setting_ids`` no longer listed, why (``national qualification suspended``, ``Ofsted
+    registration cancelled``...); listed settings are left out. Saved shortlists flag their entries with it."""
+    today = today or date.today()
+    ids = {int(setting_id) for setting_id in setting_ids}
+    if not ids:
+        return {}
+    listed = set(db.session.scalars(select(Setting.id).where(Setting.id.in_(ids), listed_condition(today))))
+    missing = ids - listed
+    if not missing:
+        return {}
+    settings = {setting.id: setting for setting in db.session.scalars(select(Setting).where(Setting.id.in_(missing)))}
+    reasons = {}
+    for setting_id in sorted(missing):
+        setting = settings.get(setting_id)
+        if setting is None:
+            reasons[setting_id] = 'removed from the directory'
+        elif setting.suspended_at is not None:
+            reasons[setting_id] = 'setting suspended'
+        elif setting.provision_type.info.ofsted_registered and setting.registration_status != RegistrationStatus.ACTIVE:
+            status = RegistrationStatus(setting.registration_status) if setting.registration_status else None
+            reasons[setting_id] = f'Ofsted registration {status.label.lower()}' if status else \
+                'no active Ofsted registration'
+        else:
+            latest = db.session.scalar(select(Qualification).where(
+                Qualification.organisation_id == setting.organisation_id,
+                Qualification.lot == setting.provision_type.lot).order_by(Qualification.id.desc()).limit(1))
+            if latest is None:
+                reasons[setting_id] = 'no national qualification'
+            elif latest.status != QualificationStatus.ACTIVE:
+                reasons[setting_id] = f'national qualification {QualificationStatus(latest.status).value}'
+            elif latest.valid_to < today:
+                reasons[setting_id] = 'national qualification expired'
+            else:
+                reasons[setting_id] = 'not currently listed'
+    return reasons

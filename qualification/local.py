@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
+from notifications import standing
 from qualification import permissions
 from qualification.models import LocalApplication, LocalApplicationStatus, LocalRequirements
 from qualification.states import LOCAL_MACHINE, LocalApplicationAction, TransitionRefused
@@ -90,6 +91,7 @@ def publish_requirements(authority_code: str, lot, *, questions: list[dict[str, 
                after={'authority_code': authority_code, 'lot': lot, 'version': requirements.version,
                       'questions': cleaned_questions, 'documents': cleaned_documents,
                       'price_schedule': cleaned_prices})
+        standing.requirements_published(requirements)
     return requirements
 
 
@@ -131,6 +133,7 @@ def apply_locally(organisation, requirements: LocalRequirements, answers: dict[s
         record('local_application.start', local_application, actor=actor,
                after={'requirements_id': requirements.id, 'version': requirements.version, 'answers': cleaned})
         apply_local_transition(local_application, LocalApplicationAction.SUBMIT, actor=actor)
+        standing.local_application_submitted(local_application)
     return local_application
 
 

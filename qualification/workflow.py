@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from flask import current_app, url_for
 
+from notifications import standing
 from qualification.applications import Application
 from qualification.states import (
     APPLICATION_MACHINE,
@@ -137,6 +138,8 @@ def apply_qualification_transition(qualification, action: QualificationAction | 
     after = _apply(QUALIFICATION_MACHINE, qualification, action, actor=actor, reason=reason,
                    stamp='status_changed_at', email=email, reindex_organisation_id=qualification.organisation_id)
     qualification.status_reason = reason or ''
+    # the provider's people, every authority that accepted it, and shortlists that held its settings
+    standing.qualification_changed(qualification, QualificationAction(action).value, reason)
     return after
 
 

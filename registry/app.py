@@ -84,6 +84,7 @@ def _register_demo_steps(app: Flask) -> None:
 def _register_models() -> None:
     """Import every model module so that metadata (and Alembic autogenerate) sees all tables."""
     import market.models  # noqa: F401
+    import notifications.models  # noqa: F401
     import placements.models  # noqa: F401
     import qualification.applications  # noqa: F401
     import qualification.models  # noqa: F401
@@ -100,8 +101,10 @@ def _register_models() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from attention import bp as attention_bp
     from market import bp as market_bp
     from market.supply import on_import
+    from notifications import bp as notifications_bp
     from placements import bp as placements_bp
     from qualification import bp as qualification_bp
     from registry.accounts import bp as accounts_bp
@@ -114,7 +117,7 @@ def _register_blueprints(app: Flask) -> None:
     from workspace import bp as workspace_bp
 
     for blueprint in (main_bp, accounts_bp, organisations_bp, settings_bp, admin_bp, storage_bp, qualification_bp,
-                      ofsted_bp, workspace_bp, placements_bp, market_bp):
+                      ofsted_bp, workspace_bp, placements_bp, market_bp, notifications_bp, attention_bp):
         app.register_blueprint(blueprint)
     from registry.ofsted.services import after_import
 

@@ -62,16 +62,23 @@ def status():
                          ('Organisations', Organisation), ('Settings', Setting)):
         count = db.session.scalar(select(func.count()).select_from(model))
         click.echo(f'{label + ":":<17}{count}')
-    unsent = db.session.scalar(select(func.count()).select_from(OutboxEmail).where(OutboxEmail.sent_at.is_(None)))
-    click.echo(f"{'Unsent emails:':<17}{unsent}")
+    from registry.notifications.models import EmailStatus
+
+    for label, status in (('Unsent emails:', EmailStatus.PENDING), ('Dead emails:', EmailStatus.DEAD)):
+        count = db.session.scalar(select(func.count()).select_from(OutboxEmail).where(OutboxEmail.status == status))
+        click.echo(f'{label:<17}{count}')
 
 
 @registry_cli.command('send-emails')
-def send_emails():
-    """Deliver queued emails (a worker runs this on a schedule when email goes by SMTP)."""
-    from registry.notifications.services import deliver_pending
+@click.option('--batch-size', default=100, show_default=True, type=click.IntRange(1, 10000),
+              help='Emails claimed at a time (a claim lasts MAIL_CLAIM_SECONDS).')
+def send_emails(batch_size: int):
+    """Queue what is due (daily digests), then deliver queued emails; safe to run twice at once (cron, a worker)."""
+    from registry.notifications.services import deliver_pending, run_email_jobs
 
-    click.echo(f'Delivered {deliver_pending()} emails.')
+    for name, queued in run_email_jobs().items():
+        click.echo(f'{name}: queued {queued} emails.')
+    click.echo(f'Delivered {deliver_pending(batch_size)} emails.')
 
 
 @registry_cli.command('storage-check')

@@ -94,7 +94,19 @@ class Config:
     SMTP_PORT = 587
     SMTP_USERNAME = ''
     SMTP_PASSWORD = ''
+    #: STARTTLS after connecting (port 587); ``SMTP_USE_SSL`` instead connects over TLS from the start (port 465).
     SMTP_USE_TLS = True
+    SMTP_USE_SSL = False
+    #: Seconds to wait for the SMTP server before an attempt counts as failed.
+    SMTP_TIMEOUT = 10.0
+    #: Attempts per email before it is dead-lettered (status ``dead``), and the wait after the first failure in
+    #: seconds (doubled after each further failure).
+    MAIL_MAX_ATTEMPTS = 5
+    MAIL_RETRY_SECONDS = 60
+    #: Daily notification digests go out at the first ``send-emails`` run at or after this hour (UK time).
+    NOTIFICATION_DIGEST_HOUR = 7
+    #: Seconds a sender's claim on an email lasts: a sender that dies leaves it to another after this.
+    MAIL_CLAIM_SECONDS = 300
 
     #: Documents: ``local`` (a folder) or ``s3``.
     STORAGE_BACKEND = 'local'

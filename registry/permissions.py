@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
-from flask import abort, url_for
+from flask import abort, current_app, url_for
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 from registry.accounts.models import Role
 
@@ -41,6 +42,7 @@ def is_board(user) -> bool:
 
 #: Navigation entries: (endpoint, text, roles that see it). Endpoints only, so the core imports no feature package.
 NAVIGATION: list[tuple[str, str, frozenset[Role]]] = [
+    ('attention.index', 'Your tasks', frozenset(Role)),
     ('organisations.list_organisations', 'Your organisations', frozenset({Role.PROVIDER})),
     ('qualification.index', 'Qualification', frozenset({Role.PROVIDER})),
     ('workspace.finder', 'Placement finder', frozenset({Role.COMMISSIONER})),
@@ -61,9 +63,27 @@ NAVIGATION: list[tuple[str, str, frozenset[Role]]] = [
     ('ofsted.list_reviews', 'Ofsted reviews', frozenset({Role.ASSESSOR, Role.BOARD_MEMBER, Role.ADMIN})),
     ('market.index', 'Market', frozenset({Role.COMMISSIONER, Role.ASSESSOR, Role.BOARD_MEMBER, Role.ADMIN})),
     ('admin.list_users', 'Users', frozenset({Role.ADMIN})),
+    ('notifications.list_notifications', 'Notifications', frozenset(Role)),
 ]
+
+
+def register_navigation_badge(app, endpoint: str, count: Callable) -> None:
+    """Show ``count(user)`` beside a navigation entry when it is above 0 (the unread notifications, say)."""
+    app.extensions.setdefault('navigation_badges', {})[endpoint] = count
 
 
 def navigation_for(user) -> list[dict]:
     """Top navigation entries for a signed-in user."""
-    return [{'href': url_for(endpoint), 'text': text} for endpoint, text, roles in NAVIGATION if user.role in roles]
+    badges = current_app.extensions.get('navigation_badges', {})
+    items = []
+    for endpoint, text, roles in NAVIGATION:
+        if user.role not in roles or endpoint not in current_app.view_functions:
+            continue
+        count = badges[endpoint](user) if endpoint in badges else 0
+        if count:
+            items.append({'href': url_for(endpoint), 'html': Markup(
+                f'{escape(text)} <strong class="govuk-tag govuk-tag--red app-count">{count}'
+                '<span class="govuk-visually-hidden"> unread</span></strong>')})
+        else:
+            items.append({'href': url_for(endpoint), 'text': text})
+    return items

@@ -10,6 +10,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 import search
+from qualification.listing import unlisted_reasons
 from qualification.models import LocalApplication, LocalApplicationStatus, Qualification
 from registry.audit.services import record
 from registry.db import unit_of_work, utcnow
@@ -307,6 +308,11 @@ def contacts_for(setting_ids: Iterable[int]) -> dict[int, Contact]:
     return {row.id: Contact(', '.join(part for part in (row.address_line_1, row.address_line_2, row.town) if part),
                             row.postcode, row.contact_phone, row.contact_email, row.contact_name)
             for row in rows}
+
+
+def unlisted_entries(shortlist: Shortlist) -> dict[int, str]:
+    """Setting id → why it is no longer listed, for the shortlist's entries that left the directory since."""
+    return unlisted_reasons(entry.setting_id for entry in shortlist.entries)
 
 
 def add_note(shortlist: Shortlist, body: str, *, actor) -> ShortlistNote:

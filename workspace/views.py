@@ -120,7 +120,8 @@ def _shortlist_page(shortlist: Shortlist, note_form: NoteForm):
         can_refer='placements.new_referral' in current_app.view_functions,
         judgements={judgement.value: judgement.label for judgement in Judgement},
         provision_types={kind.value: kind.label for kind in ProvisionType},
-        finder_args=criteria_args(shortlist.criteria))
+        finder_args=criteria_args(shortlist.criteria),
+        unlisted=services.unlisted_entries(shortlist))
 
 
 @bp.route('/shortlists/<int:shortlist_id>')

@@ -1,13 +1,13 @@
 """Ofsted as the gate: each release's "as at" date, providers gone from the latest release, per-release counts,
 and the board's review queue for settings an import delisted.
 
-Chained after 17aa00000001 (market), after 14aa00000001 (carry forward), after 14bb00000001 (supported accommodation, whose provision
+Chained after 16bb00000001 (notifications), after 17aa00000001 (market), after 14aa00000001 (carry forward), after 14bb00000001 (supported accommodation, whose provision
 type the release counts hold).
 Existing imports keep a blank ``as_at`` (not known when they ran); the next import needs one (title rows or
 ``--as-at``).
 
 Revision ID: 13bb00000001
-Revises: 17aa00000001
+Revises: 16bb00000001
 Create Date: 2026-12-06 15:09:11.446525
 
 """
@@ -19,7 +19,7 @@ import registry.db
 
 # revision identifiers, used by Alembic.
 revision = '13bb00000001'
-down_revision = '17aa00000001'
+down_revision = '16bb00000001'
 branch_labels = None
 depends_on = None
 

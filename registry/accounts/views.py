@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import segno
-from flask import abort, flash, make_response, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, make_response, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from markupsafe import Markup
 
@@ -77,7 +77,9 @@ def _needs_second_factor(user) -> bool:
 
 
 def _after_sign_in():
-    return redirect(session.pop(NEXT_KEY, None) or url_for('main.index'))
+    """Where the person was going, else the page of what needs their attention (when that package is there)."""
+    landing = 'attention.index' if 'attention.index' in current_app.view_functions else 'main.index'
+    return redirect(session.pop(NEXT_KEY, None) or url_for(landing))
 
 
 @bp.before_app_request

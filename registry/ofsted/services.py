@@ -21,6 +21,7 @@ from registry.extensions import db
 from registry.geography.models import LocalAuthority
 from registry.indexing import enqueue_settings
 from registry.notifications.services import queue_email
+from registry.notifications.signals import setting_standing_changed
 from registry.ofsted.importer import (
     REJECTION_KINDS,
     OfstedImportError,
@@ -358,6 +359,7 @@ def _apply_register(*, actor: User | None, register_import: OfstedImport | None 
     """
     result = SyncResult()
     items: list[OfstedReviewItem] = []
+    announcements: list[tuple] = []
     suspend_inadequate = current_app.config['OFSTED_SUSPEND_ON_INADEQUATE']
     pairs = db.session.execute(
         select(Setting, OfstedRegisterEntry).join(OfstedRegisterEntry, OfstedRegisterEntry.urn == Setting.urn)
@@ -375,6 +377,7 @@ def _apply_register(*, actor: User | None, register_import: OfstedImport | None 
         before, after = changes(setting, list(wanted), wanted)
         if not after:
             continue
+        previous_status, previous_judgement = setting.registration_status, setting.judgement
         for name, value in after.items():
             setattr(setting, name, value)
         record('setting.ofsted_sync', setting, actor=actor, reason="Updated from Ofsted's register",
@@ -386,6 +389,10 @@ def _apply_register(*, actor: User | None, register_import: OfstedImport | None 
                 setting, register_import, _STOPPED_REASONS[setting.registration_status],
                 f'Registration {before["registration_status"].label.lower()} -> '
                 f'{setting.registration_status.label.lower()}'))
+            announcements.append((setting, 'registration-stopped', previous_status, setting.registration_status))
+        elif previous_judgement is not None and setting.judgement is not None \
+                and Judgement(setting.judgement).rank < Judgement(previous_judgement).rank:
+            announcements.append((setting, 'judgement-lowered', previous_judgement, setting.judgement))
         if after.get('judgement') == Judgement.INADEQUATE:
             previous = before.get('judgement')
             inspected = f' (inspection {entry.latest_inspection_date:%d/%m/%Y})' if entry.latest_inspection_date else ''
@@ -420,6 +427,9 @@ def _apply_register(*, actor: User | None, register_import: OfstedImport | None 
                    after={'setting_id': item.setting_id, 'reason': item.reason.value,
                           'suspended_setting': item.suspended_setting})
         _tell_board(items)
+    # after the board's summary email, so people it reached are not emailed the same news again
+    for setting, change, before, after in announcements:
+        setting_standing_changed.send(setting, change=change, before=before, after=after)
     return result
 
 

@@ -75,6 +75,7 @@ def build_world(app: Flask) -> World:
         for party in (a, b):
             _add_conflict_of_interest(party)
             _add_ofsted_review(party)
+            _add_notification(party)
         world = World(a=a, b=b, assessor_id=assessor.id)
         db.session.remove()
     return world
@@ -137,6 +138,18 @@ def _add_workspace_objects(a: Party, b: Party) -> None:
         db.session.add(shortlist)
         db.session.commit()
         party.ids['shortlist'] = shortlist.id
+
+
+def _add_notification(party: Party) -> None:
+    """A notification for the organisation's owner: only they may mark it read."""
+    from notifications.models import Notification
+
+    notification = Notification(user_id=party.users['provider'], kind='qualification.suspended',
+                                subject_type='qualifications', subject_id=party.ids['qualification'],
+                                title='Qualification suspended', body='', link='')
+    db.session.add(notification)
+    db.session.commit()
+    party.ids['notification'] = notification.id
 
 
 def _add_placement_objects(a: Party, b: Party) -> None:

@@ -94,4 +94,4 @@ def test_a_forged_or_other_sessions_token_is_refused_and_the_pages_own_token_wor
     assert victim.post('/sign-in', data={**data, 'csrf_token': stolen}).status_code == 400
     assert victim.post('/sign-in', data={**data, 'csrf_token': token[:-3] + 'abc'}).status_code == 400
     response = victim.post('/sign-in', data={**data, 'csrf_token': token})
-    assert response.status_code == 302 and response.headers['Location'] == '/'
+    assert response.status_code == 302 and response.headers['Location'] == '/your-attention'

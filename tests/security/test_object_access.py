@@ -36,6 +36,7 @@ ID_KINDS = {
     'placement_id': 'placement',
     'conflict_id': 'conflict',
     'item_id': 'ofsted_review',
+    'notification_id': 'notification',
 }
 #: Kinds owned by a local authority's commissioners rather than by a provider organisation.
 AUTHORITY_KINDS = {'shortlist', 'shortlist_entry', 'requirements', 'referral', 'offer', 'placement'}

@@ -35,7 +35,7 @@ def test_provider_can_sign_in_with_the_right_password(app_ctx, client):
     response = sign_in(client, 'Pat@Example.org ')
 
     assert response.status_code == 302
-    assert response.headers['Location'] in {'/', 'http://localhost/'}
+    assert response.headers['Location'] in {'/your-attention', 'http://localhost/your-attention'}
     assert is_signed_in(client)
     db.session.refresh(user)
     assert user.last_login_at is not None
@@ -127,7 +127,7 @@ def test_sign_in_ignores_an_off_site_next(app_ctx, client, target):
 
     response = sign_in(client, 'pat@example.org', data={'next': target})
 
-    assert response.headers['Location'] in {'/', 'http://localhost/'}
+    assert response.headers['Location'] in {'/your-attention', 'http://localhost/your-attention'}
 
 
 def test_sign_in_returns_to_a_same_site_next(app_ctx, client):
