@@ -26,7 +26,6 @@ from placements.models import Referral
 from registry.db import utcnow
 from registry.extensions import db
 from registry.geography.models import LocalAuthority
-from registry.ofsted.models import OfstedRegisterEntry
 
 SEARCHES_PER_REFERRAL = 4
 EARLIER_RELEASES = 6
@@ -46,12 +45,13 @@ def _matches(rng: random.Random, provision_type: str, needs: list[str], distance
 
 
 def _register(echo: Callable[[str], None]) -> str:
-    if db.session.scalar(select(OfstedRegisterEntry.urn).limit(1)) is not None:
-        return 'register already imported'
-    from registry.demo import DATA_DIR
-    from registry.ofsted.services import import_register
+    from registry.demo import DATA_DIR, REGISTER_AS_AT
+    from registry.ofsted.services import import_register, latest_import
 
-    summary = import_register(DATA_DIR / 'ofsted_register_2025-03-31.csv')
+    if latest_import() is not None:
+        return 'register already imported'
+
+    summary = import_register(DATA_DIR / 'ofsted_register_2025-03-31.csv', as_at=REGISTER_AS_AT, accept_drop=True)
     echo(f'Imported the demo register: {summary.total_rows} rows')
     return f'imported {summary.total_rows} register rows'
 

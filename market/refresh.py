@@ -21,6 +21,7 @@ from registry.db import utcnow
 from registry.extensions import db
 from registry.geography.models import LocalAuthority
 from registry.ofsted.models import OfstedImport, OfstedRegisterEntry
+from registry.ofsted.services import latest_release_date
 
 #: A price cell built from fewer placements than this is never shown.
 MIN_PLACEMENTS = 5
@@ -223,8 +224,10 @@ def refresh_supply() -> int:
     """Retake the snapshot of the latest import's release (the register as it stands), if a register is loaded."""
     if db.session.scalar(select(OfstedRegisterEntry.urn).limit(1)) is None:
         return 0
-    latest = db.session.scalars(select(OfstedImport).order_by(OfstedImport.id.desc()).limit(1)).first()
-    as_at = (latest.finished_at or latest.started_at).date() if latest else utcnow().date()
+    as_at = latest_release_date()
+    if as_at is None:  # imports from before releases were dated
+        latest = db.session.scalars(select(OfstedImport).order_by(OfstedImport.id.desc()).limit(1)).first()
+        as_at = (latest.finished_at or latest.started_at).date() if latest else utcnow().date()
     written = record_release(as_at)
     _state('supply').refreshed_at = utcnow()
     return written

@@ -38,7 +38,8 @@ def _active_entries():
                    OfstedRegisterEntry.owner_name, OfstedRegisterEntry.places, LocalAuthority.region_name)
             .outerjoin(LocalAuthority, LocalAuthority.code == OfstedRegisterEntry.authority_code)
             .where(OfstedRegisterEntry.provision_type.is_not(None),
-                   OfstedRegisterEntry.registration_status == RegistrationStatus.ACTIVE))
+                   OfstedRegisterEntry.registration_status == RegistrationStatus.ACTIVE,
+                   OfstedRegisterEntry.removed_as_at.is_(None)))
 
 
 def record_release(as_at: date) -> int:
@@ -72,8 +73,9 @@ def record_release(as_at: date) -> int:
 
 
 def on_import(register_import) -> None:
-    """The Ofsted import hook: snapshot the release just imported, dated the day it was imported."""
-    record_release((register_import.finished_at or register_import.started_at).date())
+    """The Ofsted import hook: snapshot the release just imported, dated by its "as at" date (older imports, which
+    recorded none, by the day they ran). Historical releases never reach it: they leave the register alone."""
+    record_release(register_import.as_at or (register_import.finished_at or register_import.started_at).date())
 
 
 def top_owners(region: str | None = None, limit: int = TOP_OWNERS) -> list[tuple[str, int, int]]:
@@ -83,6 +85,7 @@ def top_owners(region: str | None = None, limit: int = TOP_OWNERS) -> list[tuple
              .select_from(OfstedRegisterEntry)
              .where(OfstedRegisterEntry.provision_type.is_not(None),
                     OfstedRegisterEntry.registration_status == RegistrationStatus.ACTIVE,
+                    OfstedRegisterEntry.removed_as_at.is_(None),
                     OfstedRegisterEntry.places > 0, owner != '')
              .group_by(owner).order_by(func.sum(OfstedRegisterEntry.places).desc(), owner).limit(limit))
     if region:

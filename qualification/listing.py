@@ -2,7 +2,13 @@
 
 A setting is listed while its organisation holds an active, in-date qualification for the lot that
 covers the setting's provision type, the setting is not suspended, and (for types Ofsted
-registers) its Ofsted registration is active.
+registers) its URN is verified against the latest imported register: present in the latest release,
+of the same provision type, registered as active, in the authority of the setting's postcode.
+
+Ofsted is the gate even before any register has been imported: then no setting of a type Ofsted
+registers is listed (an invented URN must never be), so a new deployment imports the register first
+(``flask registry import-ofsted``; the demo loads the 2025 release). The same test, in Python and
+with the reasons in words, is ``registry.ofsted.services.verify_setting``.
 """
 
 from __future__ import annotations
@@ -29,6 +35,9 @@ def _ofsted_registered_types() -> list[str]:
 
 def listed_condition(today: date | None = None):
     """A SQL condition on ``Setting`` that is true exactly for listed settings."""
+    # imported here: registry.ofsted's views import this module (capacity), so a top-level import is circular
+    from registry.ofsted.models import OfstedRegisterEntry
+
     today = today or date.today()
     qualified = exists().where(
         Qualification.organisation_id == Setting.organisation_id,
@@ -37,8 +46,15 @@ def listed_condition(today: date | None = None):
         Qualification.valid_from <= today,
         Qualification.valid_to >= today,
     )
+    verified = exists().where(
+        OfstedRegisterEntry.urn == Setting.urn,
+        OfstedRegisterEntry.provision_type == Setting.provision_type,
+        OfstedRegisterEntry.registration_status == RegistrationStatus.ACTIVE,
+        OfstedRegisterEntry.removed_as_at.is_(None),
+        OfstedRegisterEntry.authority_code == Setting.authority_code,
+    )
     registered = or_(Setting.provision_type.not_in(_ofsted_registered_types()),
-                     Setting.registration_status == RegistrationStatus.ACTIVE)
+                     and_(Setting.registration_status == RegistrationStatus.ACTIVE, verified))
     return and_(qualified, Setting.suspended_at.is_(None), registered)
 
 

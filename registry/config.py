@@ -127,6 +127,13 @@ class Config:
     CLAMD_TIMEOUT = 30
     SIGNED_URL_SECONDS = 300
 
+    # Ofsted's register as the gate (registry/ofsted/services.py)
+    #: A full release that would mark more than this share of registered providers as gone is refused
+    #: unless the operator says ``--accept-drop`` (a cut or partial file looks like mass closures).
+    OFSTED_MAX_DROP_SHARE = 0.10
+    #: An import that lowers a setting's judgement to inadequate suspends the setting until the board reviews it.
+    OFSTED_SUSPEND_ON_INADEQUATE = True
+
     #: Search: ``sql`` (embedded) or ``elasticsearch`` (Elasticsearch 8.x or 9.x; see the README).
     SEARCH_ENGINE = 'sql'
     #: One or more node URLs, comma-separated (or set ``ELASTICSEARCH_CLOUD_ID`` instead).

@@ -33,6 +33,8 @@ from registry.settings.taxonomy import Judgement, Lot, ProvisionType, Registrati
 
 DATA_DIR = Path(__file__).parent / 'demo_data'
 REGISTER_FILE = DATA_DIR / 'ofsted_register_2025-03-31.csv'
+#: The release the extract comes from ("providers at 31 March 2025"); its file has no title rows to say so.
+REGISTER_AS_AT = date(2025, 3, 31)
 GEOCODED_FILE = DATA_DIR / 'ofsted_2025_non_childrens_homes_geocoded.csv'
 HOME_POSTCODES_FILE = DATA_DIR / 'home_postcodes.csv'
 
@@ -434,7 +436,14 @@ def load_demo_data(seed: int = 2025, echo: Callable[[str], None] = print) -> str
 
 
 def _load_core_demo(seed: int, echo: Callable[[str], None]) -> str:
-    """Organisations, settings, qualifications, local lists and accounts."""
+    """Ofsted's register (the gate for listing), organisations, settings, qualifications, local lists and accounts."""
+    from registry.ofsted.services import import_register, latest_import
+
+    if latest_import() is None:
+        # Ofsted is the gate: without the register, no children's home or agency would be listed.
+        echo("Importing Ofsted's register as at 31 March 2025…")
+        # accept_drop: entries made by hand before the demo (no import yet) are not a release to compare against
+        import_register(REGISTER_FILE, as_at=REGISTER_AS_AT, accept_drop=True)
     rng = random.Random(seed)
     echo('Reading the Ofsted register extract and placing settings…')
     owners = _plan(rng, echo)

@@ -61,6 +61,7 @@ NAVIGATION: list[tuple[str, str, frozenset[Role]]] = [
                                                                   Role.BOARD_MEMBER, Role.ADMIN})),
     ('ofsted.show_capacity', 'Capacity', frozenset({Role.COMMISSIONER, Role.ASSESSOR, Role.BOARD_MEMBER,
                                                     Role.ADMIN})),
+    ('ofsted.list_reviews', 'Ofsted reviews', frozenset({Role.ASSESSOR, Role.BOARD_MEMBER, Role.ADMIN})),
     ('market.index', 'Market', frozenset({Role.COMMISSIONER, Role.ASSESSOR, Role.BOARD_MEMBER, Role.ADMIN})),
     ('admin.list_users', 'Users', frozenset({Role.ADMIN})),
     ('notifications.list_notifications', 'Notifications', frozenset(Role)),

@@ -16,7 +16,7 @@ from registry.extensions import db
 from registry.geography.models import LocalAuthority
 from registry.settings.models import Setting
 from registry.settings.public_text import setting_findings, withheld_text
-from registry.settings.taxonomy import NEEDS
+from registry.settings.taxonomy import NEEDS, PROVISION_TYPES, ProvisionType
 
 #: Used only if a confidential entry's authority were missing from the centroid file (all 153 are there).
 UNKNOWN_CENTROID = (400_000.0, 300_000.0)
@@ -96,6 +96,18 @@ class DirectoryEntry:
         from .query import authority_centroids
 
         return authority_centroids().get(self.authority_code, UNKNOWN_CENTROID)
+
+    @property
+    def ofsted_registered(self) -> bool:
+        """A type Ofsted registers: listed only while its URN is verified against the latest register."""
+        return PROVISION_TYPES[ProvisionType(self.provision_type)].ofsted_registered
+
+    @property
+    def ofsted_report_url(self) -> str | None:
+        """Ofsted's inspection report page for a registered type (built from the URN)."""
+        from registry.ofsted.services import ofsted_report_url
+
+        return ofsted_report_url(self.urn) if self.ofsted_registered and self.urn else None
 
     @property
     def needs_labels(self) -> list[str]:
@@ -212,7 +224,10 @@ def _entry(setting: Setting, authority: LocalAuthority | None, accepted_by: Iter
 def build_entry(setting: Setting, today: date | None = None) -> DirectoryEntry | None:
     """The one function that turns a setting into its directory entry; None when it is not listed.
 
-    Market entries (not qualified, in-house) come through :func:`build_entries` by their directory ids."""
+    The listing rule (``qualification.listing.listed_condition``) includes Ofsted as the gate: a type Ofsted
+    registers is listed only while its URN is verified against the latest imported register. Market entries (not
+    qualified, in-house) come through :func:`build_entries` by their directory ids.
+    """
     listed = db.session.scalar(select(Setting.id).where(Setting.id == setting.id, listed_condition(today)))
     if listed is None:
         return None

@@ -15,6 +15,7 @@ from qualification.listing import acceptance_layers
 from registry.accounts.models import Role
 from registry.db import utcnow
 from registry.geography.distance import km, miles
+from registry.ofsted.services import latest_release_date
 from registry.permissions import is_board, roles_required
 from registry.settings.taxonomy import NEEDS, Judgement, ProvisionType
 
@@ -203,6 +204,7 @@ def _context(endpoint: str, outcome: Outcome, *, commissioner: bool) -> dict:
         'needs': list(NEEDS.items()), 'radius_choices': RADIUS_CHOICES, 'sort_labels': SORT_LABELS,
         'sorts': SORTS, 'facet_names': FACETS, 'facet_label': profiles.facet_label,
         'miles': miles, 'km': km, 'stale_before': utcnow() - STALE_AFTER, 'locations': {}, 'map_svg': None,
+        'register_as_at': latest_release_date(),
     }
     context['chosen'] = chosen_filters(endpoint, request.args, authority_names=names,
                                        region_names=context['region_names'])
@@ -280,4 +282,5 @@ def provider_profile(organisation_id: int):
                          link=lambda marker: f'#setting-{marker.id}') if markers else None
     return render_template('search/provider_profile.html', profile=profile, privileged=privileged,
                            locations=locations, map_svg=map_svg, stale_before=utcnow() - STALE_AFTER,
-                           my_authority=getattr(current_user, 'authority_code', None))
+                           my_authority=getattr(current_user, 'authority_code', None),
+                           register_as_at=latest_release_date())

@@ -34,3 +34,33 @@ def make_user(role: Role = Role.PROVIDER, *, email: str | None = None, full_name
     db.session.add(user)
     db.session.commit()
     return user
+
+
+def register_with_ofsted(setting, *, urn: str | None = None):
+    """Put the setting in Ofsted's register as an active registration of its type in its postcode's authority.
+
+    Ofsted is the gate for listing (``qualification.listing``): a children's home, fostering agency or family
+    centre is listed only while its URN is verified against the register, so factories that expect a listed
+    setting call this. A setting without a URN is given one. Types Ofsted does not register are left alone.
+    """
+    from registry.ofsted.importer import row_hash
+    from registry.ofsted.models import OfstedRegisterEntry
+    from registry.settings.taxonomy import RegistrationStatus
+
+    info = setting.provision_type.info
+    if not info.ofsted_registered:
+        return None
+    if setting.id is None:
+        db.session.flush()
+    if urn or not setting.urn:
+        setting.urn = urn or f'SC{700000 + setting.id:06d}'
+    entry = db.session.get(OfstedRegisterEntry, setting.urn)
+    if entry is None:
+        values = {'urn': setting.urn, 'provision_type_text': info.ofsted_names[0] if info.ofsted_names else info.label,
+                  'provision_type': setting.provision_type, 'registration_status': RegistrationStatus.ACTIVE,
+                  'authority_code': setting.authority_code, 'places': setting.places}
+        entry = OfstedRegisterEntry(**values, name='REDACTED' if info.confidential_address else setting.name,
+                                    local_authority_name=setting.authority_code, row_hash=row_hash(values))
+        db.session.add(entry)
+    db.session.flush()
+    return entry

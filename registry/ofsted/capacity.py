@@ -1,7 +1,8 @@
 """The capacity picture: registered places (Ofsted's register) against listed places and vacancies (the directory).
 
-Registered figures count active registrations of the provision types the directory covers, so
-they compare like with like; Ofsted does not publish places for fostering agencies.
+Registered figures count registrations Ofsted lists as active in the latest imported release, of
+the provision types the directory covers, so they compare like with like (providers that closed and
+dropped out of a later release are not counted); Ofsted does not publish places for fostering agencies.
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ class CapacityRow:
 
 def _register_conditions() -> list:
     return [OfstedRegisterEntry.provision_type.is_not(None),
-            OfstedRegisterEntry.registration_status == RegistrationStatus.ACTIVE]
+            OfstedRegisterEntry.registration_status == RegistrationStatus.ACTIVE,
+            OfstedRegisterEntry.removed_as_at.is_(None)]
 
 
 def _register_totals(group_column, *conditions) -> dict[str, tuple[int, int]]:

@@ -28,14 +28,28 @@ class _ClickProgress:
 
 @click.command('import-ofsted')
 @click.argument('file', type=click.Path(exists=True, dir_okay=False))
+@click.option('--as-at', 'as_at', type=click.DateTime(formats=['%Y-%m-%d']), default=None,
+              help='The date the release describes (YYYY-MM-DD), when its title rows do not say.')
+@click.option('--historical', is_flag=True,
+              help='Record a release older than the latest imported for its history only; the register is '
+                   'not changed.')
+@click.option('--accept-drop', is_flag=True,
+              help='Import even though the release would mark more than the allowed share '
+                   '(OFSTED_MAX_DROP_SHARE, 10%) of registered providers as gone.')
 @with_appcontext
-def import_ofsted(file: str):
-    """Import Ofsted's provider-level register (CSV, XLSX or ODS as published) and update settings from it."""
+def import_ofsted(file: str, as_at, historical: bool, accept_drop: bool):
+    """Import Ofsted's provider-level register (CSV, XLSX or ODS as published) and update settings from it.
+
+    Each release is a snapshot: providers missing from it are marked no longer registered and their settings
+    leave the directory (the board reviews them). Releases must be imported oldest first; an older one is
+    refused unless --historical.
+    """
     from registry.ofsted.services import OfstedImportError, import_register
 
     progress = _ClickProgress('Importing Ofsted register')
     try:
-        summary = import_register(file, progress=progress)
+        summary = import_register(file, progress=progress, as_at=as_at.date() if as_at else None,
+                                  historical=historical, accept_drop=accept_drop)
     except OfstedImportError as exc:
         raise click.ClickException(f'{exc}. Nothing was imported.') from None
     finally:

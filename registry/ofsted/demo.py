@@ -175,7 +175,8 @@ def build_directory_from_register(*, sample: int | None = None, seed: int = 2025
 
     summary = SeedSummary()
     entries = db.session.scalars(
-        select(OfstedRegisterEntry).where(OfstedRegisterEntry.provision_type.is_not(None))
+        select(OfstedRegisterEntry).where(OfstedRegisterEntry.provision_type.is_not(None),
+                                          OfstedRegisterEntry.removed_as_at.is_(None))
         .order_by(OfstedRegisterEntry.urn)).all()
     by_owner: dict[str, list[OfstedRegisterEntry]] = defaultdict(list)
     for entry in entries:

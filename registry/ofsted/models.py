@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.db import UTCDateTime, enum_column, utcnow
@@ -55,6 +56,9 @@ class OfstedRegisterEntry(db.Model):
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     #: sha256 of the mapped values, so a re-import can tell changed rows from unchanged ones.
     row_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    #: The "as at" date of the first full release this provider was missing from; None while Ofsted still lists it.
+    #: A provider that closes simply disappears from the next release, so this is how we learn it has gone.
+    removed_as_at: Mapped[date | None] = mapped_column(Date, index=True)
 
     authority = relationship('LocalAuthority')
 
@@ -84,6 +88,92 @@ class OfstedImport(db.Model):
     #: ``[{"row": 12, "urn": "SC12", "reason": "..."}]``; row numbers are the file's own (1-based).
     rejected_reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, nullable=False)
     settings_updated: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    #: The date the release describes ("providers at 31 March 2025"); None only for imports made before it was kept.
+    as_at: Mapped[date | None] = mapped_column(Date, index=True)
+    #: An older release recorded for its history (counts per release) without touching the register.
+    historical: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    #: Providers in the register before this release and missing from it: marked no longer registered.
+    removed_count: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     run_by_id: Mapped[int | None] = mapped_column(ForeignKey('users.id', ondelete='SET NULL'))
 
     run_by = relationship('User')
+
+
+class OfstedReleaseCount(db.Model):
+    """Active registrations and places in one release, per provision type and authority.
+
+    The lean record of the register over time: each import (historical ones too) adds a few hundred rows
+    instead of keeping every provider of every release. Read through
+    :func:`registry.ofsted.services.supply_by_release`.
+    """
+
+    __tablename__ = 'ofsted_release_counts'
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey('ofsted_imports.id', ondelete='CASCADE'), nullable=False,
+                                           index=True)
+    as_at: Mapped[date] = mapped_column(Date, nullable=False, index=True)
+    provision_type: Mapped[ProvisionType] = enum_column(ProvisionType, 'release_provision_type', nullable=False)
+    #: None for providers outside England or in an authority we could not match.
+    authority_code: Mapped[str | None] = mapped_column(ForeignKey('local_authorities.code'))
+    providers: Mapped[int] = mapped_column(Integer, nullable=False)
+    places: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class ReviewReason(enum.StrEnum):
+    """Why an import put a setting in front of the board."""
+
+    JUDGEMENT_INADEQUATE = 'judgement-inadequate'
+    REGISTRATION_SUSPENDED = 'registration-suspended'
+    REGISTRATION_CANCELLED = 'registration-cancelled'
+    REGISTRATION_RESIGNED = 'registration-resigned'
+    REMOVED_FROM_REGISTER = 'removed-from-register'
+
+    @property
+    def label(self) -> str:
+        return {'judgement-inadequate': 'Judged inadequate',
+                'registration-suspended': 'Registration suspended',
+                'registration-cancelled': 'Registration cancelled',
+                'registration-resigned': 'Registration resigned',
+                'removed-from-register': "No longer in Ofsted's register"}[self.value]
+
+
+class ReviewOutcome(enum.StrEnum):
+    """What the board decided about a review item."""
+
+    #: The setting stays out of the directory (the board's suspension, or the register, keeps it out).
+    UPHELD = 'upheld'
+    #: The board lifts the suspension the import applied; the setting is listed again if the rule allows.
+    LIFTED = 'lifted'
+
+    @property
+    def label(self) -> str:
+        return {'upheld': 'Delisting upheld', 'lifted': 'Suspension lifted'}[self.value]
+
+
+class OfstedReviewItem(db.Model):
+    """A setting an import delisted (or suspended), waiting for a board member to record an outcome."""
+
+    __tablename__ = 'ofsted_review_items'
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    setting_id: Mapped[int] = mapped_column(ForeignKey('settings.id', ondelete='CASCADE'), nullable=False, index=True)
+    import_id: Mapped[int | None] = mapped_column(ForeignKey('ofsted_imports.id', ondelete='SET NULL'))
+    reason: Mapped[ReviewReason] = enum_column(ReviewReason, 'ofsted_review_reason', nullable=False)
+    #: The facts in words, for example "Overall judgement good -> inadequate (inspection 12/02/2025)".
+    detail: Mapped[str] = mapped_column(Text, default='', nullable=False)
+    #: True when the import suspended the setting (an inadequate judgement), so lifting has something to undo.
+    suspended_setting: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey('users.id', ondelete='SET NULL'))
+    outcome: Mapped[ReviewOutcome | None] = enum_column(ReviewOutcome, 'ofsted_review_outcome')
+    outcome_reason: Mapped[str] = mapped_column(Text, default='', nullable=False)
+
+    setting = relationship('Setting')
+    resolved_by = relationship('User')
+    register_import = relationship('OfstedImport')
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Response, abort, render_template, request
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from registry.ofsted import bp, capacity, permissions
+from registry.db import get_or_404
+from registry.ofsted import bp, capacity, permissions, services
+from registry.ofsted.forms import ResolveReviewForm
+from registry.ofsted.models import OfstedReviewItem, ReviewOutcome
 from registry.ofsted.services import latest_import, settings_with_problems
+from registry.organisations.forms import add_form_error
 from registry.permissions import require, roles_required
 
 
@@ -71,3 +75,38 @@ def list_verification_problems():
     require(permissions.can_view_verification(current_user))
     return render_template('ofsted/verification.html', results=settings_with_problems(),
                            register_import=latest_import())
+
+
+@bp.route('/reviews')
+@roles_required(*permissions.REVIEW_VIEW_ROLES)
+def list_reviews():
+    """Settings an import of Ofsted's register took out of the directory, waiting for the board's outcome."""
+    require(permissions.can_view_reviews(current_user))
+    return render_template('ofsted/reviews.html', items=services.open_review_items(),
+                           resolved=services.resolved_review_items(), register_import=latest_import(),
+                           can_resolve=permissions.can_resolve_review(current_user))
+
+
+@bp.route('/reviews/<int:item_id>', methods=['GET', 'POST'])
+@roles_required(*permissions.REVIEW_VIEW_ROLES)
+def resolve_review(item_id: int):
+    """One review item: the facts, and (for board members) the form recording an outcome."""
+    require(permissions.can_view_reviews(current_user))
+    item = get_or_404(OfstedReviewItem, item_id)
+    can_resolve = permissions.can_resolve_review(current_user) and item.is_open
+    form = ResolveReviewForm()
+    allowed = services.allowed_outcomes(item)
+    form.outcome.choices = [(outcome.value, outcome.label) for outcome in allowed]
+    if request.method == 'POST':
+        require(can_resolve)
+        if form.validate_on_submit():
+            try:
+                services.resolve_review_item(item, ReviewOutcome(form.outcome.data), actor=current_user,
+                                             reason=form.reason.data)
+            except services.ReviewError as exc:
+                add_form_error(form, 'outcome', str(exc))
+            else:
+                flash(f'Outcome recorded for {item.setting.name}: {item.outcome.label.lower()}', 'success')
+                return redirect(url_for('ofsted.list_reviews'))
+    return render_template('ofsted/review.html', item=item, form=form, can_resolve=can_resolve,
+                           verification=services.verify_setting(item.setting)), 400 if form.errors else 200

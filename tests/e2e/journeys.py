@@ -85,6 +85,17 @@ def add_childrens_home(page, organisation_id: int, name: str, urn: str, postcode
     page.get_by_text(name).first.wait_for()
 
 
+def register_with_ofsted(live_server, urn: str, authority_code: str, provision_type: str = 'childrens-home',
+                         provision_type_text: str = "Children's home") -> None:
+    """Put a URN in the server's copy of Ofsted's register (active, in the authority): the listing gate."""
+    live_server.query(
+        'INSERT INTO ofsted_register (urn, provision_type_text, provision_type, registration_status, sector, '
+        'name, town, postcode, local_authority_name, authority_code, region, ofsted_region, owner_name, '
+        "overall_judgement_text, judgements, source_file, imported_at, row_hash) VALUES (?, ?, ?, 'active', "
+        "'Private', 'REDACTED', '', '', '', ?, '', '', '', '', '{}', 'e2e', CURRENT_TIMESTAMP, ?)",
+        (urn, provision_type_text, provision_type, authority_code, urn))
+
+
 def fill_childrens_home(page, organisation_id: int, name: str, urn: str, postcode: str, description: str) -> None:
     page.goto(f'/organisations/{organisation_id}/settings/new')
     assert_accessible(page)

@@ -25,6 +25,7 @@ def test_provider_is_qualified_by_the_board_and_found_by_a_commissioner(new_pers
     journeys.register_provider(provider, live_server, 'ali@willowcare.example', 'Ali Provider')
     organisation_id = journeys.create_organisation(provider, 'Willow Care Homes Limited')
     journeys.add_childrens_home(provider, organisation_id, 'Willow House', 'SC765432', 'LS6 2AB')
+    journeys.register_with_ofsted(live_server, 'SC765432', 'E08000035')  # Ofsted registers it in Leeds
     application_id = journeys.complete_application(provider, pdf)
 
     live_server.flask('registry', 'create-admin', '--email', 'admin@board.example', '--name', 'Ada Admin',

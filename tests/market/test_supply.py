@@ -66,20 +66,19 @@ def test_each_import_adds_a_release_to_the_history(registered, tmp_path, client,
     path = write_register(tmp_path / 'register.csv', [
         register_row('SC000001', authority='Leeds', region='Yorkshire and The Humber', places='6', owner='Big Co'),
         register_row('SC000009', authority='Leeds', region='Yorkshire and The Humber', places='3', owner='New Ltd')])
-    import_register(path)
-    today = utcnow().date()
+    import_register(path, as_at=date(2026, 3, 31), accept_drop=True)
     history = services.supply_tables(services.resolve_area(LEEDS))[0]
-    # the register now holds every earlier row plus SC000009 (an import adds and updates, it never removes)
+    # a full release: providers missing from it are no longer registered, so Leeds now has SC000001 and SC000009
     assert [(row['as_at'], row['homes'], row['places']) for row in history.rows] == [
-        ('2026-01-05', 4, 12), (today.isoformat(), 5, 15)]
+        ('2026-01-05', 4, 12), ('2026-03-31', 2, 9)]  # dated by the release, not the day it was imported
     types = {row['label']: row for row in services.supply_tables(services.resolve_area(LEEDS))[1].rows}
-    assert (types["Children's home"]['places'], types["Children's home"]['change']) == (15, 3)
+    assert (types["Children's home"]['places'], types["Children's home"]['change']) == (9, -3)
 
     login_as(people['leeds'])
     page = client.get(url_for('market.show_page', page='supply')).get_data(as_text=True)
     assert 'Registered settings and places at each Ofsted release: Leeds' in page
     text = client.get(url_for('market.download_table', page='supply', table_id='ownership')).get_data(as_text=True)
-    assert 'England,4,21,100.0,' in text  # Big Co 10, Mid 5, Small 3, New 3
+    assert 'England,2,9,100.0,' in text  # Big Co 6 and New 3: the others are missing from this release
 
 
 def test_refresh_retakes_the_latest_release(registered):

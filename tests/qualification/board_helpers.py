@@ -18,7 +18,7 @@ from registry.accounts.models import Role
 from registry.extensions import db
 from registry.settings.models import Setting
 from registry.settings.taxonomy import Lot, ProvisionType
-from tests.factories import make_user
+from tests.factories import make_user, register_with_ofsted
 from tests.qualification import test_views as provider_journey
 from tests.qualification.conftest import PDF_BYTES, stored_answers
 
@@ -91,6 +91,8 @@ def make_setting(organisation, name='Oak House', urn='SC123456') -> Setting:
                       northing=433000.0, district_code='E08000035', authority_code='E08000035', places=4, age_min=8,
                       age_max=17)
     db.session.add(setting)
+    db.session.flush()
+    register_with_ofsted(setting)
     db.session.commit()
     return setting
 

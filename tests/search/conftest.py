@@ -16,6 +16,7 @@ from registry.geography.postcodes import lookup
 from registry.organisations.models import LegalForm, Organisation, Sector
 from registry.settings.models import Setting
 from registry.settings.taxonomy import Judgement, Lot, ProvisionType, SexAccepted
+from tests.factories import register_with_ofsted
 
 LEEDS, BRADFORD, MANCHESTER, NEWCASTLE, WESTMINSTER = 'E08000035', 'E08000032', 'E08000003', 'E08000021', 'E09000033'
 YORKSHIRE, NORTH_WEST, NORTH_EAST, LONDON = 'E12000003', 'E12000002', 'E12000001', 'E12000007'
@@ -54,6 +55,7 @@ def make_setting(organisation: Organisation, name: str, provision_type: Provisio
     )
     db.session.add(setting)
     db.session.flush()
+    register_with_ofsted(setting)
     return setting
 
 

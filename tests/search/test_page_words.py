@@ -7,6 +7,7 @@ import re
 import pytest
 
 from registry.extensions import db
+from registry.settings.taxonomy import ProvisionType
 from search.entries import build_entries
 from search.sql_engine import SqlEngine
 from tests.house_checks import problems
@@ -27,7 +28,9 @@ def test_a_profile_with_no_company_number_website_or_urn_says_so_in_words(client
     organisation = indexed.leeds_fostering.organisation
     organisation.company_number = ''
     organisation.charity_number = organisation.website = ''
+    # a type Ofsted does not register: one it registers is listed only with a URN verified against the register
     indexed.leeds_fostering.urn = ''
+    indexed.leeds_fostering.provision_type = ProvisionType.LOCAL_AUTHORITY_FOSTERING
     db.session.commit()
     SqlEngine().reindex(build_entries())
     html = client.get(f'/directory/providers/{organisation.id}').get_data(as_text=True)

@@ -15,7 +15,7 @@ from registry.indexing import ReindexRequest
 from registry.organisations.models import MemberRole, Membership
 from registry.settings.taxonomy import Lot, ProvisionType
 from search.models import SearchEntry, SearchVocabulary
-from tests.factories import make_user
+from tests.factories import make_user, register_with_ofsted
 from tests.search.conftest import make_organisation, make_setting, qualify
 
 #: A real Kirkstall postcode; the homes' streets are made up.
@@ -36,7 +36,8 @@ def homes(app, app_ctx):
                          description='A small home for two children.')
     fine = make_setting(organisation, 'Oak House', ProvisionType.CHILDRENS_HOME, POSTCODE,
                         description='A therapeutic home for three young people with autism.')
-    leaky.address_line_1, leaky.urn = '12 Kirkstall Road', 'SC555001'
+    leaky.address_line_1 = '12 Kirkstall Road'
+    register_with_ofsted(leaky, urn='SC555001')
     named.address_line_1 = '14 Abbey Walk'
     db.session.commit()
     result = app.test_cli_runner().invoke(args=['search', 'reindex'])

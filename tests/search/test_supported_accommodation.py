@@ -17,7 +17,8 @@ from registry.ofsted.models import OfstedRegisterEntry
 from registry.ofsted.services import import_register
 from registry.settings.models import Setting
 from registry.settings.taxonomy import Lot, ProvisionType
-from tests.registry.ofsted.conftest import register_row, write_register
+from tests.factories import register_with_ofsted
+from tests.registry.ofsted.conftest import AS_AT, register_row, write_register
 from tests.search.conftest import make_organisation, make_setting, qualify
 from tests.search.test_public_text_withheld import PUBLIC_PAGES
 
@@ -42,7 +43,7 @@ def test_a_register_row_becomes_a_listed_setting_found_by_its_type_and_lot(app, 
         register_row('2739460', provision_type='Supported Accommodation', authority='Leeds',
                      region='Yorkshire and The Humber', owner='Step Up Living Ltd', places='19', judgement=''),
         register_row('SC100001', authority='Leeds', region='Yorkshire and The Humber', owner='Acme Care Ltd'),
-    ]))
+    ]), as_at=AS_AT)
     entry = db.session.get(OfstedRegisterEntry, '2739460')
     assert entry.provision_type == SUPPORTED and entry.is_redacted and entry.places == 19
 
@@ -81,7 +82,8 @@ def flats(app, app_ctx):
     qualify(organisation, Lot.SUPPORTED_ACCOMMODATION)
     flat = make_setting(organisation, 'Hawksworth Flats', SUPPORTED, 'LS5 3BT', ages=(16, 17),
                         description='Single-occupancy flats with staff on site day and night.')
-    flat.address_line_1, flat.urn = '7 Hawksworth Road', '2739461'
+    flat.address_line_1 = '7 Hawksworth Road'
+    register_with_ofsted(flat, urn='2739461')  # its URN verifies: Ofsted is the gate for listing
     db.session.commit()
     _reindex(app)
     return organisation, flat

@@ -17,7 +17,7 @@ from qualification.evidence import check_upload
 from registry.accounts.models import Role, User
 from registry.db import unit_of_work, utcnow
 from registry.extensions import db
-from tests.factories import PASSWORD, make_user
+from tests.factories import PASSWORD, make_user, register_with_ofsted
 from tests.qualification.conftest import PDF_BYTES
 from tests.registry.organisations.helpers import make_organisation, make_setting
 
@@ -49,6 +49,7 @@ def _party(label: str, urn: str, postcode: str, street: str) -> Party:
                                      company_number=urn[2:] + '00')
     setting = make_setting(organisation, owner, urn=urn, name=f'Home {label}', postcode=postcode,
                            address_line_1=street)
+    register_with_ofsted(setting)  # its URN verifies, so the home is listed once its organisation qualifies
     application = qualification_services.start_application(organisation, ['childrens-homes'], actor=owner)
     question = EVIDENCE_QUESTION[1]
     upload = check_upload(io.BytesIO(PDF_BYTES), f'complaints-{label}.pdf', 1024 * 1024)
@@ -73,6 +74,7 @@ def build_world(app: Flask) -> World:
         _add_placement_objects(a, b)
         for party in (a, b):
             _add_conflict_of_interest(party)
+            _add_ofsted_review(party)
             _add_notification(party)
             _add_consortium_and_unlisted_objects(party)
         world = World(a=a, b=b, assessor_id=assessor.id)
@@ -226,6 +228,17 @@ def _add_conflict_of_interest(party: Party) -> None:
     organisation = db.session.get(Organisation, party.ids['organisation'])
     party.users['board'] = member.id
     party.ids['conflict'] = conflicts.declare(organisation, 'A former employer', actor=member).id
+
+
+def _add_ofsted_review(party: Party) -> None:
+    """An item in the board's Ofsted review queue about the party's home (the board's, not the provider's)."""
+    from registry.ofsted.models import OfstedReviewItem, ReviewReason
+
+    item = OfstedReviewItem(setting_id=party.ids['setting'], reason=ReviewReason.REGISTRATION_SUSPENDED,
+                            detail='Registration active -> suspended', suspended_setting=False)
+    db.session.add(item)
+    db.session.commit()
+    party.ids['ofsted_review'] = item.id
 
 
 @pytest.fixture

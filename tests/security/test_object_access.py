@@ -35,6 +35,7 @@ ID_KINDS = {
     'offer_id': 'offer',
     'placement_id': 'placement',
     'conflict_id': 'conflict',
+    'item_id': 'ofsted_review',
     'notification_id': 'notification',
     'consortium_id': 'consortium',
     'unlisted_setting_id': 'unlisted_setting',

@@ -46,6 +46,7 @@ def market(app_ctx):
     qualify(organisation, Lot.CHILDRENS_HOMES)
     qualified = make_setting(organisation, 'Aire House', 'LS1 4DY', judgement=Judgement.REQUIRES_IMPROVEMENT,
                              needs=['autism'])
+    db.session.delete(db.session.get(OfstedRegisterEntry, qualified.urn))  # the factory's made-up registration
     qualified.urn = 'SC100001'
     db.session.commit()
     _register('SC100001', ProvisionType.CHILDRENS_HOME, 'REDACTED', '', LEEDS)  # Aire House's own registration

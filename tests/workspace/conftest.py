@@ -16,7 +16,7 @@ from registry.geography.postcodes import lookup
 from registry.organisations.models import LegalForm, Organisation, Sector
 from registry.settings.models import Setting
 from registry.settings.taxonomy import Judgement, Lot, ProvisionType, SexAccepted
-from tests.factories import make_user
+from tests.factories import make_user, register_with_ofsted
 
 LEEDS, BRADFORD, WESTMINSTER = 'E08000035', 'E08000032', 'E09000033'
 
@@ -57,6 +57,7 @@ def make_setting(organisation: Organisation, name: str, postcode: str, *,
     )
     db.session.add(setting)
     db.session.flush()
+    register_with_ofsted(setting)
     return setting
 
 

@@ -18,6 +18,8 @@ from registry.settings.taxonomy import Lot, ProvisionType, RegistrationStatus
 
 DATA_DIR = Path(__file__).parent / 'data'
 REAL_FILE = DATA_DIR / 'ofsted_providers_2025-03-31.csv'
+#: The release date of the real file and of the small files these tests write (their titles give no date).
+AS_AT = date(2025, 3, 31)
 
 #: The 2025 release's headings (subset, same spelling, including the stray newlines).
 HEADER_2025 = ['Web link', 'URN', 'Provision type', 'Registration date', 'Registration status', 'Name', 'Town',

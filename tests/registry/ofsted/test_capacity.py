@@ -9,7 +9,7 @@ from registry.ofsted import capacity
 from registry.ofsted.services import import_register
 from registry.settings.taxonomy import Lot, ProvisionType
 from tests.factories import make_user
-from tests.registry.ofsted.conftest import make_organisation, make_setting, qualify, register_row
+from tests.registry.ofsted.conftest import AS_AT, make_organisation, make_setting, qualify, register_row
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def known_capacity(app_ctx, register_file):
         register_row('SC100004', places='9', status='Suspended'),
         register_row('SC100005', places='6', provision_type='Supported Accommodation'),
         register_row('SC100006', places='', provision_type='Independent Fostering Agency', authority='Leeds'),
-    ]))
+    ]), as_at=AS_AT)
     listed = make_organisation('Listed Homes Ltd')
     qualify(listed)
     qualify(listed, Lot.FOSTERING)

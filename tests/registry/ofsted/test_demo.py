@@ -11,7 +11,7 @@ from registry.ofsted.services import import_register
 from registry.organisations.models import Organisation
 from registry.settings.models import Setting
 from registry.settings.taxonomy import ProvisionType
-from tests.registry.ofsted.conftest import register_row
+from tests.registry.ofsted.conftest import AS_AT, register_row
 
 
 def test_operator_can_seed_the_directory_from_the_register_twice_without_duplicates(app_ctx, register_file):
@@ -22,7 +22,7 @@ def test_operator_can_seed_the_directory_from_the_register_twice_without_duplica
                      name='Hope Fostering', postcode='SW1A 2AA', places=''),
         register_row('SC100004', owner='School Trust', provision_type='Boarding School'),
         register_row('SC100005', owner='', authority='Kent'),
-    ]))
+    ]), as_at=AS_AT)
 
     first = build_directory_from_register()
     second = build_directory_from_register()

@@ -13,7 +13,7 @@ from registry.ofsted.importer import OfstedImportError
 from registry.ofsted.models import OfstedImport, OfstedRegisterEntry
 from registry.ofsted.services import import_register
 from registry.settings.taxonomy import Judgement, ProvisionType, RegistrationStatus
-from tests.registry.ofsted.conftest import REAL_FILE, register_row
+from tests.registry.ofsted.conftest import AS_AT, REAL_FILE, register_row
 
 #: Worked out from the file itself: 5,600 providers, every URN valid and unique, only Active and Suspended.
 REAL_ROWS = 5600
@@ -32,7 +32,7 @@ def _count(model) -> int:
 
 def test_operator_can_import_the_2025_release_twice_and_get_the_same_state(app_ctx):
     progress_calls = []
-    first = import_register(REAL_FILE, progress=lambda done, total: progress_calls.append((done, total)))
+    first = import_register(REAL_FILE, progress=lambda done, total: progress_calls.append((done, total)), as_at=AS_AT)
 
     assert (first.total_rows, first.new, first.changed, first.unchanged, first.rejected) == (
         REAL_ROWS, REAL_ROWS, 0, 0, REAL_REJECTED)
@@ -60,7 +60,7 @@ def test_operator_can_import_the_2025_release_twice_and_get_the_same_state(app_c
     # The four Welsh sites Ofsted lists have no English authority.
     assert _count_where(OfstedRegisterEntry.authority_code.is_(None)) == 4
 
-    second = import_register(REAL_FILE)
+    second = import_register(REAL_FILE, as_at=AS_AT)
 
     assert (second.new, second.changed, second.unchanged, second.rejected) == (0, 0, REAL_ROWS, REAL_REJECTED)
     db.session.expire_all()
@@ -76,7 +76,7 @@ def _count_where(condition) -> int:
 
 
 def test_operator_sees_one_changed_row_when_one_judgement_changes(app_ctx, tmp_path):
-    import_register(REAL_FILE)
+    import_register(REAL_FILE, as_at=AS_AT)
     edited = tmp_path / 'edited.csv'
     text = REAL_FILE.read_text(encoding='utf-8-sig')
     old_line = next(line for line in text.splitlines() if ',2775403,' in line)
@@ -84,7 +84,7 @@ def test_operator_sees_one_changed_row_when_one_judgement_changes(app_ctx, tmp_p
     edited.write_text(text.replace(old_line, old_line.replace(',Good,,,Good,Good,', ',Outstanding,,,Good,Good,')),
                       encoding='utf-8-sig')
 
-    summary = import_register(edited)
+    summary = import_register(edited, as_at=AS_AT)
 
     assert (summary.new, summary.changed, summary.unchanged, summary.rejected) == (0, 1, REAL_ROWS - 1, 0)
     db.session.expire_all()
@@ -106,7 +106,7 @@ def test_operator_sees_rejected_rows_with_reasons_and_the_rest_imported(app_ctx,
         ['Source: Ofsted'],
     ])
 
-    summary = import_register(path)
+    summary = import_register(path, as_at=AS_AT)
 
     assert (summary.new, summary.rejected) == (2, 5)
     reasons = {(r.row_number, r.urn): r.reason for r in summary.rejections}
@@ -133,7 +133,7 @@ def test_operator_can_import_a_cp1252_release_with_renamed_columns(app_ctx, regi
         ['SC200002', "Children’s home", 'Resigned', 'REDACTED', 'Kent', '3', 'Owner Ltd', '', ''],
     ], header=header, encoding='cp1252', name='old_release.csv')
 
-    summary = import_register(path)
+    summary = import_register(path, as_at=AS_AT)
 
     assert (summary.format, summary.new, summary.rejected) == ('csv', 2, 0)
     agency = db.session.get(OfstedRegisterEntry, 'SC200001')
@@ -167,6 +167,7 @@ def test_operator_can_import_an_xlsx_release_with_a_cover_sheet_and_titles(app_c
     summary = import_register(path)
 
     assert (summary.format, summary.new, summary.rejected) == ('xlsx', 2, 0)
+    assert summary.as_at == date(2024, 3, 31)  # from the sheet's title row
     home = db.session.get(OfstedRegisterEntry, 'SC300001')
     assert home.places == 4 and home.latest_inspection_date == date(2024, 1, 9)
     assert home.overall_judgement == Judgement.GOOD
@@ -207,7 +208,7 @@ def test_operator_can_import_an_ods_release(app_ctx, tmp_path):
     path = tmp_path / 'release.ods'
     document.save(str(path))
 
-    summary = import_register(path)
+    summary = import_register(path, as_at=AS_AT)
 
     assert (summary.format, summary.new, summary.rejected) == ('ods', 2, 0)
     secure = db.session.get(OfstedRegisterEntry, 'SC400001')
@@ -217,13 +218,13 @@ def test_operator_can_import_an_ods_release(app_ctx, tmp_path):
 
 
 def test_operator_cannot_import_a_file_missing_columns_and_nothing_is_written(app_ctx, register_file):
-    import_register(register_file([register_row('SC100001')], name='good.csv'))
+    import_register(register_file([register_row('SC100001')], name='good.csv'), as_at=AS_AT)
     before = _register_state()
     header = ['URN', 'Provision type', 'Name', 'Places']
     bad = register_file([['SC100009', "Children's home", 'REDACTED', '3']], header=header, name='bad.csv')
 
     with pytest.raises(OfstedImportError) as raised:
-        import_register(bad)
+        import_register(bad, as_at=AS_AT)
 
     message = str(raised.value)
     assert '"Registration status"' in message and '"Local authority"' in message
@@ -238,7 +239,7 @@ def test_operator_cannot_import_a_file_with_no_recognisable_header(app_ctx, tmp_
     path.write_text('just,some\ntext,here\n', encoding='utf-8')
 
     with pytest.raises(OfstedImportError, match='no header row we recognise.*URN, Provision type'):
-        import_register(path)
+        import_register(path, as_at=AS_AT)
 
     assert _count(OfstedRegisterEntry) == 0 and _count(OfstedImport) == 0
 
@@ -248,7 +249,7 @@ def test_operator_cannot_import_a_broken_spreadsheet(app_ctx, tmp_path):
     path.write_bytes(b'not really a spreadsheet')
 
     with pytest.raises(OfstedImportError, match='broken.xlsx is not a readable XLSX spreadsheet'):
-        import_register(path)
+        import_register(path, as_at=AS_AT)
     assert _count(OfstedImport) == 0
 
 
@@ -256,21 +257,21 @@ def test_operator_can_import_from_the_command_line_and_read_the_summary(app, tmp
     path = register_file([register_row('SC100001'), register_row('bad urn')])
     runner = app.test_cli_runner()
 
-    result = runner.invoke(args=['registry', 'import-ofsted', str(path)])
+    result = runner.invoke(args=['registry', 'import-ofsted', '--as-at', '2025-03-31', str(path)])
 
     assert result.exit_code == 0, result.output
     assert 'new:        1' in result.output and 'rejected:   1' in result.output
     assert 'row 5 (bad urn): URN "bad urn" is not an Ofsted URN' in result.output
 
     shutil.copy(path, tmp_path / 'again.csv')
-    again = runner.invoke(args=['registry', 'import-ofsted', str(tmp_path / 'again.csv')])
+    again = runner.invoke(args=['registry', 'import-ofsted', '--as-at', '2025-03-31', str(tmp_path / 'again.csv')])
     assert 'unchanged:  1' in again.output
 
 
 def test_operator_sees_a_clean_error_from_the_command_line_for_a_malformed_file(app, register_file):
     path = register_file([['SC100001']], header=['URN'])
 
-    result = app.test_cli_runner().invoke(args=['registry', 'import-ofsted', str(path)])
+    result = app.test_cli_runner().invoke(args=['registry', 'import-ofsted', '--as-at', '2025-03-31', str(path)])
 
     assert result.exit_code == 1
     assert 'Missing columns: "Provision type", "Registration status", "Local authority"' in result.output

@@ -14,7 +14,7 @@ from registry.ofsted.importer import REJECTION_LIMIT, OfstedImportError
 from registry.ofsted.models import OfstedImport, OfstedRegisterEntry
 from registry.ofsted.services import import_register
 from registry.settings.taxonomy import Judgement
-from tests.registry.ofsted.conftest import REAL_FILE
+from tests.registry.ofsted.conftest import AS_AT, REAL_FILE
 from tests.registry.ofsted.shapes import SHAPES, csv_text, provider, write_shape
 
 
@@ -71,7 +71,7 @@ def test_operator_cannot_import_an_untrustworthy_file_and_nothing_is_written(app
                                                                               name, content, message):
     from tests.registry.ofsted.conftest import register_row
 
-    import_register(register_file([register_row('SC100009')], name='good.csv'))
+    import_register(register_file([register_row('SC100009')], name='good.csv'), as_at=AS_AT)
     path = tmp_path / name
     path.write_bytes(content)
 
@@ -90,7 +90,7 @@ def test_rejections_are_stored_bounded_with_counts_per_kind(app_ctx, tmp_path):
     path = tmp_path / 'noisy.csv'
     path.write_text(csv_text([], header, rows), encoding='utf-8')
 
-    summary = import_register(path)
+    summary = import_register(path, as_at=AS_AT)
 
     assert (summary.new, summary.rejected) == (1, REJECTION_LIMIT + 51)
     assert summary.rejection_counts == {'bad-urn': REJECTION_LIMIT + 50, 'unknown-status': 1}

@@ -15,11 +15,11 @@ from registry.notifications.models import OutboxEmail
 from registry.ofsted.services import import_register, settings_with_problems, verify_setting
 from registry.settings.taxonomy import Judgement, ProvisionType, RegistrationStatus
 from tests.factories import make_user
-from tests.registry.ofsted.conftest import make_organisation, make_setting, qualify, register_row
+from tests.registry.ofsted.conftest import AS_AT, make_organisation, make_setting, qualify, register_row
 
 
 def test_provider_setting_matching_the_register_has_no_problems(app_ctx, register_file):
-    import_register(register_file([register_row('SC100001')]))
+    import_register(register_file([register_row('SC100001')]), as_at=AS_AT)
     setting = make_setting(make_organisation(), urn='SC100001')
 
     result = verify_setting(setting)
@@ -28,7 +28,7 @@ def test_provider_setting_matching_the_register_has_no_problems(app_ctx, registe
 
 
 def test_provider_setting_of_the_wrong_type_is_shown_a_problem(app_ctx, register_file):
-    import_register(register_file([register_row('SC100001', provision_type='Supported Accommodation')]))
+    import_register(register_file([register_row('SC100001', provision_type='Supported Accommodation')]), as_at=AS_AT)
     setting = make_setting(make_organisation(), urn='SC100001')
 
     result = verify_setting(setting)
@@ -38,7 +38,7 @@ def test_provider_setting_of_the_wrong_type_is_shown_a_problem(app_ctx, register
 
 
 def test_provider_setting_with_an_unknown_urn_is_shown_a_problem(app_ctx, register_file):
-    import_register(register_file([register_row('SC100001')]))
+    import_register(register_file([register_row('SC100001')]), as_at=AS_AT)
     setting = make_setting(make_organisation(), urn='SC999999')
 
     assert verify_setting(setting).problems == ["URN SC999999 is not in Ofsted's register"]
@@ -46,7 +46,7 @@ def test_provider_setting_with_an_unknown_urn_is_shown_a_problem(app_ctx, regist
 
 def test_provider_setting_whose_registration_is_suspended_is_shown_a_problem(app_ctx, register_file):
     setting = make_setting(make_organisation(), urn='SC100001')
-    import_register(register_file([register_row('SC100001', status='Suspended', authority='Leeds')]))
+    import_register(register_file([register_row('SC100001', status='Suspended', authority='Leeds')]), as_at=AS_AT)
     db.session.refresh(setting)
 
     assert verify_setting(setting).problems == [
@@ -63,13 +63,13 @@ def test_board_is_told_and_setting_delisted_when_the_register_suspends_it(app_ct
     setting = make_setting(organisation, urn='SC100001', name='Hill House')
     other = make_setting(organisation, urn='SC100002')
     qualify(organisation)
-    import_register(register_file([register_row('SC100001'), register_row('SC100002')], name='march.csv'))
+    import_register(register_file([register_row('SC100001'), register_row('SC100002')], name='march.csv'), as_at=AS_AT)
     assert is_listed(setting) and is_listed(other)
     db.session.execute(ReindexRequest.__table__.delete())
     db.session.commit()
 
     summary = import_register(register_file([register_row('SC100001', status='Suspended'),
-                                             register_row('SC100002')], name='april.csv'))
+                                             register_row('SC100002')], name='april.csv'), as_at=AS_AT)
 
     assert (summary.changed, summary.unchanged, summary.settings_updated, summary.registrations_stopped) == (
         1, 1, 1, 1)
@@ -81,7 +81,7 @@ def test_board_is_told_and_setting_delisted_when_the_register_suspends_it(app_ct
     assert sorted(email.to_address for email in emails) == sorted([assessor.email, board_member.email])
     assert provider.email not in {email.to_address for email in emails}
     assert all(email.template == 'ofsted_registration_stopped' for email in emails)
-    assert 'Hill House (URN SC100001), Acme Care Ltd: active -> suspended' in emails[0].body
+    assert 'Hill House (URN SC100001), Acme Care Ltd: registration active -> suspended' in emails[0].body
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == 'setting.ofsted_sync',
                                                         AuditEvent.object_id == str(setting.id))
                                .order_by(AuditEvent.id.desc())).first()
@@ -91,14 +91,15 @@ def test_board_is_told_and_setting_delisted_when_the_register_suspends_it(app_ct
 
 def test_judgement_changes_in_the_register_flow_into_the_setting(app_ctx, register_file):
     setting = make_setting(make_organisation(), urn='SC100001')
-    import_register(register_file([register_row('SC100001', judgement='Good', inspected='05/11/2024')], name='a.csv'))
+    import_register(register_file([register_row('SC100001', judgement='Good', inspected='05/11/2024')], name='a.csv'),
+                    as_at=AS_AT)
     db.session.refresh(setting)
     assert (setting.judgement, setting.judgement_date) == (Judgement.GOOD, date(2024, 11, 5))
     db.session.execute(ReindexRequest.__table__.delete())
     db.session.commit()
 
     summary = import_register(register_file([register_row('SC100001', judgement='Outstanding',
-                                                          inspected='02/03/2025')], name='b.csv'))
+                                                          inspected='02/03/2025')], name='b.csv'), as_at=AS_AT)
 
     assert summary.settings_updated == 1 and summary.registrations_stopped == 0
     db.session.refresh(setting)
@@ -109,7 +110,7 @@ def test_judgement_changes_in_the_register_flow_into_the_setting(app_ctx, regist
 
 def test_register_does_not_touch_settings_it_does_not_cover(app_ctx, register_file):
     setting = make_setting(make_organisation(), urn=None, provision_type=ProvisionType.ASSESSMENT_SERVICE)
-    import_register(register_file([register_row('SC100001')]))
+    import_register(register_file([register_row('SC100001')]), as_at=AS_AT)
 
     result = verify_setting(setting)
 
@@ -120,7 +121,7 @@ def test_register_does_not_touch_settings_it_does_not_cover(app_ctx, register_fi
 
 def test_board_member_can_see_settings_that_do_not_match_the_register(app_ctx, client, login_as, register_file):
     board_member = make_user(Role.BOARD_MEMBER)
-    import_register(register_file([register_row('SC100001', provision_type='Boarding School')]))
+    import_register(register_file([register_row('SC100001', provision_type='Boarding School')]), as_at=AS_AT)
     make_setting(make_organisation('Mismatch Homes Ltd'), urn='SC100001', name='Wrong Type House')
     make_setting(make_organisation('Fine Homes Ltd'), urn='SC999999', name='Unknown Urn House')
     login_as(board_member)
@@ -146,7 +147,7 @@ def test_provider_cannot_see_the_board_verification_list(app_ctx, client, login_
 def test_verification_partial_lists_problems_for_the_settings_pages(app_ctx, register_file):
     from flask import render_template_string
 
-    import_register(register_file([register_row('SC100001', status='Suspended')]))
+    import_register(register_file([register_row('SC100001', status='Suspended')]), as_at=AS_AT)
     setting = make_setting(make_organisation(), urn='SC100001')
 
     html = render_template_string('{% include "ofsted/_verification.html" %}', verification=verify_setting(setting))
@@ -158,7 +159,7 @@ def test_verification_partial_lists_problems_for_the_settings_pages(app_ctx, reg
 def test_provider_sees_a_register_mismatch_on_their_setting_page(app_ctx, client, login_as, register_file):
     from registry.organisations.models import MemberRole, Membership
 
-    import_register(register_file([register_row('SC100001', provision_type='Supported Accommodation')]))
+    import_register(register_file([register_row('SC100001', provision_type='Supported Accommodation')]), as_at=AS_AT)
     organisation = make_organisation()
     setting = make_setting(organisation, urn='SC100001')
     provider = make_user(Role.PROVIDER)
