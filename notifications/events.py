@@ -1,7 +1,7 @@
 """The events people are told about: what each is called, and the words of its title and text.
 
-A producer adds its own with :func:`register_event` (consortia do, for their applications). Titles and texts are
-``str.format`` templates filled from the context given to :func:`notifications.services.notify`.
+A producer adds its own with :func:`register_event`. Titles and texts are ``str.format`` templates filled from the
+context given to :func:`notifications.services.notify`.
 """
 
 from __future__ import annotations
@@ -46,13 +46,13 @@ register_event('ofsted.registration_stopped', 'Ofsted registration stopped',
 register_event('ofsted.judgement_lowered', 'Ofsted judgement lowered',
                '{organisation}: Ofsted judgement for {setting} lowered to {judgement}',
                "Ofsted's latest judgement for {setting} (URN {urn}) is {judgement}; it was {previous}.")
-register_event('local_application.submitted', 'New local application',
-               '{organisation} applied to join your local list for {lot}',
-               '{organisation} answered your local requirements (version {version}) for {lot} and is waiting for '
-               'your decision.')
+register_event('local_application.submitted', 'New local or consortium application',
+               '{organisation} applied to join {list_name} for {lot}',
+               '{organisation} answered the local requirements of {owner} (version {version}) for {lot} and is '
+               'waiting for your decision.')
 register_event('local_requirements.published', 'New local requirements',
-               '{authority} published new local requirements for {lot}',
-               '{authority} published version {version} of its local requirements for {lot}. {organisation} is on '
+               '{owner} published new local requirements for {lot}',
+               '{owner} published version {version} of its local requirements for {lot}. {organisation} is on '
                'or applying to that list: check whether the new version asks for anything more.')
 register_event('shortlist.listing_removed', 'Shortlisted setting no longer listed',
                '{setting} on your shortlist "{shortlist}" is no longer listed',

@@ -35,6 +35,21 @@ def commissioners_of(authority_codes: Iterable[str]) -> list[User]:
                            User.is_active_account.is_(True)).order_by(User.id)))
 
 
+def consortium_commissioners(consortium_ids: Iterable[int]) -> list[User]:
+    """Commissioners who hold a role in any of the consortia given (and whose authority is still a member)."""
+    from consortia.models import ConsortiumCommissioner, ConsortiumMember
+
+    ids = sorted(set(consortium_ids))
+    if not ids:
+        return []
+    return list(db.session.scalars(
+        select(User).join(ConsortiumCommissioner, ConsortiumCommissioner.user_id == User.id)
+        .join(ConsortiumMember, (ConsortiumMember.consortium_id == ConsortiumCommissioner.consortium_id)
+              & (ConsortiumMember.authority_code == User.authority_code))
+        .where(ConsortiumCommissioner.consortium_id.in_(ids), User.role == Role.COMMISSIONER,
+               User.is_active_account.is_(True)).distinct().order_by(User.id)))
+
+
 def accepting_authority_codes(organisation_id: int, lot=None) -> list[str]:
     """Every authority that accepted the organisation onto its local list (for ``lot``, or any lot)."""
     from qualification.listing import accepted_authority_codes
@@ -42,9 +57,26 @@ def accepting_authority_codes(organisation_id: int, lot=None) -> list[str]:
     return accepted_authority_codes(organisation_id, lot)
 
 
+def accepting_consortium_ids(organisation_id: int, lot=None) -> list[int]:
+    """Every consortium that accepted the organisation onto its list (for ``lot``, or any lot)."""
+    from qualification.models import LocalApplication, LocalApplicationStatus
+
+    query = select(LocalApplication.consortium_id).where(
+        LocalApplication.organisation_id == organisation_id, LocalApplication.consortium_id.is_not(None),
+        LocalApplication.status == LocalApplicationStatus.ACCEPTED)
+    if lot is not None:
+        query = query.where(LocalApplication.lot == lot)
+    return sorted(set(db.session.scalars(query)))
+
+
 def commissioners_who_accepted(organisation_id: int, lot=None) -> list[User]:
-    """Commissioners of every authority that accepted the organisation (for ``lot``, or any lot)."""
-    return commissioners_of(accepting_authority_codes(organisation_id, lot))
+    """Everyone acting for an authority or consortium that accepted the organisation (for ``lot``, or any lot):
+    the commissioners of each accepting authority and of every member of an accepting consortium, and the
+    commissioners holding that consortium's role; each person once."""
+    people = {user.id: user for user in commissioners_of(accepting_authority_codes(organisation_id, lot))}
+    for user in consortium_commissioners(accepting_consortium_ids(organisation_id, lot)):
+        people.setdefault(user.id, user)
+    return [people[user_id] for user_id in sorted(people)]
 
 
 def board(roles: Iterable[Role] = BOARD_ROLES) -> list[User]:

@@ -1,7 +1,8 @@
 """News about a provider's standing: who is told when a qualification, a registration or a listing changes.
 
-Recipients, and nobody else: the provider's members; the commissioners of every authority that accepted the
-provider for the lot concerned; the national board where it must act (an Ofsted registration stopped or a judgement
+Recipients, and nobody else: the provider's members; the commissioners of every authority and consortium that
+accepted the provider for the lot concerned (a consortium's acceptance reaches its member authorities' commissioners
+and the holders of its role); the national board where it must act (an Ofsted registration stopped or a judgement
 lowered); and the owners of saved shortlists holding a setting that stopped being listed.
 """
 
@@ -38,7 +39,8 @@ def path_for(endpoint: str, **values) -> str:
 
 
 def _provider_and_authorities(kind: str, subject, organisation, lot, context: dict, *, board: bool = False) -> None:
-    """One event told to the provider's members, every authority that accepted it for ``lot``, and the board."""
+    """One event told to the provider's members, every authority and consortium that accepted it for ``lot``, and the
+    board."""
     notify(kind, subject, recipients.provider_members(organisation.id),
            {**context, 'link': path_for('qualification.organisation_qualifications',
                                         organisation_id=organisation.id)})
@@ -100,21 +102,31 @@ def _setting_changed(setting, *, change: str, before, after) -> None:
 
 
 def local_application_submitted(local_application) -> None:
-    """Tell the authority's commissioners a provider applied to their local list (they decide)."""
+    """Tell the people who decide a new local application: the commissioners of the authority, or those holding
+    the consortium's role for an application to a consortium's list."""
     requirements = local_application.requirements
-    notify('local_application.submitted', local_application,
-           recipients.commissioners_of([local_application.authority_code]),
+    if local_application.consortium_id is not None:
+        deciders = recipients.consortium_commissioners([local_application.consortium_id])
+        list_name = f"{local_application.owner.name}'s list"
+    else:
+        deciders = recipients.commissioners_of([local_application.authority_code])
+        list_name = 'your local list'
+    notify('local_application.submitted', local_application, deciders,
            {'organisation': local_application.organisation.display_name, 'lot': local_application.lot_label,
+            'owner': local_application.owner.name, 'list_name': list_name,
             'version': requirements.version if requirements else '',
             'link': path_for('qualification.local_application', local_application_id=local_application.id)})
 
 
 def requirements_published(requirements) -> None:
-    """Tell providers on, or applying to, the authority's list for the lot that a new version was published."""
+    """Tell providers on, or applying to, the owner's list (an authority's or a consortium's) for the lot that a new
+    version was published."""
     from qualification.models import LocalApplication, LocalApplicationStatus
 
+    owned = (LocalApplication.consortium_id == requirements.consortium_id if requirements.is_consortium
+             else LocalApplication.authority_code == requirements.authority_code)
     applications = db.session.scalars(select(LocalApplication).where(
-        LocalApplication.authority_code == requirements.authority_code, LocalApplication.lot == requirements.lot,
+        owned, LocalApplication.lot == requirements.lot,
         LocalApplication.status.in_([LocalApplicationStatus.SUBMITTED, LocalApplicationStatus.ACCEPTED]))
         .order_by(LocalApplication.organisation_id)).all()
     told: set[int] = set()
@@ -123,7 +135,7 @@ def requirements_published(requirements) -> None:
             continue
         told.add(application.organisation_id)
         notify('local_requirements.published', requirements, recipients.provider_members(application.organisation_id),
-               {'authority': requirements.authority.name, 'lot': requirements.lot_label,
+               {'owner': requirements.owner.name, 'lot': requirements.lot_label,
                 'version': requirements.version, 'organisation': application.organisation.display_name,
                 'link': path_for('qualification.organisation_qualifications',
                                  organisation_id=application.organisation_id)})

@@ -98,6 +98,7 @@ def test_commissioner_sees_pending_local_applications_unread_notifications_and_r
     officer = make_user(Role.COMMISSIONER, authority_code=LEEDS)
     saved = shortlist(officer, [], 'Girl, 12, Leeds')
     notify('local_application.submitted', ours, [officer], {'organisation': 'Aire Valley Homes Ltd',
+                                                            'list_name': 'your local list',
                                                             'lot': "Children's homes"})
     db.session.commit()
     login_as(officer)

@@ -17,7 +17,7 @@ from registry.extensions import db
 from registry.organisations.models import LegalForm, MemberRole, Membership, Organisation, Sector
 from registry.settings.models import Setting
 from registry.settings.taxonomy import Lot, ProvisionType, RegistrationStatus
-from tests.factories import make_user
+from tests.factories import make_user, register_with_ofsted
 from workspace.models import Shortlist, ShortlistEntry
 
 LEEDS, BRADFORD, WESTMINSTER, MANCHESTER = 'E08000035', 'E08000032', 'E09000033', 'E08000003'
@@ -59,6 +59,7 @@ def home(organisation: Organisation, name: str, urn: str) -> Setting:
                       registration_status=RegistrationStatus.ACTIVE)
     db.session.add(setting)
     db.session.flush()
+    register_with_ofsted(setting)  # Ofsted is the gate for listing: the home is on the register, as imported
     return setting
 
 

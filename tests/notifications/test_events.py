@@ -3,7 +3,7 @@ authority that accepted it, the board where it must act, and the owners of short
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -18,6 +18,8 @@ from registry.ofsted.services import import_register
 from tests.notifications.conftest import MANCHESTER
 from tests.registry.ofsted.conftest import register_row, write_register
 
+#: Two releases of Ofsted's register, in order (an import gives the date it describes).
+MARCH, APRIL = date(2026, 3, 31), date(2026, 4, 30)
 PROVIDER = {'aire_owner', 'aire_editor'}
 ACCEPTED_BY = {'leeds_1', 'leeds_2', 'bradford'}
 BOARD = {'assessor', 'board_member'}
@@ -79,10 +81,10 @@ def _register(tmp_path, name, **row):
 
 
 def test_ofsted_registration_stopped_also_reaches_the_board(world, tmp_path):
-    import_register(_register(tmp_path, 'march.csv'))
+    import_register(_register(tmp_path, 'march.csv'), as_at=MARCH)
     assert world.told() == set()
 
-    import_register(_register(tmp_path, 'april.csv', status='Cancelled'))
+    import_register(_register(tmp_path, 'april.csv', status='Cancelled'), as_at=APRIL)
 
     assert world.told('ofsted.registration_stopped') == PROVIDER | ACCEPTED_BY | BOARD
     assert world.told('shortlist.listing_removed') == SHORTLISTS
@@ -97,9 +99,9 @@ def test_ofsted_registration_stopped_also_reaches_the_board(world, tmp_path):
 
 
 def test_ofsted_judgement_lowered_reaches_provider_authorities_and_board_but_no_shortlist(world, tmp_path):
-    import_register(_register(tmp_path, 'march.csv', judgement='Good'))
+    import_register(_register(tmp_path, 'march.csv', judgement='Good'), as_at=MARCH)
 
-    import_register(_register(tmp_path, 'april.csv', judgement='Inadequate'))
+    import_register(_register(tmp_path, 'april.csv', judgement='Inadequate'), as_at=APRIL)
 
     assert world.told() == world.told('ofsted.judgement_lowered') == PROVIDER | ACCEPTED_BY | BOARD
     note = db.session.scalars(select(Notification).where(Notification.kind == 'ofsted.judgement_lowered')).first()
@@ -108,9 +110,9 @@ def test_ofsted_judgement_lowered_reaches_provider_authorities_and_board_but_no_
 
 
 def test_a_better_judgement_tells_nobody(world, tmp_path):
-    import_register(_register(tmp_path, 'march.csv', judgement='Requires improvement to be good'))
+    import_register(_register(tmp_path, 'march.csv', judgement='Requires improvement to be good'), as_at=MARCH)
 
-    import_register(_register(tmp_path, 'april.csv', judgement='Outstanding'))
+    import_register(_register(tmp_path, 'april.csv', judgement='Outstanding'), as_at=APRIL)
 
     assert world.told() == set()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from flask import url_for
 
@@ -43,7 +44,7 @@ def test_shortlist_flags_a_suspended_providers_home_until_it_is_reinstated(world
 def test_shortlist_flags_a_home_whose_ofsted_registration_was_cancelled(world, client, login_as, tmp_path):
     rows = [register_row('SC100001', authority='Leeds', status='Cancelled'),
             register_row('SC100002', authority='Leeds')]
-    import_register(write_register(tmp_path / 'april.csv', rows))
+    import_register(write_register(tmp_path / 'april.csv', rows), as_at=date(2026, 4, 30))
     login_as(world.people['westminster'])
 
     assert _flags(client, world.shortlists['westminster']) == {
