@@ -437,7 +437,9 @@ def market(engine, directory):
     from registry.settings.taxonomy import Judgement
     from unlisted.models import UnlistedKind
 
-    directory.oak_house.urn = 'SC000001'
+    from tests.factories import register_with_ofsted
+
+    register_with_ofsted(directory.oak_house, urn='SC000001')  # Ofsted's register has its new URN too
     db.session.commit()
     _unlisted_entry(UnlistedKind.NOT_QUALIFIED, "Children's home", ProvisionType.CHILDRENS_HOME, 'LS1 4DY',
                   urn='SC999001', judgement=Judgement.OUTSTANDING)
