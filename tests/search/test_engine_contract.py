@@ -435,9 +435,8 @@ def market(engine, directory):
     register twin of a listed setting (left out), and Leeds's in-house home (seen by Leeds and the board only)."""
     from registry.extensions import db
     from registry.settings.taxonomy import Judgement
-    from unlisted.models import UnlistedKind
-
     from tests.factories import register_with_ofsted
+    from unlisted.models import UnlistedKind
 
     register_with_ofsted(directory.oak_house, urn='SC000001')  # Ofsted's register has its new URN too
     db.session.commit()
