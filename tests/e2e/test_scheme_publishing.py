@@ -24,15 +24,15 @@ def test_board_member_publishes_a_scheme_version_that_the_next_application_uses(
     correct = tmp_path / '2026.2.yaml'
     correct.write_bytes(good)
 
-    live_server.flask('registry', 'create-admin', '--email', 'admin@board.example', '--name', 'Ada Admin',
+    live_server.flask('registry', 'create-admin', '--email', 'admin-schemes@board.example', '--name', 'Ada Admin',
                       '--password', journeys.PASSWORD)
     admin = person()
-    journeys.sign_in(admin, 'admin@board.example')
+    journeys.sign_in(admin, 'admin-schemes@board.example')
     journeys.set_up_second_factor(admin)
-    journeys.invite_staff(admin, 'Bea Board', 'bea@board.example', 'Board member')
+    journeys.invite_staff(admin, 'Bea Board', 'bea-schemes@board.example', 'Board member')
 
     board = person()
-    journeys.accept_staff_invite(board, live_server, 'bea@board.example', second_factor=True)
+    journeys.accept_staff_invite(board, live_server, 'bea-schemes@board.example', second_factor=True)
     board.goto('/qualification/board/schemes/')
     assert_accessible(board)
     assert 'New applications use version 2026.1 today' in board.locator('main').inner_text()
