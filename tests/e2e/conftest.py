@@ -63,6 +63,15 @@ class LiveServer:
 
 @pytest.fixture(scope='session')
 def live_server(tmp_path_factory):
+    """One registry server for the whole browser run, on its own SQLite database."""
+    yield from serve(tmp_path_factory)
+
+
+def serve(tmp_path_factory):
+    """Start gunicorn on a free loopback port with a fresh database; yields the server, stops it afterwards.
+
+    A journey that needs a registry no other journey has touched overrides ``live_server`` with this.
+    """
     if not Path(CHROMIUM).exists():
         pytest.skip('Debian chromium is not installed (apt-get install chromium); .ci/run installs it')
     if not (ROOT / 'node_modules' / 'govuk-frontend').exists():

@@ -69,6 +69,7 @@ def create_organisation(page, legal_name: str) -> int:
     page.get_by_label('Contact email address').fill('contact@example.org')
     page.get_by_label('Contact telephone number').fill('0113 496 0000')
     click_button(page, 'Save and continue')
+    page.wait_for_url(re.compile(r'/organisations/\d+'))  # the click returns before the redirect lands
     match = re.search(r'/organisations/(\d+)', page.url)
     assert match, page.url
     return int(match.group(1))

@@ -11,9 +11,16 @@ import pytest
 
 from qualification.demo import BOARD_SCHEMES_DIR
 from tests.e2e import journeys
-from tests.e2e.conftest import assert_accessible
+from tests.e2e.conftest import assert_accessible, serve
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope='module')
+def live_server(tmp_path_factory):
+    """A server of its own: this journey starts with no board-published version, and the journeys that load the
+    demo publish 2026.2 (``qualification.demo``) on the shared one."""
+    yield from serve(tmp_path_factory)
 
 
 def test_board_member_publishes_a_scheme_version_that_the_next_application_uses(new_person, live_server, tmp_path):
