@@ -170,7 +170,7 @@ def new_person(request, browser, live_server):
         context = browser.new_context(base_url=live_server.base_url)
         contexts.append(context)
         page = context.new_page()
-        page.set_default_timeout(10_000)
+        page.set_default_timeout(30_000)  # a loaded 2-core CI host: a write plus its re-index can take over 10 s
         visited.watch(page)
         return page
 
