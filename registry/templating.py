@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g, request, url_for
 from flask_login import current_user
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from registry.audit.labels import action_label
 
@@ -59,6 +59,7 @@ CHROME = {
     'govukFooter': 'govuk_frontend_jinja/components/footer/macro.html',
     'govukSkipLink': 'govuk_frontend_jinja/components/skip-link/macro.html',
     'govukButton': 'govuk_frontend_jinja/components/button/macro.html',
+    'govukPagination': 'govuk_frontend_jinja/components/pagination/macro.html',
 }
 CHROME_KEPT = 512
 
@@ -80,6 +81,17 @@ def chrome(macro: str, params: dict) -> Markup:
             kept.clear()
         kept[key] = html
     return html
+
+
+def chrome_with_slots(macro: str, params: dict, slots: dict[str, str]) -> Markup:
+    """:func:`chrome` for a component whose shape repeats while some strings in it differ (a pagination's links
+    and page numbers): ``params`` holds a placeholder (``@@0@@``, ``@@1@@``...) where each such string goes, so
+    the component is rendered once per shape; the placeholders are then replaced by the strings, escaped as the
+    component would have escaped them."""
+    html = str(chrome(macro, params))
+    for placeholder, value in slots.items():
+        html = html.replace(placeholder, str(escape(value)))
+    return Markup(html)
 
 
 def place_name(*parts: str | None) -> str:

@@ -6,8 +6,10 @@ They follow the SQL engine's rules, so both engines find, count, measure and ord
   ``all_text``, which the words must all match (the unfinished last word as a prefix, each quoted phrase within one
   field); the two names are matched again only for ranking;
 - relevance is ``1 + 10 × name score + 4 × organisation score`` (the weights of :mod:`search.names`), so a match in a
-  name always outranks a match in the description only; ties go by distance when there is an origin, then by
-  the SQL engine's shuffle seeded by the query (:attr:`search.query.Query.seed`), never by name, then id;
+  name always outranks a match in the description only; then the description's own words (BM25 over ``body`` at a
+  hundredth of the weight, in practice well under what any name match adds, so it orders entries within
+  a tier, as the SQL engine's second key does); ties go by distance when there is an origin, then by the SQL
+  engine's shuffle seeded by the query (:attr:`search.query.Query.seed`), never by name, then id;
 - distances are British National Grid metres, as everywhere else in the service: a radius is a box on the easting
   and northing and then the exact circle (a script), and the distance order is the same squared distance; the
   WGS84 points in the document are there for maps, never for filtering;
@@ -33,6 +35,10 @@ FACET_FIELDS = {
 TEXT_FIELD = 'all_text'
 #: The fields matched again for ranking, with the SQL engine's weights.
 NAME_BOOSTS = (('name', 10.0), ('organisation_name', 4.0))
+#: The description's words: a second key folded into the score (see the module's note), so a description that
+#: mentions autism three times outranks one that mentions it once among entries whose names do not match.
+DESCRIPTION_BOOST = 0.01
+SCORED_FIELDS = (*NAME_BOOSTS, ('body', DESCRIPTION_BOOST))
 FACET_SIZE = 200
 #: Candidates asked for per misspelt word; the SQL engine's rule (:func:`search.query.closest_term`) picks one.
 SUGGESTION_CANDIDATES = 5
@@ -65,11 +71,11 @@ def words_clauses(words: Words) -> tuple[list[dict], list[dict]]:
         text = ' '.join(words.terms)
         kind = 'match_bool_prefix' if words.prefix else 'match'
         required.append({kind: {TEXT_FIELD: {'query': text, 'operator': 'and'}}})
-        scoring += [{kind: {field: {'query': text, 'boost': boost}}} for field, boost in NAME_BOOSTS]
+        scoring += [{kind: {field: {'query': text, 'boost': boost}}} for field, boost in SCORED_FIELDS]
     for phrase in words.phrases:
         text = ' '.join(phrase)
         required.append({'match_phrase': {TEXT_FIELD: {'query': text}}})
-        scoring += [{'match_phrase': {field: {'query': text, 'boost': boost}}} for field, boost in NAME_BOOSTS]
+        scoring += [{'match_phrase': {field: {'query': text, 'boost': boost}}} for field, boost in SCORED_FIELDS]
     return required, scoring
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from flask import current_app
 from sqlalchemy import select
 
 from qualification.applications import Application, Evidence
@@ -32,14 +33,26 @@ class Profile:
 
 
 def authority_names() -> dict[str, str]:
-    """Every authority's name by ONS code."""
-    rows = db.session.execute(select(LocalAuthority.code, LocalAuthority.name).order_by(LocalAuthority.name))
-    return dict(rows.all())
+    """Every authority's name by ONS code, in name order (read once per app: the 153 authorities come from a
+    migration and nothing in the service changes them; every directory page needs them)."""
+    return _reference()['authorities']
 
 
 def region_names() -> dict[str, str]:
-    """Every region's name by ONS code."""
-    return dict(db.session.execute(select(LocalAuthority.region_code, LocalAuthority.region_name).distinct()).all())
+    """Every region's name by ONS code (read once per app, as :func:`authority_names`)."""
+    return _reference()['regions']
+
+
+def _reference() -> dict[str, dict[str, str]]:
+    kept = current_app.extensions.get('search.reference')
+    if kept is None:
+        rows = db.session.execute(select(LocalAuthority.code, LocalAuthority.name, LocalAuthority.region_code,
+                                         LocalAuthority.region_name).order_by(LocalAuthority.name)).all()
+        kept = {'authorities': {code: name for code, name, _, _ in rows},
+                'regions': {region: region_name for _, _, region, region_name in rows}}
+        if rows:  # an empty table (a database not yet migrated) is not kept
+            current_app.extensions['search.reference'] = kept
+    return kept
 
 
 def facet_label(facet: str, value: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from functools import lru_cache
 
 from flask import abort, render_template, request, url_for
 from flask_login import current_user
@@ -14,14 +15,15 @@ from werkzeug.datastructures import MultiDict
 from qualification.listing import acceptance_layers
 from registry.accounts.models import Role
 from registry.db import utcnow
-from registry.geography.distance import km, miles
 from registry.ofsted.services import latest_release_date
 from registry.permissions import is_board, roles_required
 from registry.settings.taxonomy import NEEDS, Judgement, ProvisionType
+from registry.templating import chrome_with_slots
 
 from . import bp, profiles
 from . import map as svg_map
 from .query import FACETS, MAX_RADIUS_MILES, MIN_RADIUS_MILES, SORTS, PageOutOfRangeError, QueryError, parse_query
+from .result_rows import RowContext, result_rows
 
 PAGE_SIZE = 20
 #: Vacancies confirmed longer ago than this are marked "stale".
@@ -111,11 +113,33 @@ def pagination(endpoint: str, results) -> dict | None:
     return params
 
 
+def pagination_html(endpoint: str, results) -> Markup | None:
+    """The GOV.UK pagination component for a page of results, rendered once per shape (which pages show, which
+    is current): its links and numbers are filled in afterwards (:func:`registry.templating.chrome_with_slots`)."""
+    params = pagination(endpoint, results)
+    if params is None:
+        return None
+    slots: dict[str, str] = {}
+
+    def slot(value) -> str:
+        placeholder = f'@@{len(slots)}@@'
+        slots[placeholder] = str(value)
+        return placeholder
+
+    for item in params['items']:
+        if not item.get('ellipsis'):
+            item['href'], item['number'] = slot(item['href']), slot(item['number'])
+    for link in ('previous', 'next'):
+        if link in params:
+            params[link]['href'] = slot(params[link]['href'])
+    return chrome_with_slots('govukPagination', params, slots)
+
+
 def choices(args, results, names: dict[str, tuple]) -> dict[str, Markup]:
     """Each filter list's options as HTML, with their counts and whether chosen: made here in one join per list,
     since a Jinja loop (let alone a macro call) per option was most of a directory page's rendering.
 
-    ``names`` maps a parameter to (facet counted, [(value, label)], checkboxes: True / select options: False).
+    ``names`` maps a parameter to (facet counted, ((value, label), ...), checkboxes: True / select options: False).
     """
     facets = results.facets if results is not None else {}
     made = {}
@@ -123,8 +147,8 @@ def choices(args, results, names: dict[str, tuple]) -> dict[str, Markup]:
         chosen = set(args.getlist(param)) if boxes else {args.get(param, '')}
         counts = facets.get(facet) if facet else None
         parts = []
-        for raw, label in options:
-            value, text = escape(raw), escape(label if counts is None else f'{label} ({counts.get(raw, 0)})')
+        for raw, value, label in _escaped(options):
+            text = label if counts is None else f'{label} ({counts.get(raw, 0)})'
             on = raw in chosen
             if boxes:
                 parts.append(f'<div class="govuk-checkboxes__item"><input class="govuk-checkboxes__input" '
@@ -135,6 +159,19 @@ def choices(args, results, names: dict[str, tuple]) -> dict[str, Markup]:
                 parts.append(f'<option value="{value}"{" selected" if on else ""}>{text}</option>')
         made[param] = Markup('\n'.join(parts))
     return made
+
+
+@lru_cache(maxsize=64)
+def _escaped(options: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str, str], ...]:
+    """(value, value as HTML, label as HTML) for each option: the lists are fixed, so each is escaped once."""
+    return tuple((raw, str(escape(raw)), str(escape(label))) for raw, label in options)
+
+
+#: The fixed filter lists, as (value, label) pairs.
+PROVISION_TYPE_OPTIONS = tuple((ptype.value, ptype.label) for ptype in ProvisionType)
+JUDGEMENT_OPTIONS = tuple((judgement.value, judgement.label) for judgement in Judgement)
+NEED_OPTIONS = tuple(NEEDS.items())
+RADIUS_OPTIONS = tuple((str(choice), f'{choice} miles') for choice in RADIUS_CHOICES)
 
 
 #: Search parameters that are filters a person chose (the words and sort are not), in the order they are listed.
@@ -188,7 +225,7 @@ def read_as_notes(endpoint: str, args, query) -> list[dict]:
     return notes
 
 
-def _context(endpoint: str, outcome: Outcome, *, commissioner: bool) -> dict:
+def _context(endpoint: str, outcome: Outcome, *, commissioner: bool, my_authority: str | None = None) -> dict:
     names = profiles.authority_names()
     results = outcome.results
     context = {
@@ -197,37 +234,39 @@ def _context(endpoint: str, outcome: Outcome, *, commissioner: bool) -> dict:
         'error_list': [{'text': message, 'href': '#' + ERROR_TARGETS.get(param, 'q')}
                        for param, message in outcome.errors.items()],
         'last_page_url': page_url(endpoint, outcome.last_page) if outcome.last_page else None,
-        'pagination': pagination(endpoint, results),
+        'pagination': pagination_html(endpoint, results),
         'authority_names': names, 'region_names': profiles.region_names(),
-        'provision_types': [(ptype.value, ptype.label) for ptype in ProvisionType],
-        'judgements': [(judgement.value, judgement.label) for judgement in Judgement],
-        'needs': list(NEEDS.items()), 'radius_choices': RADIUS_CHOICES, 'sort_labels': SORT_LABELS,
-        'sorts': SORTS, 'facet_names': FACETS, 'facet_label': profiles.facet_label,
-        'miles': miles, 'km': km, 'stale_before': utcnow() - STALE_AFTER, 'locations': {}, 'map_svg': None,
-        'register_as_at': latest_release_date(),
+        'radius_choices': RADIUS_CHOICES, 'sort_labels': SORT_LABELS,
+        'sorts': SORTS, 'facet_names': FACETS, 'map_svg': None, 'result_rows': '', 'my_authority': my_authority,
     }
     context['chosen'] = chosen_filters(endpoint, request.args, authority_names=names,
                                        region_names=context['region_names'])
     context['clear_url'] = url_for(endpoint, **({'q': request.args['q']} if request.args.get('q') else {}))
     context['read_as'] = read_as_notes(endpoint, request.args, outcome.query)
     context['filter_errors'] = sorted(set(outcome.errors) & set(FILTER_PARAMS) - {'postcode', 'radius'})
-    # Every result links to its provider's profile: one URL built, the others by its pattern (ids end the path).
-    profile_prefix = url_for('search.provider_profile', organisation_id=0)[:-1]
-    context['profile_url'] = lambda organisation_id: f'{profile_prefix}{int(organisation_id)}'
     context['choices'] = choices(request.args, results, {
-        'provision_type': ('provision_type', context['provision_types'], True),
-        'need': ('needs', context['needs'], True),
-        'region': ('region', sorted(context['region_names'].items(), key=lambda item: item[1]), True),
-        'authority': ('authority', sorted(names.items(), key=lambda item: item[1]), False),
-        'min_judgement': ('judgement', context['judgements'], False),
-        'radius': (None, [(str(choice), f'{choice} miles') for choice in RADIUS_CHOICES], False),
+        'provision_type': ('provision_type', PROVISION_TYPE_OPTIONS, True),
+        'need': ('needs', NEED_OPTIONS, True),
+        'region': ('region', tuple(sorted(context['region_names'].items(), key=lambda item: item[1])), True),
+        'authority': ('authority', tuple(names.items()), False),   # in name order
+        'min_judgement': ('judgement', JUDGEMENT_OPTIONS, False),
+        'radius': (None, RADIUS_OPTIONS, False),
     })
     if results is not None and results.hits:
-        if commissioner:
-            context['locations'] = profiles.exact_locations(results.ids)
+        context['result_rows'] = result_rows(results.hits, _row_context(results, commissioner, my_authority))
         context['map_svg'] = svg_map.results_map(results.hits, exact=commissioner,
                                              title='Map of this page of results')
     return context
+
+
+def _row_context(results, commissioner: bool, my_authority: str | None) -> RowContext:
+    # Every result links to its provider's profile: one URL built, the others by its pattern (ids end the path).
+    profile_prefix = url_for('search.provider_profile', organisation_id=0)[:-1]
+    return RowContext(
+        commissioner=commissioner, profile_url=lambda organisation_id: f'{profile_prefix}{int(organisation_id)}',
+        stale_before=utcnow() - STALE_AFTER, register_as_at=latest_release_date(),
+        locations=profiles.exact_locations(results.ids) if commissioner else {}, my_authority=my_authority,
+        accepted_layers=acceptance_layers(my_authority) if commissioner and my_authority else {})
 
 
 @bp.route('/directory')
@@ -248,9 +287,8 @@ def commissioner_search():
     """
     outcome = run(request.args, public=False, market=request.args.get('market', 'all') != 'listed',
                   in_house_for=in_house_viewer(current_user))
-    context = _context('search.commissioner_search', outcome, commissioner=True)
-    context['my_authority'] = current_user.authority_code
-    context['accepted_layers'] = acceptance_layers(current_user.authority_code)
+    context = _context('search.commissioner_search', outcome, commissioner=True,
+                       my_authority=current_user.authority_code)
     return render_template('search/directory.html', **context), 400 if outcome.errors else 200
 
 

@@ -383,6 +383,31 @@ def test_equal_matches_are_not_ordered_by_name_but_the_same_way_every_time(mixed
     assert ranks == sorted(ranks, reverse=True)
 
 
+@pytest.fixture
+def described(engine, directory):
+    """Three homes no name of which holds "sensory": the word once, three times, or in a name-matching tier."""
+    from registry.extensions import db
+
+    homes = make_organisation('Hollin Care Ltd')
+    qualify(homes, Lot.CHILDRENS_HOMES)
+    make_setting(homes, 'Beck View', ProvisionType.CHILDRENS_HOME, 'LS6 2QB',
+                 description='A quiet home near the park. We have a sensory room and a large garden for play.')
+    make_setting(homes, 'Fell Side', ProvisionType.CHILDRENS_HOME, 'LS6 2QB',
+                 description='Sensory needs come first here: a sensory room, a sensory garden and staff trained '
+                             'in sensory integration.')
+    make_setting(homes, 'Sensory House', ProvisionType.CHILDRENS_HOME, 'LS6 2QB',
+                 description='A home for four young people.')
+    db.session.commit()
+    rebuild(target=engine)
+    return engine
+
+
+def test_a_name_match_first_then_the_description_that_uses_the_words_most(described):
+    """Issue 20: within a tier the description's own words order the matches (both engines)."""
+    assert names(described.query(parse_query({'q': 'sensory', 'page_size': '10'}))) == [
+        'Sensory House', 'Fell Side', 'Beck View']
+
+
 # -- distances --------------------------------------------------------------------------------------------------
 
 

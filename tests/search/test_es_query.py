@@ -121,6 +121,7 @@ def test_every_word_must_be_in_some_field_with_the_unfinished_last_word_as_a_pre
             'should': [
                 {'match_bool_prefix': {'name': {'query': 'oak house bradf', 'boost': 10.0}}},
                 {'match_bool_prefix': {'organisation_name': {'query': 'oak house bradf', 'boost': 4.0}}},
+                {'match_bool_prefix': {'body': {'query': 'oak house bradf', 'boost': 0.01}}},
             ],
             'filter': [QUALIFIED_ONLY],
         }},
