@@ -219,7 +219,13 @@ class FieldPostings:
         ids = self.term_ids(term, prefix)
         starts = self.term_starts[ids]
         rows = self.rows[_ranges(starts, self.term_starts[ids + 1] - starts)]
-        return np.unique(rows) if len(ids) > 1 else rows
+        if len(ids) <= 1:
+            return rows
+        # A prefix of several stems ("care": carer, career, ...) may hold a row more than once: marking rows in a
+        # mask costs the postings once, where np.unique sorted them (7 ms for a common prefix at 100k rows)
+        seen = np.zeros(len(self.lengths), dtype=bool)
+        seen[rows] = True
+        return np.flatnonzero(seen)
 
     def bm25(self, terms: list[tuple[str, bool]], size: int, live: int | None = None) -> np.ndarray | None:
         """Each row's BM25 for these (stem, is prefix) terms within this field; None when no row has any.

@@ -322,10 +322,8 @@ def patch(old: Snapshot, session: Session, version: int, token: str, changed: np
     accepted = {}
     fresh_accepted = batch.accepted_ids()
     for code in {*old.accepted, *fresh_accepted}:
-        before = old.accepted.get(code, EMPTY)
-        kept = before[~np.isin(before, rows)] if len(before) else before
-        added = row_of_id[np.array(fresh_accepted.get(code, []), dtype=np.int64)]
-        accepted[code] = np.union1d(kept, added) if len(added) or len(kept) != len(before) else before
+        accepted[code] = _accepted(old.accepted.get(code, EMPTY), rows,
+                                   row_of_id[np.array(fresh_accepted.get(code, []), dtype=np.int64)])
     order_updated = old.order_updated
     if new.any() or not np.array_equal(old.updated[rows[~new]], numeric['updated'][rows[~new]]):
         order_updated = _reordered(old.order_updated, rows, numeric['updated'], ids)
@@ -350,6 +348,22 @@ def _vocabulary(session: Session, old: Snapshot | None = None) -> dict:
         return {'suggester': old.suggester, 'vocabulary_version': version}
     return {'suggester': Suggester.build(fetch(session, 'SELECT term, entries FROM search_vocabulary')),
             'vocabulary_version': version}
+
+
+def _accepted(before: np.ndarray, rows: np.ndarray, now: np.ndarray) -> np.ndarray:
+    """One authority's sorted rows, with the changed ``rows`` now on its list exactly where ``now`` says: the same
+    array when they were already so (a vacancy update), else the few changed rows taken out and put back by
+    binary search (``np.union1d`` sorted the whole list each time: 4 ms a patch for a large authority)."""
+    if len(before):
+        at = np.minimum(np.searchsorted(before, rows), len(before) - 1)
+        present = rows[before[at] == rows]
+    else:
+        present = EMPTY
+    now = np.unique(now)
+    if np.array_equal(np.sort(present), now):
+        return before
+    kept = before[~np.isin(before, rows)] if len(present) else before
+    return np.insert(kept, np.searchsorted(kept, now), now)
 
 
 def _grown(column: np.ndarray, size: int, fill=0) -> np.ndarray:

@@ -361,7 +361,12 @@ class SqlEngine:
             prefix = index == len(words.terms) - 1 and bool(words.prefix)
             for token in tokens[term]:
                 found = snapshot.words.rows_with(token, prefix)
-                rows = found if rows is None else np.intersect1d(rows, found, assume_unique=True)
+                if rows is None:
+                    rows = found
+                else:  # both sorted, each row once: keep the rows of ``found`` already in ``rows`` (no sort)
+                    kept = np.zeros(snapshot.size, dtype=bool)
+                    kept[rows] = True
+                    rows = found[kept[found]]
         return EMPTY if rows is None else rows
 
     def _fts_ids(self, expression: str) -> np.ndarray:

@@ -144,3 +144,20 @@ def test_a_snapshot_from_another_history_reads_everything_again(engine, director
     monkeypatch.setattr(snapshots, 'load', lambda *args: loads.append(1) or real_load(*args))
     assert_same(current(engine), fresh_load())
     assert loads == [1, 1]  # the engine's read, then fresh_load's own
+
+
+def test_a_local_list_keeps_its_array_unless_its_rows_change():
+    """A vacancy update leaves every authority's list as it was (the same array); an entry joining or leaving a
+    list is put in or taken out in order."""
+    import numpy as np
+
+    from search.snapshot import _accepted
+
+    before = np.array([2, 5, 9, 14], dtype=np.int64)
+    assert _accepted(before, np.array([5], dtype=np.int64), np.array([5], dtype=np.int64)) is before
+    assert _accepted(before, np.array([7], dtype=np.int64), np.zeros(0, dtype=np.int64)) is before
+    assert _accepted(before, np.array([7], dtype=np.int64), np.array([7], dtype=np.int64)).tolist() == [2, 5, 7, 9, 14]
+    assert _accepted(before, np.array([5, 20], dtype=np.int64), np.array([20], dtype=np.int64)).tolist() == [
+        2, 9, 14, 20]
+    assert _accepted(np.zeros(0, dtype=np.int64), np.array([3], dtype=np.int64),
+                     np.array([3], dtype=np.int64)).tolist() == [3]
