@@ -561,10 +561,20 @@ def _plan(session: Session, old: Snapshot | None, version: int) -> np.ndarray | 
         return None
     if old.dead > PATCH_SHARE * max(old.size, PATCH_MINIMUM):
         return None
-    rows = fetch(session, 'SELECT version, token, entry_id FROM search_index_changes '
-                          f'WHERE version >= {int(old.version)}')
-    ours = any(row[0] == old.version and row[1] == old.token for row in rows)
-    changed = {row[2] for row in rows if row[0] > old.version}
-    if ours and None not in changed and len(changed) <= max(PATCH_MINIMUM, PATCH_SHARE * old.size):
-        return np.array(sorted(changed), dtype=np.int64)
+    changed = changed_since(session, old.version, old.token)
+    if changed is not None and len(changed) <= max(PATCH_MINIMUM, PATCH_SHARE * old.size):
+        return changed
     return None
+
+
+def changed_since(session: Session, version: int, token: str | None, upto: int | None = None) -> np.ndarray | None:
+    """The entry ids written after ``version`` (up to ``upto``), sorted; None when the change log cannot say: it no
+    longer holds ``version`` with ``token`` (pruned, or another database's history), or the index was cleared."""
+    until = f' AND version <= {int(upto)}' if upto is not None else ''
+    rows = fetch(session, f'SELECT version, token, entry_id FROM search_index_changes WHERE version >= {int(version)}'
+                          f'{until}')
+    ours = any(row[0] == version and row[1] == token for row in rows)
+    changed = {row[2] for row in rows if row[0] > version}
+    if not ours or None in changed:
+        return None
+    return np.array(sorted(changed), dtype=np.int64)

@@ -33,6 +33,7 @@ from .models import (
     SearchVocabulary,
 )
 from .names import FTS_TOKENIZER, fts_tokens
+from .phrases import PhraseMemo
 from .query import (
     MARK_END,
     MARK_START,
@@ -340,7 +341,9 @@ class SqlEngine:
         if tokens is not None and not words.phrases:
             rows = self._snapshot_rows(snapshot, words, tokens)
         else:
-            ids = self._fts_ids(fts5_expression(words)) if sqlite else self._tsquery_ids(tsquery_expression(words))
+            expression = fts5_expression(words) if sqlite else tsquery_expression(words)
+            ids = phrase_memo(current_app).ids(self.session, snapshot, expression,
+                                               lambda among: self._full_text_ids(expression, sqlite, among))
             rows = snapshot.rows_of(ids)
         matched[rows] = True
         body = None
@@ -369,17 +372,22 @@ class SqlEngine:
                     rows = found[kept[found]]
         return EMPTY if rows is None else rows
 
-    def _fts_ids(self, expression: str) -> np.ndarray:
-        # One comma-joined string instead of a row per match: thousands of rows cost more in Python than in SQLite.
-        joined = self.session.execute(text('SELECT group_concat(rowid) FROM search_fts WHERE search_fts MATCH :q'),
-                                      {'q': expression}).scalar()
-        return _parse_ids(joined)
-
-    def _tsquery_ids(self, expression: str) -> np.ndarray:
-        joined = self.session.scalar(
-            select(func.string_agg(cast(WORDS.c.entry_id, Text), ','))
-            .where(WORDS.c.vector.op('@@')(func.to_tsquery('english', expression))))
-        return _parse_ids(joined)
+    def _full_text_ids(self, expression: str, sqlite: bool, among: np.ndarray | None = None) -> np.ndarray:
+        """Sorted ids the database's full-text index matches (only among ``among`` when given)."""
+        # One comma-joined string instead of a row per match: thousands of rows cost more in Python than in the
+        # database.
+        if sqlite:
+            within = f' AND rowid IN ({",".join(map(str, among.tolist()))})' if among is not None else ''
+            joined = self.session.execute(
+                text(f'SELECT group_concat(rowid) FROM search_fts WHERE search_fts MATCH :q{within}'),
+                {'q': expression}).scalar()
+        else:
+            statement = (select(func.string_agg(cast(WORDS.c.entry_id, Text), ','))
+                         .where(WORDS.c.vector.op('@@')(func.to_tsquery('english', expression))))
+            if among is not None:
+                statement = statement.where(WORDS.c.entry_id.in_(among.tolist()))
+            joined = self.session.scalar(statement)
+        return np.sort(_parse_ids(joined))
 
     @staticmethod
     def _standing_mask(query: Query, snapshot: Snapshot) -> np.ndarray | None:
@@ -554,6 +562,12 @@ class SqlEngine:
         """For each word the index does not know, the closest word it does know (bounded work: see
         :mod:`search.suggest`)."""
         return snapshot.suggester.suggestions(words.all_terms())
+
+
+def phrase_memo(app) -> PhraseMemo:
+    """This process's kept phrase searches for ``app`` (see :mod:`search.phrases`)."""
+    state = app.extensions.setdefault('search', {})
+    return state.get('phrases') or state.setdefault('phrases', PhraseMemo())
 
 
 def snapshot_cache(app) -> SnapshotCache:

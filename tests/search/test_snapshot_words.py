@@ -35,8 +35,8 @@ def sqlite() -> bool:
 
 def from_index(engine: SqlEngine, words: Words) -> set[int]:
     if sqlite():
-        return set(engine._fts_ids(fts5_expression(words)).tolist())
-    return set(engine._tsquery_ids(tsquery_expression(words)).tolist())
+        return set(engine._full_text_ids(fts5_expression(words), sqlite=True).tolist())
+    return set(engine._full_text_ids(tsquery_expression(words), sqlite=False).tolist())
 
 
 def from_snapshot(engine: SqlEngine, words: Words) -> set[int]:
