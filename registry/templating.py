@@ -6,7 +6,7 @@ import json
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, g, request, url_for
+from flask import Flask, current_app, g, has_request_context, request, url_for
 from flask_login import current_user
 from markupsafe import Markup, escape
 
@@ -33,18 +33,37 @@ def format_datetime(value: datetime | None) -> str:
     return f'{format_date(local)} at {hour}:{local:%M}{"am" if local.hour < 12 else "pm"}'
 
 
+def url_for_kept(endpoint: str, **values) -> str:
+    """``url_for`` for the links every page repeats (an endpoint with no arguments, or a static file), kept per
+    script root: such a link is the same string for every request under one root, and a page has about twenty
+    (header, navigation, footer, scripts), each a routing build. Anything else goes to ``url_for`` as it is."""
+    if endpoint.startswith('.') or (values and set(values) != {'filename'}) or not has_request_context():
+        return url_for(endpoint, **values)
+    kept = current_app.extensions.setdefault('registry.urls', {})
+    key = (request.script_root, endpoint, values.get('filename'))
+    url = kept.get(key)
+    if url is None:
+        if len(kept) >= URLS_KEPT:
+            kept.clear()
+        url = kept[key] = url_for(endpoint, **values)
+    return url
+
+
+URLS_KEPT = 1024
+
+
 def navigation() -> list[dict]:
     """Service navigation items for the signed-in user's role."""
-    items = [{'href': url_for('main.index'), 'text': 'Home'},
-             {'href': url_for('search.directory'), 'text': 'Find a provider'}]
+    items = [{'href': url_for_kept('main.index'), 'text': 'Home'},
+             {'href': url_for_kept('search.directory'), 'text': 'Find a provider'}]
     if current_user.is_authenticated:
         from registry.permissions import navigation_for
         items += navigation_for(current_user)
-        items.append({'href': url_for('accounts.account'), 'text': 'Your account'})
-        items.append({'href': url_for('accounts.sign_out'), 'text': 'Sign out'})
+        items.append({'href': url_for_kept('accounts.account'), 'text': 'Your account'})
+        items.append({'href': url_for_kept('accounts.sign_out'), 'text': 'Sign out'})
     else:
-        items.append({'href': url_for('accounts.sign_in'), 'text': 'Sign in'})
-        items.append({'href': url_for('accounts.register'), 'text': 'Create an account'})
+        items.append({'href': url_for_kept('accounts.sign_in'), 'text': 'Sign in'})
+        items.append({'href': url_for_kept('accounts.register'), 'text': 'Create an account'})
     for item in items:
         item['active'] = request.path == item['href'] or (
             item['href'] != '/' and request.path.startswith(item['href']))
@@ -109,5 +128,6 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(action_label, 'action_label')
     app.add_template_filter(format_datetime, 'datetime')
     app.jinja_env.globals['navigation'] = navigation
+    app.jinja_env.globals['url_for'] = url_for_kept
     app.jinja_env.globals['chrome'] = chrome
     app.jinja_env.globals['csp_nonce'] = lambda: getattr(g, 'csp_nonce', '')

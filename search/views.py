@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from functools import lru_cache
 
-from flask import abort, render_template, request, url_for
+from flask import abort, g, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup, escape
 from werkzeug.datastructures import MultiDict
@@ -88,10 +88,21 @@ def run(args, *, public: bool, page_size: int = PAGE_SIZE, highlight: bool = Tru
 
 
 def page_url(endpoint: str, page: int) -> str:
-    """This search's URL with another page number."""
-    args = MultiDict(request.args)
-    args.setlist('page', [str(page)])
-    return url_for(endpoint, **args.to_dict(flat=False))
+    """This search's URL with another page number: built once a request with a placeholder page, then each
+    number put in its place (a pagination has up to nine links)."""
+    kept = g.setdefault('page_urls', {})
+    url = kept.get(endpoint)
+    if url is None:
+        args = MultiDict(request.args)
+        args.setlist('page', [PAGE_PLACEHOLDER])
+        url = kept[endpoint] = url_for(endpoint, **args.to_dict(flat=False))
+    for separator in '?&':   # the page parameter itself, not another whose name ends in "page"
+        url = url.replace(f'{separator}page={PAGE_PLACEHOLDER}', f'{separator}page={int(page)}')
+    return url
+
+
+PAGE_PLACEHOLDER = 'PAGE'
+
 
 
 def pagination(endpoint: str, results) -> dict | None:
