@@ -13,6 +13,8 @@ from markupsafe import Markup, escape
 from registry.audit.labels import action_label
 
 LONDON = ZoneInfo('Europe/London')
+#: Links kept by :func:`url_for_kept` (endpoints and static files are finite; the bound is a safeguard).
+URLS_KEPT = 1024
 
 
 def format_date(value: date | datetime | None) -> str:
@@ -47,9 +49,6 @@ def url_for_kept(endpoint: str, **values) -> str:
             kept.clear()
         url = kept[key] = url_for(endpoint, **values)
     return url
-
-
-URLS_KEPT = 1024
 
 
 def navigation() -> list[dict]:

@@ -22,8 +22,8 @@ from .snapshot import Snapshot, changed_since
 
 #: Phrase searches kept per process (each a sorted array of matching ids).
 KEPT = 64
-#: Ask again about at most this many written entries; beyond it the whole phrase is asked again.
-RECHECK_LIMIT = 2000
+#: Ask again about at most this many written entries (about 3 ms); beyond it the whole phrase is asked again.
+RECHECK_LIMIT = 200
 
 
 @dataclass(frozen=True)

@@ -22,13 +22,15 @@ from registry.templating import chrome_with_slots
 
 from . import bp, profiles
 from . import map as svg_map
-from .query import FACETS, MAX_RADIUS_MILES, MIN_RADIUS_MILES, SORTS, PageOutOfRangeError, QueryError, parse_query
+from .query import MAX_RADIUS_MILES, MIN_RADIUS_MILES, SORTS, PageOutOfRangeError, QueryError, parse_query
 from .result_rows import RowContext, result_rows
 
 PAGE_SIZE = 20
 #: Vacancies confirmed longer ago than this are marked "stale".
 STALE_AFTER = timedelta(days=7)
 RADIUS_CHOICES = (5, 10, 25, 50, 100, 300)
+#: Stands for the page number in a search's URL while its page links are made (see :func:`page_url`).
+PAGE_PLACEHOLDER = 'PAGE'
 SORT_LABELS = {'relevance': 'Best match', 'distance': 'Distance', 'judgement': 'Ofsted judgement',
                'updated': 'Recently updated'}
 #: Where each error's link in the error summary points.
@@ -99,10 +101,6 @@ def page_url(endpoint: str, page: int) -> str:
     for separator in '?&':   # the page parameter itself, not another whose name ends in "page"
         url = url.replace(f'{separator}page={PAGE_PLACEHOLDER}', f'{separator}page={int(page)}')
     return url
-
-
-PAGE_PLACEHOLDER = 'PAGE'
-
 
 
 def pagination(endpoint: str, results) -> dict | None:
@@ -248,7 +246,7 @@ def _context(endpoint: str, outcome: Outcome, *, commissioner: bool, my_authorit
         'pagination': pagination_html(endpoint, results),
         'authority_names': names, 'region_names': profiles.region_names(),
         'radius_choices': RADIUS_CHOICES, 'sort_labels': SORT_LABELS,
-        'sorts': SORTS, 'facet_names': FACETS, 'map_svg': None, 'result_rows': '', 'my_authority': my_authority,
+        'sorts': SORTS, 'map_svg': None, 'result_rows': '', 'my_authority': my_authority,
     }
     context['chosen'] = chosen_filters(endpoint, request.args, authority_names=names,
                                        region_names=context['region_names'])
