@@ -253,6 +253,9 @@ def _context(endpoint: str, outcome: Outcome, *, commissioner: bool, my_authorit
     context['clear_url'] = url_for(endpoint, **({'q': request.args['q']} if request.args.get('q') else {}))
     context['read_as'] = read_as_notes(endpoint, request.args, outcome.query)
     context['filter_errors'] = sorted(set(outcome.errors) & set(FILTER_PARAMS) - {'postcode', 'radius'})
+    context['field_errors'] = {param: Markup(f'<p class="govuk-error-message" id="{escape(param)}-error"><span '
+                                             f'class="govuk-visually-hidden">Error:</span> {escape(message)}</p>')
+                               for param, message in outcome.errors.items()}
     context['choices'] = choices(request.args, results, {
         'provision_type': ('provision_type', PROVISION_TYPE_OPTIONS, True),
         'need': ('needs', NEED_OPTIONS, True),
