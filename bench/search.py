@@ -156,8 +156,8 @@ def build_database(app, size: int, locations: list, rng: random.Random) -> None:
             register.append({'urn': urn, 'provision_type_text': ptype.label, 'provision_type': ptype,
                              'registration_status': RegistrationStatus.ACTIVE,
                              'authority_code': location.authority_code, 'row_hash': urn})
-        batch.append({'urn': urn,
-            'organisation_id': n % organisations + 1, 'provision_type': ptype,
+        batch.append({
+            'urn': urn, 'organisation_id': n % organisations + 1, 'provision_type': ptype,
             'name': f'{rng.choice(("Oak", "Willow", "Ash", "Beech", "River", "Hill", "Meadow"))} '
                     f'{rng.choice(("House", "Lodge", "View", "Fostering", "Families", "Centre"))} {n}',
             'address_line_1': f'{n % 200 + 1} Example Road', 'town': location.district_name,
