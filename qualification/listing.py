@@ -14,8 +14,9 @@ with the reasons in words, is ``registry.ofsted.services.verify_setting``.
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 
-from sqlalchemy import Select, and_, case, exists, or_, select
+from sqlalchemy import Select, and_, case, exists, or_, select, union
 
 from qualification.models import LocalApplication, LocalApplicationStatus, Qualification, QualificationStatus
 from registry.extensions import db
@@ -35,10 +36,16 @@ def _ofsted_registered_types() -> list[str]:
 
 def listed_condition(today: date | None = None):
     """A SQL condition on ``Setting`` that is true exactly for listed settings."""
+    return _listed_on(today or date.today())
+
+
+@lru_cache(maxsize=4)
+def _listed_on(today: date):
+    """The condition for one day, made once: every index write builds its entry through it, and making it took
+    about a millisecond (SQL expressions are immutable, so one can be shared)."""
     # imported here: registry.ofsted's views import this module (capacity), so a top-level import is circular
     from registry.ofsted.models import OfstedRegisterEntry
 
-    today = today or date.today()
     qualified = exists().where(
         Qualification.organisation_id == Setting.organisation_id,
         Qualification.lot == _lot_of_setting(),
@@ -85,7 +92,7 @@ def accepted_authority_codes(organisation_id: int, lot=None) -> list[str]:
     )
     if lot is not None:
         direct, through = direct.where(LocalApplication.lot == lot), through.where(LocalApplication.lot == lot)
-    return sorted(set(db.session.scalars(direct)) | set(db.session.scalars(through)))
+    return sorted(db.session.scalars(union(direct, through)))
 
 
 def unlisted_reasons(setting_ids, today: date | None = None) -> dict[int, str]:

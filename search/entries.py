@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from qualification.listing import accepted_authority_codes, listed_condition
 from registry.extensions import db
@@ -248,7 +248,7 @@ def build_entries(setting_ids: Iterable[int] | None = None, today: date | None =
 def _setting_entries(setting_ids: set[int] | None, today: date | None, batch_size: int) -> Iterator[DirectoryEntry]:
     ids = sorted(listed_setting_ids(today) if setting_ids is None else setting_ids)
     query = (select(Setting).where(listed_condition(today))
-             .options(selectinload(Setting.organisation), selectinload(Setting.authority))
+             .options(joinedload(Setting.organisation), joinedload(Setting.authority))
              .order_by(Setting.id))
     accepted_cache: dict[tuple[int, str], list[str]] = {}
     for start in range(0, len(ids), batch_size):

@@ -15,7 +15,7 @@ from uuid import uuid4
 
 import numpy as np
 from flask import current_app
-from sqlalchemy import Text, cast, column, delete, func, insert, select, table, text, update
+from sqlalchemy import Text, bindparam, cast, column, delete, func, insert, select, table, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -60,6 +60,14 @@ CHANGES = SearchIndexChange.__table__
 #: PostgreSQL only: each entry's tsvector, with the GIN index (created by the migration, kept in step by a trigger).
 WORDS = table('search_words', column('entry_id'), column('vector'))
 HEADLINE_OPTIONS = f'StartSel={MARK_START}, StopSel={MARK_END}'
+#: The columns the full-text index is made from (on SQLite and PostgreSQL alike).
+TEXT_COLUMNS = ('name', 'organisation_name', 'body')
+#: Every other column of one entry, set from ``new_<column>`` parameters (an entry whose words are unchanged).
+IN_PLACE_UPDATE = (update(ENTRIES).where(ENTRIES.c.id == bindparam('new_id'))
+                   .values({name: bindparam(f'new_{name}') for name in ENTRIES.c.keys()
+                            if name not in TEXT_COLUMNS and name != 'id'}))
+#: The change log is pruned once in this many versions (a DELETE on every write would be wasted work).
+PRUNE_EVERY = 1000
 
 
 def fts5_expression(words: Words) -> str:
@@ -117,17 +125,47 @@ class SqlEngine:
         return len(entries)
 
     def _write(self, entries: list[DirectoryEntry], fresh: bool = False) -> None:
-        ids = [entry.id for entry in entries]
-        before = Counter() if fresh else self._indexed_words(ids)
-        if not fresh:
-            self._delete(ids)
-        self.session.execute(insert(ENTRIES), [self._row(entry) for entry in entries])
-        needs = [{'entry_id': entry.id, 'need': need} for entry in entries for need in entry.needs]
-        accepted = [{'entry_id': entry.id, 'authority_code': code} for entry in entries for code in entry.accepted_by]
-        for target, rows in ((NEEDS, needs), (ACCEPTED, accepted)):
-            if rows:
-                self.session.execute(insert(target), rows)
-        self._count_words(Counter(word for entry in entries for word in vocabulary(entry)), before)
+        """Write entries: a new or reworded one as a new row, so its words are indexed again; one whose words are
+        unchanged (vacancies, a judgement, a local list) in place, with only the columns, needs and local lists
+        that changed. A vacancy write is then one UPDATE, not a delete and an insert in three tables and the
+        full-text index (the triggers that feed FTS5 and ``search_words`` fire only when the words change)."""
+        stored = {} if fresh else self._stored([entry.id for entry in entries])
+        rows = {entry.id: self._row(entry) for entry in entries}
+        reworded = [entry_id for entry_id in rows if entry_id not in stored
+                    or any(stored[entry_id][name] != rows[entry_id][name] for name in TEXT_COLUMNS)]
+        kept = set(rows) - set(reworded)
+        if removed := [entry_id for entry_id in reworded if entry_id in stored]:
+            self._delete(removed)
+        if reworded:
+            self.session.execute(insert(ENTRIES), [rows[entry_id] for entry_id in reworded])
+        if changed := [rows[entry_id] for entry_id in sorted(kept)
+                       if any(stored[entry_id][name] != value for name, value in rows[entry_id].items())]:
+            self.session.execute(IN_PLACE_UPDATE, [{f'new_{name}': value for name, value in row.items()}
+                                                   for row in changed])
+        before = {entry_id: DirectoryEntry.from_json(row['doc']) for entry_id, row in stored.items()}
+        for target, key, values in ((NEEDS, 'need', lambda entry: entry.needs),
+                                    (ACCEPTED, 'authority_code', lambda entry: entry.accepted_by)):
+            added = []
+            for entry in entries:   # a reworded entry's rows went with it (_delete)
+                now, then = set(values(entry)), set(values(before[entry.id])) if entry.id in kept else set()
+                added += [{'entry_id': entry.id, key: value} for value in sorted(now - then)]
+                if gone := sorted(then - now):
+                    self.session.execute(delete(target).where(target.c.entry_id == entry.id,
+                                                              target.c[key].in_(gone)))
+            if added:
+                self.session.execute(insert(target), added)
+        # the words come from the text columns alone, so only a reworded entry can change the vocabulary
+        self._count_words(Counter(word for entry in entries if entry.id not in kept for word in vocabulary(entry)),
+                          Counter(word for entry_id, entry in before.items() if entry_id not in kept
+                                  for word in vocabulary(entry)))
+
+    def _stored(self, ids: list[int]) -> dict[int, dict]:
+        """The stored rows of those of these entries the index holds, by id."""
+        found = {}
+        for start in range(0, len(ids), 500):
+            for row in self.session.execute(select(ENTRIES).where(ENTRIES.c.id.in_(ids[start:start + 500]))):
+                found[row.id] = row._asdict()
+        return found
 
     def _indexed_words(self, ids: list[int]) -> Counter:
         """How many of these indexed entries use each suggestible word (read from their stored documents)."""
@@ -175,7 +213,8 @@ class SqlEngine:
             return
         self.session.execute(insert(CHANGES), [{'version': version, 'token': token, 'entry_id': entry_id}
                                                for entry_id in entry_ids])
-        self.session.execute(delete(CHANGES).where(CHANGES.c.version <= version - KEPT_VERSIONS))
+        if version % PRUNE_EVERY == 0:
+            self.session.execute(delete(CHANGES).where(CHANGES.c.version <= version - KEPT_VERSIONS))
 
     @staticmethod
     def _row(entry: DirectoryEntry) -> dict:
