@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,6 +46,11 @@ KEPT_VERSIONS = 100_000
 PATCH_SHARE, PATCH_MINIMUM = 0.2, 1000
 #: With a background thread running, a request reads everything itself only for an index smaller than this.
 INLINE_RELOAD_LIMIT = 20_000
+#: Seconds a request may answer from a snapshot a newer write has overtaken, when the background thread polls at
+#: least twice in that time (it then brings the snapshot up to date first). Writes that arrive faster than the thread
+#: polls are patched in together, off the requests' path: at ten vacancy writes a second and the default 0.25 s
+#: poll, one patch a worker for every two or three writes, not one for each.
+BEHIND_AT_MOST = 0.5
 
 logger = logging.getLogger(__name__)
 
@@ -406,10 +412,12 @@ def current_state(session: Session) -> tuple[int, str] | None:
 class SnapshotCache:
     """One snapshot per database, per process, brought up to date when the index's token changes.
 
-    A request whose snapshot is behind patches the changed entries in itself when that is cheap (a patch costs
-    what changed); when everything must be read again and an older snapshot can answer, it answers from that and
-    leaves the read to a background thread (:meth:`start`), which also polls the token every
-    ``REFRESH_INTERVAL`` seconds so writes from other processes are usually patched in before a request asks.
+    Each process runs a background thread (:meth:`start`) that polls the token every
+    ``SEARCH_SNAPSHOT_REFRESH_SECONDS`` and patches in the entries written since. A request whose snapshot is behind
+    answers from it while the thread saw it current less than ``BEHIND_AT_MOST`` seconds ago, so writes arriving
+    faster than the thread polls are patched in together; otherwise (no thread, or a slow one) it patches the
+    changed entries in itself when that is cheap (a patch costs what changed). When everything must be read again
+    and an older snapshot can answer, it answers from that and leaves the read to the thread.
     """
 
     def __init__(self, files: str | None = None):
@@ -420,6 +428,9 @@ class SnapshotCache:
         #: Held while everything is read again (requests never wait for it while they have a snapshot).
         self._loading = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._interval = 0.0
+        #: When each database's snapshot was last seen to match what is committed (``time.monotonic()``).
+        self._current_at: dict[str, float] = {}
         self._pid = os.getpid()
         self._wake = threading.Event()
         self._starting = threading.Lock()
@@ -434,36 +445,47 @@ class SnapshotCache:
         A write that commits while a snapshot is being read may or may not be in it; either way its version is
         above the one the snapshot is labelled with, so the next query reads those entries again.
         """
+        asked = time.monotonic()
         state = current_state(session)
         if state is None:
             return load(session, None, None)
         version, token = state
         key = str(session.get_bind().url)
         snapshot = self._snapshots.get(key)
-        if snapshot is not None and snapshot.token == token:
+        if snapshot is not None and (snapshot.token == token or self._thread_catches_up(key, asked)):
             return snapshot
-        snapshot, done = self._patched(session, key, version, token)
+        snapshot, done = self._patched(session, key, version, token, asked)
         if done:
             return snapshot
         if snapshot is not None and self.running and snapshot.size >= INLINE_RELOAD_LIMIT:
             self._wake.set()
             return snapshot  # the background thread reads everything; this request answers from the last one
-        return self._reread(session, key, snapshot, version, token)
+        return self._reread(session, key, snapshot, version, token, asked)
 
-    def _patched(self, session: Session, key: str, version: int, token: str) -> tuple[Snapshot | None, bool]:
+    def _thread_catches_up(self, key: str, now: float) -> bool:
+        """Whether a request may answer from the snapshot it has although a newer write is committed: the background
+        thread polls often and saw the snapshot current less than ``BEHIND_AT_MOST`` seconds ago."""
+        return (0 < self._interval <= BEHIND_AT_MOST / 2 and now - self._current_at.get(key, -BEHIND_AT_MOST)
+                < BEHIND_AT_MOST and self.running)
+
+    def _patched(self, session: Session, key: str, version: int, token: str,
+                 asked: float) -> tuple[Snapshot | None, bool]:
         """(the snapshot, True) once brought to ``token`` by a patch (or already there); (the old one, False)
-        when everything must be read again. Patches are cheap, so they run under the lock, one at a time."""
+        when everything must be read again. Patches are cheap, so they run under the lock, one at a time.
+
+        ``asked`` is when the state was read: the snapshot is known to be current as of then."""
         with self._lock:
             snapshot = self._snapshots.get(key)
-            if snapshot is not None and snapshot.token == token:
-                return snapshot, True
-            plan = _plan(session, snapshot, version)
-            if plan is None:
-                return snapshot, False
-            snapshot = self._snapshots[key] = patch(snapshot, session, version, token, plan)
+            if snapshot is None or snapshot.token != token:
+                plan = _plan(session, snapshot, version)
+                if plan is None:
+                    return snapshot, False
+                snapshot = self._snapshots[key] = patch(snapshot, session, version, token, plan)
+            self._current_at[key] = max(asked, self._current_at.get(key, asked))
             return snapshot, True
 
-    def _reread(self, session: Session, key: str, old: Snapshot | None, version: int, token: str) -> Snapshot:
+    def _reread(self, session: Session, key: str, old: Snapshot | None, version: int, token: str,
+                asked: float) -> Snapshot:
         """Read everything (one reader at a time, outside the lock requests take, so they keep answering from the
         last snapshot meanwhile) and swap it in unless a newer one arrived first."""
         with self._loading:
@@ -475,6 +497,7 @@ class SnapshotCache:
             current = self._snapshots.get(key)
             if current is None or current is old or current.version is None or current.version <= version:
                 self._snapshots[key] = fresh
+                self._current_at[key] = asked
             return self._snapshots[key]
 
     def _whole(self, session: Session, key: str, version: int, token: str) -> Snapshot:
@@ -500,13 +523,14 @@ class SnapshotCache:
     def refresh(self, session: Session) -> Snapshot | None:
         """Bring the snapshot for ``session``'s database up to date with what is committed (the background
         thread's step; also what a warm-up runs). Returns it, or None when the index has no state row."""
+        asked = time.monotonic()
         state = current_state(session)
         if state is None:
             return None
         version, token = state
         key = str(session.get_bind().url)
-        snapshot, done = self._patched(session, key, version, token)
-        return snapshot if done else self._reread(session, key, snapshot, version, token)
+        snapshot, done = self._patched(session, key, version, token, asked)
+        return snapshot if done else self._reread(session, key, snapshot, version, token, asked)
 
     @property
     def running(self) -> bool:
@@ -520,6 +544,7 @@ class SnapshotCache:
                 return
             if self._pid != os.getpid():  # forked: a lock held by another thread at fork time would never be released
                 self._pid, self._lock, self._loading = os.getpid(), threading.Lock(), threading.Lock()
+            self._interval = interval
             self._start(engine, interval)
 
     def _start(self, engine: Engine, interval: float) -> None:

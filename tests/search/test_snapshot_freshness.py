@@ -155,3 +155,52 @@ def test_a_large_index_read_afresh_in_the_background_while_requests_answer_from_
         with worker.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+def test_writes_arriving_faster_than_the_thread_polls_are_patched_in_together_off_the_requests_path(
+        app_config, directory, monkeypatch):
+    """With a thread polling every 0.2 s, a search in between answers from the snapshot it has (seen current a
+    moment ago) instead of patching each write in itself; the thread patches the writes in together, and the last
+    is in every search within a second of its commit (``BEHIND_AT_MOST`` and a poll)."""
+    import time
+
+    from search import snapshot as snapshots
+    from search.snapshot import current_state
+    from search.sql_engine import snapshot_cache, start_refresher
+
+    SqlEngine().reindex(build_entries())
+    worker = create_app({**app_config, 'SEARCH_SNAPSHOT_REFRESH_SECONDS': 0.2})
+    cache = snapshot_cache(worker)
+    patches = []
+    real_patch = snapshots.patch
+    monkeypatch.setattr(snapshots, 'patch', lambda *args: patches.append(1) or real_patch(*args))
+    try:
+        start_refresher(worker)
+        key = str(db.engine.url)
+        deadline = time.monotonic() + 5
+        while cache.current(key) is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        writes = 10
+        for number in range(writes):
+            directory.oak_house.vacancies = number % 3
+            db.session.commit()
+            SqlEngine().index(build_entries([directory.oak_house.id]))
+            db.session.commit()
+            with worker.app_context():
+                SqlEngine().snapshot()   # a search between writes
+                db.session.remove()
+        _, token = current_state(db.session)
+        written = time.monotonic()
+        while cache.current(key).token != token and time.monotonic() < written + 1:
+            time.sleep(0.01)
+        assert cache.current(key).token == token, 'not brought up to date within a second'
+        assert 1 <= len(patches) < writes / 2
+        with worker.app_context():
+            snapshot = SqlEngine().snapshot()
+            assert snapshot.token == token
+            assert snapshot.has_vacancy[snapshot.row_of_id[directory.oak_house.id]] == bool((writes - 1) % 3)
+    finally:
+        cache.stop()
+        with worker.app_context():
+            db.session.remove()
+            db.engine.dispose()
