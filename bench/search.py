@@ -523,7 +523,8 @@ def progress(phase: str, figures: dict) -> None:
 
 def with_and_without_writes(database_url: str, server: subprocess.Popen, port: int, args) -> dict:
     """Pairs of rounds, one with the writer paused (SIGSTOP) and one with it writing, so the ratio in each pair
-    compares the same minute of a shared machine; the median pair's ratio is reported."""
+    compares the same minute of a shared machine; the median pair's ratio is reported. Then rounds with the writes
+    and the writer's visibility checks (whose own searches would otherwise count against the writes)."""
     writer = subprocess.Popen(
         [sys.executable, __file__, '--writer', database_url, '--port', str(port), '--write-rate',
          str(args.write_rate), '--seconds', '3600'], cwd=ROOT, stdout=subprocess.PIPE, text=True)
@@ -539,6 +540,8 @@ def with_and_without_writes(database_url: str, server: subprocess.Popen, port: i
             writer.send_signal(signal.SIGUSR2)
             time.sleep(0.5)
             pairs.append((without, load_rounds(port, args.http_requests, args.http_concurrency, 1, server)))
+        writer.send_signal(signal.SIGHUP)
+        checked = load_rounds(port, args.http_requests * 2, args.http_concurrency, 2, server)
     finally:
         writer.send_signal(signal.SIGINT)
         out, _ = writer.communicate(timeout=120)
@@ -546,7 +549,7 @@ def with_and_without_writes(database_url: str, server: subprocess.Popen, port: i
     without, busy = pairs[len(pairs) // 2]
     return {'pairs': [(round(a['rps']), round(b['rps'])) for a, b in pairs], 'http_plain': without,
             'cpu_pairs': [(round(a['cpu_ms'], 2), round(b['cpu_ms'], 2)) for a, b in pairs],
-            'http_writes': busy, 'writes': json.loads(out.strip().splitlines()[-1])}
+            'http_writes': busy, 'http_checked': checked, 'writes': json.loads(out.strip().splitlines()[-1])}
 
 
 def measure_memory(database_url: str, args) -> dict:
@@ -586,9 +589,10 @@ def measure_memory(database_url: str, args) -> dict:
 
 def write_load(database_url: str, port: int, rate: float, seconds: float) -> None:
     """Change one setting's vacancies ``rate`` times a second through the index, as providers updating vacancies
-    do. A second thread checks every tenth write: it polls the API (a new connection each time, so every worker
-    answers in turn, 20 ms apart) until eight answers in a row show it; the lag is from the commit to the sending
-    of the first of those eight. Prints a JSON summary on SIGINT or after ``seconds``;
+    do. After SIGHUP a second thread checks every tenth write: it polls the API (a new connection each time, so
+    every worker answers in turn, 20 ms apart) until eight answers in a row show it; the lag is from the commit to
+    the sending of the first of those eight. (Its searches are not part of the load the throughput pairs compare,
+    so it starts after them.) Prints a JSON summary on SIGINT or after ``seconds``;
     SIGUSR1 pauses the writes, SIGUSR2 resumes them."""
     import queue
     import threading
@@ -601,8 +605,9 @@ def write_load(database_url: str, port: int, rate: float, seconds: float) -> Non
     from search.entries import build_entries
     from search.sql_engine import SqlEngine
 
-    stopping, paused = [], []
+    stopping, paused, checking = [], [], []
     signal.signal(signal.SIGINT, lambda *_: stopping.append(1))
+    signal.signal(signal.SIGHUP, lambda *_: checking.append(1))
     signal.signal(signal.SIGUSR1, lambda *_: paused.append(1))
     signal.signal(signal.SIGUSR2, lambda *_: paused.clear())
     app = create_app({'SQLALCHEMY_DATABASE_URI': database_url, 'SECRET_KEY': 'bench-only-secret',
@@ -658,7 +663,7 @@ def write_load(database_url: str, port: int, rate: float, seconds: float) -> Non
             SqlEngine().index(build_entries([setting.id]))
             db.session.commit()
             writes += 1
-            if port and writes % 10 == 0 and checks.empty():
+            if port and checking and writes % 10 == 0 and checks.empty():
                 query = {'q': setting.name.split()[-1], 'has_vacancy': 'yes' if new else 'no', 'facets': ''}
                 checks.put((f'/api/v1/settings?{urlencode(query)}', setting.id, time.monotonic()))
             db.session.remove()
@@ -760,7 +765,7 @@ def report(results: list[tuple[str, int, dict]], args) -> str:
                       'pair:', '',
                   '| backend | settings | pairs (req/s without, with) | req/s without | req/s with writes | ratio '
                   '| server CPU per search without / with (ms) | p95 without (ms) | p95 with | p99 with '
-                  '| writes (/s, CPU each) | visible everywhere p50 / max (ms, sampled) |',
+                  '| writes (/s, CPU each) | visible everywhere p50 / max (ms, sampled; req/s while sampling) |',
                   '| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |']
         for backend, size, r in with_writes:
             plain, busy, writes = r['http_plain'], r['http_writes'], r['writes']
@@ -769,7 +774,8 @@ def report(results: list[tuple[str, int, dict]], args) -> str:
                 f'| {busy["rps"]:.0f} | {busy["rps"] / plain["rps"]:.2f} '
                 f'| {plain["cpu_ms"]:.2f} / {busy["cpu_ms"]:.2f} | {plain["p95"]:.1f} | {busy["p95"]:.1f} '
                 f'| {busy["p99"]:.1f} | {writes["writes"]} ({writes["rate"]:.1f}/s, {writes["cpu_ms_per_write"]:.0f} '
-                f'ms) | {writes["lag_p50_ms"]:.0f} / {writes["lag_max_ms"]:.0f} ({writes["sampled"]}) |')
+                f'ms) | {writes["lag_p50_ms"]:.0f} / {writes["lag_max_ms"]:.0f} ({writes["sampled"]}; '
+                f'{r["http_checked"]["rps"]:.0f} req/s) |')
     with_memory = [(backend, size, r) for backend, size, r in results if 'memory' in r]
     if with_memory:
         lines += ['', 'Memory of gunicorn, master and workers together (MB; PSS counts a shared page once across '
