@@ -36,6 +36,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(levelname)s %(name)s: %(message)s')
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
+    from registry.templating import TemplateEnvironment
+
+    app.jinja_environment = TemplateEnvironment   # before anything reads app.jinja_env, which makes it
     app.jinja_loader = ChoiceLoader([
         FileSystemLoader(str(Path(__file__).parent / 'templates')),
         PrefixLoader({

@@ -18,7 +18,7 @@ from registry.db import utcnow
 from registry.ofsted.services import latest_release_date
 from registry.permissions import is_board, roles_required
 from registry.settings.taxonomy import NEEDS, Judgement, ProvisionType
-from registry.templating import chrome_with_slots
+from registry.templating import chrome_with_slots, render_framed
 
 from . import bp, profiles
 from . import map as svg_map
@@ -281,12 +281,19 @@ def _row_context(results, commissioner: bool, my_authority: str | None) -> RowCo
         accepted_layers=acceptance_layers(my_authority) if commissioner and my_authority else {})
 
 
+def _page(context: dict) -> str:
+    """The directory page: its main content in the kept frame (see :func:`registry.templating.render_framed`)."""
+    title = ('Error: ' if context['error_list'] else '') + (
+        'Commissioner search' if context['commissioner'] else 'Find a qualified provider')
+    return render_framed('search/directory.html', 'search/_directory_main.html', title=title, **context)
+
+
 @bp.route('/directory')
 def directory():
     """The public directory: public fields only, children's homes by district and authority."""
     outcome = run(request.args, public=True)
     context = _context('search.directory', outcome, commissioner=False)
-    return render_template('search/directory.html', **context), 400 if outcome.errors else 200
+    return _page(context), 400 if outcome.errors else 200
 
 
 @bp.route('/directory/commissioner')
@@ -301,7 +308,7 @@ def commissioner_search():
                   in_house_for=in_house_viewer(current_user))
     context = _context('search.commissioner_search', outcome, commissioner=True,
                        my_authority=current_user.authority_code)
-    return render_template('search/directory.html', **context), 400 if outcome.errors else 200
+    return _page(context), 400 if outcome.errors else 200
 
 
 def in_house_viewer(user) -> str | None:
