@@ -523,8 +523,9 @@ def progress(phase: str, figures: dict) -> None:
 
 def with_and_without_writes(database_url: str, server: subprocess.Popen, port: int, args) -> dict:
     """Pairs of rounds, one with the writer paused (SIGSTOP) and one with it writing, so the ratio in each pair
-    compares the same minute of a shared machine; the median pair's ratio is reported. Then rounds with the writes
-    and the writer's visibility checks (whose own searches would otherwise count against the writes)."""
+    compares the same minute of a shared machine; the median pair's ratio is reported. They follow a round with
+    writes that is not counted (the writes' steady state), and come before rounds with the writes and the writer's
+    visibility checks (whose own searches would otherwise count against the writes)."""
     writer = subprocess.Popen(
         [sys.executable, __file__, '--writer', database_url, '--port', str(port), '--write-rate',
          str(args.write_rate), '--seconds', '3600'], cwd=ROOT, stdout=subprocess.PIPE, text=True)
@@ -532,7 +533,9 @@ def with_and_without_writes(database_url: str, server: subprocess.Popen, port: i
     try:
         if writer.stdout.readline().strip() != 'ready':  # its signal handlers are in place (SIGUSR1 would kill it)
             raise RuntimeError('the writer did not start')
-        time.sleep(1)
+        # Steady state first: the writer's first writes touch rows, postcodes and statements for the first time
+        # (and on PostgreSQL fill pages that leave no room for updates in place), so the first pairs read low.
+        load_rounds(port, args.http_requests * 3, args.http_concurrency, 1, server)
         for _ in range(args.write_pairs):
             writer.send_signal(signal.SIGUSR1)  # pause after the write (and its visibility check) under way
             time.sleep(1.5)
