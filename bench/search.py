@@ -535,7 +535,9 @@ def with_and_without_writes(database_url: str, server: subprocess.Popen, port: i
             raise RuntimeError('the writer did not start')
         # Steady state first: the writer's first writes touch rows, postcodes and statements for the first time
         # (and on PostgreSQL fill pages that leave no room for updates in place), so the first pairs read low.
-        load_rounds(port, args.http_requests * 3, args.http_concurrency, 1, server)
+        warm_until = time.monotonic() + args.write_warmup
+        while time.monotonic() < warm_until:
+            load_rounds(port, args.http_requests, args.http_concurrency, 1, server)
         for _ in range(args.write_pairs):
             writer.send_signal(signal.SIGUSR1)  # pause after the write (and its visibility check) under way
             time.sleep(1.5)
@@ -823,6 +825,8 @@ def main() -> None:
     parser.add_argument('--write-rate', type=float, default=10,
                         help='vacancy writes a second during the second set of HTTP rounds (0: none)')
     parser.add_argument('--write-pairs', type=int, default=5, help='alternating rounds without and with writes')
+    parser.add_argument('--write-warmup', type=float, default=30,
+                        help='seconds of searches with writes before the pairs, not counted')
     parser.add_argument('--vocabulary-only', action='store_true',
                         help='time "did you mean" over the vocabulary of --sizes settings (no database)')
     parser.add_argument('--no-memory', action='store_true', help='skip the memory and replaced-worker runs')
