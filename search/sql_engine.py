@@ -133,9 +133,10 @@ class SqlEngine:
 
     def _write(self, entries: list[DirectoryEntry], fresh: bool = False) -> None:
         """Write entries: a new or reworded one as a new row, so its words are indexed again; one whose words are
-        unchanged (vacancies, a judgement, a local list) in place, with only the columns, needs and local lists
-        that changed. A vacancy write is then one UPDATE, not a delete and an insert in three tables and the
-        full-text index (the triggers that feed FTS5 and ``search_words`` fire only when the words change)."""
+        unchanged (vacancies, a judgement, a local list; a need's label is one of the words) in place, with only the
+        columns, needs and local lists that changed. A vacancy write is then one UPDATE, not a delete and an insert
+        in three tables and the full-text index (the triggers that feed FTS5 and ``search_words`` fire only when
+        the words change)."""
         stored = {} if fresh else self._stored([entry.id for entry in entries])
         rows = {entry.id: self._row(entry) for entry in entries}
         reworded = [entry_id for entry_id in rows if entry_id not in stored

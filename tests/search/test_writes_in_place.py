@@ -1,6 +1,6 @@
-"""Index writes touch only what changed: an entry whose words are unchanged (a vacancy, a judgement, its needs, a
-local list) is updated in place, the full-text index left alone; the index so written holds exactly what one built
-afresh from the same settings would, so searches cannot tell the two apart."""
+"""Index writes touch only what changed: an entry whose words are unchanged (a vacancy, a judgement, a local list)
+is updated in place, the full-text index left alone; the index so written holds exactly what one built afresh from
+the same settings would, so searches cannot tell the two apart."""
 
 from __future__ import annotations
 
