@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from contextlib import contextmanager
+
 import pytest
 
 from registry.app import create_app
@@ -17,6 +20,28 @@ def found(**args) -> set[str]:
     """Names the SQL engine finds in the current app context."""
     db.session.rollback()  # a request starts with a fresh transaction; so does each look here
     return {hit.entry.name for hit in SqlEngine().query(parse_query({'page_size': '100', **args})).hits}
+
+
+@contextmanager
+def refreshing_worker(app_config, interval: float):
+    """Another worker on the same database with its background snapshot thread polling every ``interval`` seconds,
+    once its first snapshot is in: yields (the worker's app, its snapshot cache, the database's key)."""
+    from search.sql_engine import snapshot_cache, start_refresher
+
+    worker = create_app({**app_config, 'SEARCH_SNAPSHOT_REFRESH_SECONDS': interval})
+    cache = snapshot_cache(worker)
+    try:
+        start_refresher(worker)
+        key = str(db.engine.url)
+        deadline = time.monotonic() + 5
+        while cache.current(key) is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        yield worker, cache, key
+    finally:
+        cache.stop()
+        with worker.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 @pytest.fixture
@@ -85,20 +110,10 @@ def test_snapshot_is_reused_until_the_index_changes(app_ctx, directory):
 
 def test_a_background_thread_brings_a_worker_up_to_date_within_a_second_without_a_search(app_config, directory):
     """Each worker's thread patches in another process's write by itself, so no request has to."""
-    import time
-
     from search.snapshot import current_state
-    from search.sql_engine import snapshot_cache, start_refresher
 
     SqlEngine().reindex(build_entries())
-    worker = create_app({**app_config, 'SEARCH_SNAPSHOT_REFRESH_SECONDS': 0.05})
-    cache = snapshot_cache(worker)
-    try:
-        start_refresher(worker)
-        key = str(db.engine.url)
-        deadline = time.monotonic() + 5
-        while cache.current(key) is None and time.monotonic() < deadline:
-            time.sleep(0.01)
+    with refreshing_worker(app_config, 0.05) as (worker, cache, key):
         before = cache.current(key)
         assert before is not None and directory.oak_house.id in before.ids.tolist()
         SqlEngine().remove([directory.oak_house.id])
@@ -112,33 +127,18 @@ def test_a_background_thread_brings_a_worker_up_to_date_within_a_second_without_
         assert not after.alive[after.row_of_id[directory.oak_house.id]]
         with worker.app_context():
             assert SqlEngine().snapshot() is after  # its next search uses it as it is
-    finally:
-        cache.stop()
-        with worker.app_context():
-            db.session.remove()
-            db.engine.dispose()
 
 
 def test_a_large_index_read_afresh_in_the_background_while_requests_answer_from_the_last_snapshot(
         app_config, directory, monkeypatch):
     """After a reindex (everything read again), a request does not wait for the read: it answers from the snapshot
     it has, and the worker's thread swaps the new one in."""
-    import time
-
     from search import snapshot as snapshots
     from search.snapshot import current_state
-    from search.sql_engine import snapshot_cache, start_refresher
 
     SqlEngine().reindex(build_entries())
-    worker = create_app({**app_config, 'SEARCH_SNAPSHOT_REFRESH_SECONDS': 30})  # polls rarely: woken by requests
-    cache = snapshot_cache(worker)
     monkeypatch.setattr(snapshots, 'INLINE_RELOAD_LIMIT', 0)
-    try:
-        start_refresher(worker)
-        key = str(db.engine.url)
-        deadline = time.monotonic() + 5
-        while cache.current(key) is None and time.monotonic() < deadline:
-            time.sleep(0.01)
+    with refreshing_worker(app_config, 30) as (worker, cache, key):   # polls rarely: woken by requests
         before = cache.current(key)
         SqlEngine().reindex(build_entries())  # a clear: no patch can follow it
         _, token = current_state(db.session)
@@ -150,11 +150,6 @@ def test_a_large_index_read_afresh_in_the_background_while_requests_answer_from_
         assert cache.current(key).token == token
         with worker.app_context():
             assert SqlEngine().snapshot().token == token
-    finally:
-        cache.stop()
-        with worker.app_context():
-            db.session.remove()
-            db.engine.dispose()
 
 
 def test_writes_arriving_faster_than_the_thread_polls_are_patched_in_together_off_the_requests_path(
@@ -162,24 +157,14 @@ def test_writes_arriving_faster_than_the_thread_polls_are_patched_in_together_of
     """With a thread polling every 0.2 s, a search in between answers from the snapshot it has (seen current a
     moment ago) instead of patching each write in itself; the thread patches the writes in together, and the last
     is in every search within a second of its commit (``BEHIND_AT_MOST`` and a poll)."""
-    import time
-
     from search import snapshot as snapshots
     from search.snapshot import current_state
-    from search.sql_engine import snapshot_cache, start_refresher
 
     SqlEngine().reindex(build_entries())
-    worker = create_app({**app_config, 'SEARCH_SNAPSHOT_REFRESH_SECONDS': 0.2})
-    cache = snapshot_cache(worker)
     patches = []
     real_patch = snapshots.patch
     monkeypatch.setattr(snapshots, 'patch', lambda *args: patches.append(1) or real_patch(*args))
-    try:
-        start_refresher(worker)
-        key = str(db.engine.url)
-        deadline = time.monotonic() + 5
-        while cache.current(key) is None and time.monotonic() < deadline:
-            time.sleep(0.01)
+    with refreshing_worker(app_config, 0.2) as (worker, cache, key):
         writes = 10
         for number in range(writes):
             directory.oak_house.vacancies = number % 3
@@ -199,8 +184,3 @@ def test_writes_arriving_faster_than_the_thread_polls_are_patched_in_together_of
             snapshot = SqlEngine().snapshot()
             assert snapshot.token == token
             assert snapshot.has_vacancy[snapshot.row_of_id[directory.oak_house.id]] == bool((writes - 1) % 3)
-    finally:
-        cache.stop()
-        with worker.app_context():
-            db.session.remove()
-            db.engine.dispose()
