@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import date
 from functools import lru_cache
 
-from sqlalchemy import Select, and_, case, exists, or_, select, union
+from sqlalchemy import Select, and_, bindparam, case, exists, or_, select, union
 
 from qualification.models import LocalApplication, LocalApplicationStatus, Qualification, QualificationStatus
 from registry.extensions import db
@@ -78,21 +78,22 @@ def is_listed(setting: Setting, today: date | None = None) -> bool:
 def accepted_authority_codes(organisation_id: int, lot=None) -> list[str]:
     """Authorities that have accepted the organisation onto their local list (optionally for one lot): directly, or
     through a consortium they belong to (one consortium acceptance counts for every member)."""
+    parameters = {'organisation_id': organisation_id} | ({} if lot is None else {'lot': lot})
+    return sorted(db.session.scalars(_accepted_codes(lot is not None), parameters))
+
+
+@lru_cache(maxsize=2)
+def _accepted_codes(by_lot: bool):
+    """The union behind :func:`accepted_authority_codes`, made once (every index write runs it)."""
     from consortia.models import ConsortiumMember
 
-    direct = select(LocalApplication.authority_code).where(
-        LocalApplication.organisation_id == organisation_id,
-        LocalApplication.status == LocalApplicationStatus.ACCEPTED,
-        LocalApplication.authority_code.is_not(None),
-    )
+    accepted = (LocalApplication.organisation_id == bindparam('organisation_id'),
+                LocalApplication.status == LocalApplicationStatus.ACCEPTED,
+                *((LocalApplication.lot == bindparam('lot'),) if by_lot else ()))
+    direct = select(LocalApplication.authority_code).where(*accepted, LocalApplication.authority_code.is_not(None))
     through = select(ConsortiumMember.authority_code).join(
-        LocalApplication, LocalApplication.consortium_id == ConsortiumMember.consortium_id).where(
-        LocalApplication.organisation_id == organisation_id,
-        LocalApplication.status == LocalApplicationStatus.ACCEPTED,
-    )
-    if lot is not None:
-        direct, through = direct.where(LocalApplication.lot == lot), through.where(LocalApplication.lot == lot)
-    return sorted(db.session.scalars(union(direct, through)))
+        LocalApplication, LocalApplication.consortium_id == ConsortiumMember.consortium_id).where(*accepted)
+    return union(direct, through)
 
 
 def unlisted_reasons(setting_ids, today: date | None = None) -> dict[int, str]:

@@ -7,8 +7,9 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
+from functools import lru_cache
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from qualification.listing import accepted_authority_codes, listed_condition
@@ -247,18 +248,25 @@ def build_entries(setting_ids: Iterable[int] | None = None, today: date | None =
 
 def _setting_entries(setting_ids: set[int] | None, today: date | None, batch_size: int) -> Iterator[DirectoryEntry]:
     ids = sorted(listed_setting_ids(today) if setting_ids is None else setting_ids)
-    query = (select(Setting).where(listed_condition(today))
-             .options(joinedload(Setting.organisation), joinedload(Setting.authority))
-             .order_by(Setting.id))
+    query = _listed_settings_among(today or date.today())
     accepted_cache: dict[tuple[int, str], list[str]] = {}
     for start in range(0, len(ids), batch_size):
-        settings = db.session.scalars(query.where(Setting.id.in_(ids[start:start + batch_size]))).all()
+        settings = db.session.scalars(query, {'ids': ids[start:start + batch_size]}).all()
         for setting in settings:
             key = (setting.organisation_id, setting.provision_type.lot.value)
             if key not in accepted_cache:
                 accepted_cache[key] = accepted_authority_codes(setting.organisation_id,
                                                                lot=setting.provision_type.lot)
             yield _entry(setting, setting.authority, accepted_cache[key])
+
+
+@lru_cache(maxsize=4)
+def _listed_settings_among(today: date):
+    """The listed settings among the ``ids`` parameter, with their organisation and authority: made once a day,
+    since every index write runs it (making and keying it each time cost a vacancy write a fifth of its CPU)."""
+    return (select(Setting).where(Setting.id.in_(bindparam('ids', expanding=True)), listed_condition(today))
+            .options(joinedload(Setting.organisation), joinedload(Setting.authority))
+            .order_by(Setting.id))
 
 
 def listed_setting_ids(today: date | None = None) -> set[int]:

@@ -51,6 +51,7 @@ INLINE_RELOAD_LIMIT = 20_000
 #: polls are patched in together, off the requests' path: at ten vacancy writes a second and the default 0.25 s
 #: poll, one patch a worker for every two or three writes, not one for each.
 BEHIND_AT_MOST = 0.5
+VERSIONS = 'SELECT vocabulary_version FROM search_index_state WHERE id = 1'
 
 logger = logging.getLogger(__name__)
 
@@ -168,6 +169,8 @@ class Batch:
     values: dict[str, tuple]
     needs: list[tuple[int, str]]
     accepted: list[tuple[int, str]]
+    #: ``search_index_state.vocabulary_version`` as read with them.
+    vocabulary_version: int
     #: Entry id to its indexed words (PostgreSQL's lexemes, or FTS5's tokens), when read entry by entry.
     lexemes: dict[int, tuple[str, ...]] | None = None
     #: SQLite's whole index read: every entry's FTS5 tokens as postings already.
@@ -213,40 +216,45 @@ class Batch:
 
 
 def read(session: Session, ids: np.ndarray | None = None) -> Batch:
-    """Every entry's snapshot columns (not the documents), or only those of ``ids`` that are still indexed."""
+    """Every entry's snapshot columns (not the documents), or only those of ``ids`` that are still indexed, and the
+    vocabulary's version: one round trip on PostgreSQL (the background thread's patch is this and two small
+    SELECTs)."""
     # SQLite keeps the text SQLAlchemy wrote (its own date functions stop at milliseconds); numpy parses it.
-    updated = ('updated_at' if session.get_bind().dialect.name == 'sqlite'
-               else 'CAST(EXTRACT(EPOCH FROM updated_at) * 1000000 AS BIGINT)')
+    postgresql = session.get_bind().dialect.name == 'postgresql'
+    updated = 'CAST(EXTRACT(EPOCH FROM updated_at) * 1000000 AS BIGINT)' if postgresql else 'updated_at'
     names = ('id', *CODED.values(), *(name for name in NUMERIC if name != 'updated'), *TEXT)
-    wanted = '' if ids is None else f' IN ({",".join(str(int(entry_id)) for entry_id in ids)})'
-    if ids is not None and not len(ids):
-        return Batch(EMPTY, {name: () for name in (*names, 'updated')}, [], [], {})
-    rows = fetch(session, f'SELECT {", ".join(names)}, {updated} FROM search_entries'
-                          f'{f" WHERE id{wanted}" if wanted else ""} ORDER BY id')
     columns = (*names, 'updated')
-    values = dict(zip(columns, zip(*rows, strict=True), strict=True)) if rows else {name: () for name in columns}
+    if ids is not None and not len(ids):
+        return Batch(EMPTY, {name: () for name in columns}, [], [], _vocabulary_version(fetch(session, VERSIONS)),
+                     {})
+    wanted = '' if ids is None else f' IN ({",".join(str(int(entry_id)) for entry_id in ids)})'
     entry_filter = f' WHERE entry_id{wanted}' if wanted else ''
-    entry_ids = np.array(values['id'], dtype=np.int64)
-    lexemes, word_postings = None, None
-    if session.get_bind().dialect.name == 'postgresql':
+    statements = [f'SELECT {", ".join(names)}, {updated} FROM search_entries{f" WHERE id{wanted}" if wanted else ""} '
+                  'ORDER BY id',
+                  f'SELECT entry_id, need FROM search_entry_needs{entry_filter}',
+                  f'SELECT entry_id, authority_code FROM search_entry_authorities{entry_filter}', VERSIONS]
+    if postgresql:
         # Lexemes never hold spaces, so one joined string per row is the cheapest way to carry them; each lexeme
         # once per position, so BM25 sees how often the entry uses it.
-        lexemes = {entry_id: tuple(joined.split()) for entry_id, joined in fetch(
-            session, "SELECT entry_id, array_to_string(ARRAY(SELECT u.lexeme FROM unnest(vector) AS u, "
-                     "generate_series(1, coalesce(array_length(u.positions, 1), 1))), ' ') "
-                     f'FROM search_words{entry_filter}')}
+        statements.append("SELECT entry_id, array_to_string(ARRAY(SELECT u.lexeme FROM unnest(vector) AS u, "
+                          "generate_series(1, coalesce(array_length(u.positions, 1), 1))), ' ') "
+                          f'FROM search_words{entry_filter}')
+    elif ids is not None:
+        # A few entries: their texts through the same tokenizer, rather than a scan of the FTS5 vocabulary.
+        statements.append("SELECT id, name || ' ' || organisation_name || ' ' || body FROM search_entries "
+                          f'WHERE id{wanted}')
+    rows, needs, accepted, versions, *words = fetch_all(session, statements)
+    values = dict(zip(columns, zip(*rows, strict=True), strict=True)) if rows else {name: () for name in columns}
+    entry_ids = np.array(values['id'], dtype=np.int64)
+    lexemes, word_postings = None, None
+    if postgresql:
+        lexemes = {entry_id: tuple(joined.split()) for entry_id, joined in words[0]}
     elif ids is None:
         word_postings = _fts_postings(session, entry_ids)
     else:
-        # A few entries: their texts through the same tokenizer, rather than a scan of the FTS5 vocabulary.
-        texts = fetch(session, "SELECT id, name || ' ' || organisation_name || ' ' || body FROM search_entries "
-                               f'WHERE id{wanted}')
-        lexemes = dict(zip((entry_id for entry_id, _ in texts), fts_tokens([text for _, text in texts]),
+        lexemes = dict(zip((entry_id for entry_id, _ in words[0]), fts_tokens([text for _, text in words[0]]),
                            strict=True))
-    return Batch(entry_ids, values,
-                 fetch(session, f'SELECT entry_id, need FROM search_entry_needs{entry_filter}'),
-                 fetch(session, f'SELECT entry_id, authority_code FROM search_entry_authorities{entry_filter}'),
-                 lexemes, word_postings)
+    return Batch(entry_ids, values, needs, accepted, _vocabulary_version(versions), lexemes, word_postings)
 
 
 def _fts_postings(session: Session, entry_ids: np.ndarray) -> FieldPostings:
@@ -277,7 +285,7 @@ def load(session: Session, version: int | None, token: str | None) -> Snapshot:
         **numeric, needs=batch.need_columns(), accepted=accepted,
         order_updated=np.lexsort((batch.ids, -numeric['updated'])),
         names=NameIndex.build(batch.values['name'], batch.values['organisation_name']), words=batch.words(),
-        **_vocabulary(session))
+        **_vocabulary(session, batch.vocabulary_version))
 
 
 def patch(old: Snapshot, session: Session, version: int, token: str, changed: np.ndarray) -> Snapshot:
@@ -343,17 +351,19 @@ def patch(old: Snapshot, session: Session, version: int, token: str, changed: np
         coded={facet: old.coded[facet].updated(rows, batch.values[column], size) for facet, column in CODED.items()},
         **numeric, needs=needs, accepted=accepted, order_updated=order_updated,
         names=old.names.updated(rows, batch.values['name'], batch.values['organisation_name'], size), words=words,
-        **_vocabulary(session, old))
+        **_vocabulary(session, batch.vocabulary_version, old))
 
 
-def _vocabulary(session: Session, old: Snapshot | None = None) -> dict:
-    """The suggester and its version: ``old``'s own when the vocabulary has not changed since, else read afresh."""
-    rows = fetch(session, 'SELECT vocabulary_version FROM search_index_state WHERE id = 1')
-    version = int(rows[0][0]) if rows else 0
+def _vocabulary(session: Session, version: int, old: Snapshot | None = None) -> dict:
+    """The suggester at vocabulary ``version``: ``old``'s own when the vocabulary has not changed since, else read."""
     if old is not None and old.vocabulary_version == version:
         return {'suggester': old.suggester, 'vocabulary_version': version}
     return {'suggester': Suggester.build(fetch(session, 'SELECT term, entries FROM search_vocabulary')),
             'vocabulary_version': version}
+
+
+def _vocabulary_version(rows: list[tuple]) -> int:
+    return int(rows[0][0]) if rows else 0
 
 
 def _accepted(before: np.ndarray, rows: np.ndarray, now: np.ndarray) -> np.ndarray:
@@ -403,6 +413,22 @@ def fetch(session: Session, sql: str) -> list[tuple]:
         cursor.close()
 
 
+def fetch_all(session: Session, statements: list[str]) -> list[list[tuple]]:
+    """Each query's rows, as :func:`fetch`; on PostgreSQL in one round trip (without parameters psycopg sends them
+    as one simple query, each statement's rows a result set of its own)."""
+    if session.get_bind().dialect.name != 'postgresql':
+        return [fetch(session, sql) for sql in statements]
+    cursor = session.connection().connection.cursor()
+    try:
+        cursor.execute(';\n'.join(statements))
+        results = [cursor.fetchall()]
+        while cursor.nextset():
+            results.append(cursor.fetchall())
+        return results
+    finally:
+        cursor.close()
+
+
 def current_state(session: Session) -> tuple[int, str] | None:
     """The index's (version, token), or None when the state row is missing (then nothing is cached)."""
     rows = fetch(session, 'SELECT version, token FROM search_index_state WHERE id = 1')
@@ -440,19 +466,23 @@ class SnapshotCache:
         return self._snapshots.get(key)
 
     def get(self, session: Session) -> Snapshot:
-        """The snapshot matching the index as this session sees it (one small SELECT when nothing changed).
+        """The snapshot matching the index as this session sees it (one small SELECT when nothing changed, none while
+        the background thread has just seen it current).
 
         A write that commits while a snapshot is being read may or may not be in it; either way its version is
         above the one the snapshot is labelled with, so the next query reads those entries again.
         """
         asked = time.monotonic()
+        key = str(session.get_bind().url)
+        snapshot = self._snapshots.get(key)
+        if snapshot is not None and self._thread_catches_up(key, asked):
+            return snapshot  # it would answer from this one whatever the state says, so the state is not asked
         state = current_state(session)
         if state is None:
             return load(session, None, None)
         version, token = state
-        key = str(session.get_bind().url)
         snapshot = self._snapshots.get(key)
-        if snapshot is not None and (snapshot.token == token or self._thread_catches_up(key, asked)):
+        if snapshot is not None and snapshot.token == token:
             return snapshot
         snapshot, done = self._patched(session, key, version, token, asked)
         if done:

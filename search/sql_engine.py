@@ -75,6 +75,12 @@ IN_PLACE_UPDATE = (update(ENTRIES).where(ENTRIES.c.id == bindparam('new_id'))
                             if name not in TEXT_COLUMNS and name != 'id'}))
 #: The change log is pruned once in this many versions (a DELETE on every write would be wasted work).
 PRUNE_EVERY = 1000
+#: A write's statements, made once: each index write runs them, and building and keying a statement per write cost
+#: as much CPU as the database's work on it.
+NEXT_VERSION = (update(STATE).where(STATE.c.id == 1).values(version=STATE.c.version + 1, token=bindparam('token'))
+                .returning(STATE.c.version))
+RECORD_CHANGE = insert(CHANGES)
+STORED_ROWS = select(ENTRIES).where(ENTRIES.c.id.in_(bindparam('ids', expanding=True)))
 
 
 def fts5_expression(words: Words) -> str:
@@ -171,7 +177,7 @@ class SqlEngine:
         """The stored rows of those of these entries the index holds, by id."""
         found = {}
         for start in range(0, len(ids), 500):
-            for row in self.session.execute(select(ENTRIES).where(ENTRIES.c.id.in_(ids[start:start + 500]))):
+            for row in self.session.execute(STORED_ROWS, {'ids': ids[start:start + 500]}):
                 found[row.id] = row._asdict()
         return found
 
@@ -209,9 +215,7 @@ class SqlEngine:
         Called before the write itself, so concurrent writers queue on this one row rather than deadlocking.
         """
         token = uuid4().hex
-        version = self.session.execute(update(STATE).where(STATE.c.id == 1)
-                                       .values(version=STATE.c.version + 1, token=token)
-                                       .returning(STATE.c.version)).scalar()
+        version = self.session.execute(NEXT_VERSION, {'token': token}).scalar()
         if version is None:
             version = 1
             self.session.execute(insert(STATE).values(id=1, version=version, token=token))
@@ -219,7 +223,7 @@ class SqlEngine:
             self.session.execute(delete(CHANGES))
             self.session.execute(insert(CHANGES).values(version=version, token=token, entry_id=None))
             return
-        self.session.execute(insert(CHANGES), [{'version': version, 'token': token, 'entry_id': entry_id}
+        self.session.execute(RECORD_CHANGE, [{'version': version, 'token': token, 'entry_id': entry_id}
                                                for entry_id in entry_ids])
         if version % PRUNE_EVERY == 0:
             self.session.execute(delete(CHANGES).where(CHANGES.c.version <= version - KEPT_VERSIONS))

@@ -158,15 +158,18 @@ def find_address(text: str, *, streets: Iterable[str] = (), postcode: str = '') 
                 match = pattern.match(text, begin)
                 if match and area(match.group(1)) in POSTCODE_AREAS:
                     found.append((begin, 'postcode', match.group(0)))
-    own = _own_postcode_pattern(postcode) if digits and postcode else None
+    # the home's own postcode and streets: a pattern is made (a regex compile, per home) only where its start occurs
+    places = _positions(lower, _outcode(postcode)) if digits and postcode else []
+    own = _own_postcode_pattern(postcode) if places else None
     if own is not None:
-        for index in _positions(lower, _outcode(postcode)):
+        for index in places:
             match = own.match(text, index)
             if match:
                 found.append((index, 'postcode', match.group(0)))
     for street in streets:
-        pattern = _street_pattern(street)
-        for index in _positions(lower, street.split()[0].lower()):
+        places = _positions(lower, street.split()[0].lower())
+        pattern = _street_pattern(street) if places else None
+        for index in places:
             match = pattern.match(text, index)
             if match:
                 found.append((index, 'street', match.group(0)))
