@@ -288,11 +288,11 @@ def unlisted_entries(directory_ids: set[int] | None = None, today: date | None =
     to a listed setting is left out: the provider has joined, and the qualified entry stands for it."""
     from unlisted.models import UnlistedKind, UnlistedSetting
 
+    if directory_ids is not None and not directory_ids:
+        return  # (every setting's index write comes through here with none)
     query = (select(UnlistedSetting).where(UnlistedSetting.closed_at.is_(None))
              .options(selectinload(UnlistedSetting.authority)).order_by(UnlistedSetting.id))
     if directory_ids is not None:
-        if not directory_ids:
-            return
         query = query.where(UnlistedSetting.id.in_(sorted(entry_id - UNLISTED_ID_OFFSET for entry_id in directory_ids)))
     rows = list(db.session.scalars(query))
     urns = [row.urn for row in rows if row.kind == UnlistedKind.NOT_QUALIFIED and row.urn]

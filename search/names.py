@@ -32,6 +32,10 @@ K1, B = 1.2, 0.75
 NAME_WEIGHT, ORGANISATION_WEIGHT = 10.0, 4.0
 
 _local = threading.local()
+#: Stems of the words of small calls (a patch's names, a query's words), so a vacancy write's patch need not stem its
+#: entry's names again in every worker; whole builds are not remembered (the memory would be each worker's own).
+_KNOWN_STEMS: dict[str, str] = {}
+REMEMBER_STEMS_OF, KNOWN_STEMS_LIMIT = 1000, 50_000
 
 
 def _stemmer() -> sqlite3.Connection:
@@ -56,8 +60,12 @@ def stems(words: Iterable[str]) -> dict[str, str]:
     for word in dict.fromkeys(words):
         if word.isdigit():
             result[word] = word
+        elif (known := _KNOWN_STEMS.get(word)) is not None:
+            result[word] = known
         else:
             pending.append(word)
+    if not pending:
+        return result
     connection = _stemmer()
     chunks = [pending[start:start + 5000] for start in range(0, len(pending), 5000)]
     try:
@@ -75,6 +83,10 @@ def stems(words: Iterable[str]) -> dict[str, str]:
                     result[word] = _stem_alone(connection, word)
     finally:
         connection.execute('DELETE FROM words')
+    if len(pending) <= REMEMBER_STEMS_OF:
+        if len(_KNOWN_STEMS) > KNOWN_STEMS_LIMIT:
+            _KNOWN_STEMS.clear()
+        _KNOWN_STEMS.update((word, result[word]) for word in pending)
     return result
 
 

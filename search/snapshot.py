@@ -16,6 +16,7 @@ import logging
 import os
 import threading
 import time
+from bisect import bisect_left
 from dataclasses import dataclass
 
 import numpy as np
@@ -340,7 +341,7 @@ def patch(old: Snapshot, session: Session, version: int, token: str, changed: np
                                    row_of_id[np.array(fresh_accepted.get(code, []), dtype=np.int64)])
     order_updated = old.order_updated
     if new.any() or not np.array_equal(old.updated[rows[~new]], numeric['updated'][rows[~new]]):
-        order_updated = _reordered(old.order_updated, rows, numeric['updated'], ids)
+        order_updated = _reordered(old.order_updated, rows, old.updated, numeric['updated'], ids)
     words = old.words
     if old.words is not None and batch.lexemes is not None:
         words = old.words.updated(rows, batch.lexeme_lists(), size)
@@ -389,17 +390,25 @@ def _grown(column: np.ndarray, size: int, fill=0) -> np.ndarray:
     return grown
 
 
-def _reordered(order: np.ndarray, rows: np.ndarray, updated: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """``order`` (rows by updated desc, then id) with ``rows`` taken out and put back where their new times go."""
-    kept = order[~np.isin(order, rows)]
-    rows = rows[np.lexsort((ids[rows], -updated[rows]))]
-    keys = -updated[kept]
-    places = []
-    for row in rows.tolist():
-        low = int(np.searchsorted(keys, -updated[row], side='left'))
-        high = int(np.searchsorted(keys, -updated[row], side='right'))
-        places.append(low + int(np.searchsorted(ids[kept[low:high]], ids[row])) if high > low else low)
-    return np.insert(kept, places, rows)
+def _reordered(order: np.ndarray, rows: np.ndarray, before: np.ndarray, updated: np.ndarray,
+               ids: np.ndarray) -> np.ndarray:
+    """``order`` (rows by updated desc, then id, as of ``before``) with ``rows`` taken out and put back where their
+    new times (``updated``) go, each found and placed by binary search over ``order`` itself: a pass over every
+    row to find them cost more than the rest of a vacancy write's patch."""
+    def then(row) -> tuple:
+        return -before[row], ids[row]
+
+    def now(row) -> tuple:
+        return -updated[row], ids[row]
+
+    changed = rows.tolist()
+    places = [bisect_left(order, then(row), key=then) for row in changed if row < len(before)]
+    if any(place >= len(order) or order[place] != row
+           for place, row in zip(places, (row for row in changed if row < len(before)), strict=True)):
+        places = np.flatnonzero(np.isin(order, rows)).tolist()  # cannot happen while ``order`` is kept sorted
+    kept = np.delete(order, places)
+    back = sorted(changed, key=now)
+    return np.insert(kept, [bisect_left(kept, now(row), key=now) for row in back], back)
 
 
 def fetch(session: Session, sql: str) -> list[tuple]:

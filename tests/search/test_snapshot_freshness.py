@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from contextlib import contextmanager
 
@@ -184,3 +185,30 @@ def test_writes_arriving_faster_than_the_thread_polls_are_patched_in_together_of
             snapshot = SqlEngine().snapshot()
             assert snapshot.token == token
             assert snapshot.has_vacancy[snapshot.row_of_id[directory.oak_house.id]] == bool((writes - 1) % 3)
+
+
+def test_a_search_asks_nothing_of_the_index_state_while_the_thread_has_just_seen_the_snapshot_current(
+        app_config, directory, monkeypatch):
+    """The thread confirms the snapshot every poll, so a request within ``BEHIND_AT_MOST`` of that answers without
+    the state query it would answer the same way after (a round trip saved on every search); with a thread not
+    polling that often, requests ask."""
+    from search import snapshot as snapshots
+
+    SqlEngine().reindex(build_entries())
+    asked = []   # the threads that asked for the state
+    real_state = snapshots.current_state
+    with refreshing_worker(app_config, 0.05) as (worker, cache, key):
+        monkeypatch.setattr(snapshots, 'current_state',
+                            lambda session: asked.append(threading.current_thread().name) or real_state(session))
+        with worker.app_context():
+            for _ in range(20):
+                assert SqlEngine().snapshot() is cache.current(key)
+                time.sleep(0.01)
+        assert 'search-snapshot' in asked   # the thread polls meanwhile
+        assert asked.count(threading.current_thread().name) <= 2   # a stalled poll at most: 20 before
+    asked.clear()
+    with refreshing_worker(app_config, 30) as (worker, cache, key):   # polls too rarely to vouch for a snapshot
+        with worker.app_context():
+            for _ in range(5):
+                SqlEngine().snapshot()
+    assert asked.count(threading.current_thread().name) == 5   # so each request asks

@@ -19,6 +19,9 @@ def assert_same(patched: snapshots.Snapshot, fresh: snapshots.Snapshot) -> None:
     """Every live entry has the same values, lookups, order and postings in both (a patched snapshot keeps removed
     entries' rows, dead, and appends new entries, so rows are compared through their ids)."""
     assert patched.version == fresh.version and patched.token == fresh.token
+    assert patched.vocabulary_version == fresh.vocabulary_version
+    assert dict(zip(patched.suggester.words, patched.suggester.counts.tolist(), strict=True)) == dict(
+        zip(fresh.suggester.words, fresh.suggester.counts.tolist(), strict=True))
     assert fresh.alive.all() and fresh.live == fresh.size
     assert patched.live == int(patched.alive.sum())
     mine = np.flatnonzero(patched.alive)[np.argsort(patched.ids[patched.alive], kind='stable')]
@@ -161,3 +164,10 @@ def test_a_local_list_keeps_its_array_unless_its_rows_change():
         2, 9, 14, 20]
     assert _accepted(np.zeros(0, dtype=np.int64), np.array([3], dtype=np.int64),
                      np.array([3], dtype=np.int64)).tolist() == [3]
+
+
+def test_several_queries_answer_each_with_its_own_rows_in_order(app_ctx):
+    """A patch's reads go as one batch (one round trip on PostgreSQL): each statement's rows come back in its place,
+    an empty answer included."""
+    assert snapshots.fetch_all(db.session, ['SELECT 1, 2', 'SELECT 3 WHERE 1 = 0', "SELECT 'four' UNION ALL "
+                                            "SELECT 'five'"]) == [[(1, 2)], [], [('four',), ('five',)]]
