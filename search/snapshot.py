@@ -52,7 +52,8 @@ INLINE_RELOAD_LIMIT = 20_000
 #: polls are patched in together, off the requests' path: at ten vacancy writes a second and the default 0.25 s
 #: poll, one patch a worker for every two or three writes, not one for each.
 BEHIND_AT_MOST = 0.5
-VERSIONS = 'SELECT vocabulary_version FROM search_index_state WHERE id = 1'
+#: Read with every batch of entries, so a patch knows whether "did you mean" must read its words again.
+VOCABULARY_VERSION = 'SELECT vocabulary_version FROM search_index_state WHERE id = 1'
 
 logger = logging.getLogger(__name__)
 
@@ -218,22 +219,22 @@ class Batch:
 
 def read(session: Session, ids: np.ndarray | None = None) -> Batch:
     """Every entry's snapshot columns (not the documents), or only those of ``ids`` that are still indexed, and the
-    vocabulary's version: one round trip on PostgreSQL (the background thread's patch is this and two small
-    SELECTs)."""
+    vocabulary's version. Those of ``ids`` in one round trip on PostgreSQL: the background thread's patch is this
+    and two small SELECTs."""
     # SQLite keeps the text SQLAlchemy wrote (its own date functions stop at milliseconds); numpy parses it.
     postgresql = session.get_bind().dialect.name == 'postgresql'
     updated = 'CAST(EXTRACT(EPOCH FROM updated_at) * 1000000 AS BIGINT)' if postgresql else 'updated_at'
     names = ('id', *CODED.values(), *(name for name in NUMERIC if name != 'updated'), *TEXT)
     columns = (*names, 'updated')
     if ids is not None and not len(ids):
-        return Batch(EMPTY, {name: () for name in columns}, [], [], _vocabulary_version(fetch(session, VERSIONS)),
-                     {})
+        return Batch(EMPTY, {name: () for name in columns}, [], [],
+                     _vocabulary_version(fetch(session, VOCABULARY_VERSION)), {})
     wanted = '' if ids is None else f' IN ({",".join(str(int(entry_id)) for entry_id in ids)})'
     entry_filter = f' WHERE entry_id{wanted}' if wanted else ''
     statements = [f'SELECT {", ".join(names)}, {updated} FROM search_entries{f" WHERE id{wanted}" if wanted else ""} '
                   'ORDER BY id',
                   f'SELECT entry_id, need FROM search_entry_needs{entry_filter}',
-                  f'SELECT entry_id, authority_code FROM search_entry_authorities{entry_filter}', VERSIONS]
+                  f'SELECT entry_id, authority_code FROM search_entry_authorities{entry_filter}', VOCABULARY_VERSION]
     if postgresql:
         # Lexemes never hold spaces, so one joined string per row is the cheapest way to carry them; each lexeme
         # once per position, so BM25 sees how often the entry uses it.
@@ -244,7 +245,9 @@ def read(session: Session, ids: np.ndarray | None = None) -> Batch:
         # A few entries: their texts through the same tokenizer, rather than a scan of the FTS5 vocabulary.
         statements.append("SELECT id, name || ' ' || organisation_name || ' ' || body FROM search_entries "
                           f'WHERE id{wanted}')
-    rows, needs, accepted, versions, *words = fetch_all(session, statements)
+    # a whole read goes a statement at a time, so the driver holds one large result at once, not all of them
+    results = fetch_all(session, statements) if ids is not None else [fetch(session, sql) for sql in statements]
+    rows, needs, accepted, versions, *words = results
     values = dict(zip(columns, zip(*rows, strict=True), strict=True)) if rows else {name: () for name in columns}
     entry_ids = np.array(values['id'], dtype=np.int64)
     lexemes, word_postings = None, None
