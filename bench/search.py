@@ -18,6 +18,7 @@ import random
 import resource
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -506,7 +507,7 @@ def measure_http(database_url: str, args) -> dict:
         progress('http', result['http'])
         if args.write_rate:
             result.update(with_and_without_writes(database_url, server, port, args))
-            progress('writes', {key: result[key] for key in ('pairs', 'cpu_pairs', 'writes')})
+            progress('writes', {key: result[key] for key in ('pairs', 'cpu_pairs', 'writes', 'write_cost')})
     finally:
         stop_server(server)
     if not args.no_memory:
@@ -544,6 +545,7 @@ def with_and_without_writes(database_url: str, server: subprocess.Popen, port: i
             writer.send_signal(signal.SIGUSR2)
             time.sleep(0.5)
             pairs.append((without, load_rounds(port, args.http_requests, args.http_concurrency, 1, server)))
+        cost = write_cost(server, writer, args.write_cost_seconds) if args.write_cost_seconds else {}
         writer.send_signal(signal.SIGHUP)
         checked = load_rounds(port, args.http_requests * 2, args.http_concurrency, 2, server)
     finally:
@@ -553,7 +555,42 @@ def with_and_without_writes(database_url: str, server: subprocess.Popen, port: i
     without, busy = pairs[len(pairs) // 2]
     return {'pairs': [(round(a['rps']), round(b['rps'])) for a, b in pairs], 'http_plain': without,
             'cpu_pairs': [(round(a['cpu_ms'], 2), round(b['cpu_ms'], 2)) for a, b in pairs],
-            'http_writes': busy, 'http_checked': checked, 'writes': json.loads(out.strip().splitlines()[-1])}
+            'http_writes': busy, 'http_checked': checked, 'writes': json.loads(out.strip().splitlines()[-1]),
+            'write_cost': cost}
+
+
+def write_cost(server: subprocess.Popen, writer: subprocess.Popen, seconds: float) -> dict:
+    """What the writes cost each process with no searches running, in CPU ms a second: gunicorn (its threads'
+    patches), PostgreSQL (every ``postgres`` process on the host; none on SQLite) and the writer, writing against
+    paused, twice each in turn. Unlike the throughput pairs, this hardly moves with the host's speed from minute to
+    minute, so it shows what a change to the write path saves."""
+    def cpu_ms(pids: list[int]) -> float:
+        total = 0
+        for pid in pids:
+            try:
+                fields = Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total * 1000 / os.sysconf('SC_CLK_TCK')
+
+    def postgres() -> list[int]:
+        return [int(pid) for pid in subprocess.run(['pgrep', '-x', 'postgres'], capture_output=True,
+                                                   text=True).stdout.split()]
+
+    taken: dict[str, list[dict]] = {'paused': [], 'writing': []}
+    for state in ('paused', 'writing') * 2:
+        writer.send_signal(signal.SIGUSR1 if state == 'paused' else signal.SIGUSR2)
+        time.sleep(2)
+        groups = {'gunicorn': [server.pid, *workers_of(server)], 'postgres': postgres(), 'writer': [writer.pid]}
+        before, started = {name: cpu_ms(pids) for name, pids in groups.items()}, time.monotonic()
+        time.sleep(seconds)
+        groups['postgres'] = sorted({*groups['postgres'], *postgres()})
+        elapsed = time.monotonic() - started
+        taken[state].append({name: (cpu_ms(pids) - before[name]) / elapsed for name, pids in groups.items()})
+    writer.send_signal(signal.SIGUSR2)
+    return {state: {name: round(statistics.mean(run[name] for run in runs), 1) for name in runs[0]}
+            for state, runs in taken.items()}
 
 
 def measure_memory(database_url: str, args) -> dict:
@@ -780,6 +817,18 @@ def report(results: list[tuple[str, int, dict]], args) -> str:
                 f'| {busy["p99"]:.1f} | {writes["writes"]} ({writes["rate"]:.1f}/s, {writes["cpu_ms_per_write"]:.0f} '
                 f'ms) | {writes["lag_p50_ms"]:.0f} / {writes["lag_max_ms"]:.0f} ({writes["sampled"]}; '
                 f'{r["http_checked"]["rps"]:.0f} req/s) |')
+    costed = [(backend, size, r['write_cost']) for backend, size, r in with_writes if r.get('write_cost')]
+    if costed:
+        lines += ['', f'What the {args.write_rate:g} writes a second cost with no searches running (CPU ms a second, '
+                      'writing / paused, two rounds of each; the two cores hold 2,000):', '',
+                  '| backend | settings | gunicorn | PostgreSQL | writer | the writes in all (share of the cores) |',
+                  '| --- | ---: | ---: | ---: | ---: | ---: |']
+        for backend, size, cost in costed:
+            writing, paused = cost['writing'], cost['paused']
+            extra = sum(writing.values()) - sum(paused.values())
+            lines.append(f'| {backend} | {size:,} | ' + ' | '.join(
+                f'{writing[name]:.0f} / {paused[name]:.0f}' for name in ('gunicorn', 'postgres', 'writer'))
+                + f' | {extra:.0f} ({extra / (10 * (os.cpu_count() or 1)):.1f}%) |')
     with_memory = [(backend, size, r) for backend, size, r in results if 'memory' in r]
     if with_memory:
         lines += ['', 'Memory of gunicorn, master and workers together (MB; PSS counts a shared page once across '
@@ -824,6 +873,8 @@ def main() -> None:
     parser.add_argument('--write-rate', type=float, default=10,
                         help='vacancy writes a second during the second set of HTTP rounds (0: none)')
     parser.add_argument('--write-pairs', type=int, default=5, help='alternating rounds without and with writes')
+    parser.add_argument('--write-cost-seconds', type=float, default=15,
+                        help='seconds of each of four rounds timing what the writes cost with no searches (0: none)')
     parser.add_argument('--write-warmup', type=float, default=30,
                         help='seconds of searches with writes before the pairs, not counted')
     parser.add_argument('--vocabulary-only', action='store_true',
