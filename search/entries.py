@@ -289,7 +289,7 @@ def unlisted_entries(directory_ids: set[int] | None = None, today: date | None =
     from unlisted.models import UnlistedKind, UnlistedSetting
 
     if directory_ids is not None and not directory_ids:
-        return  # (every setting's index write comes through here with none)
+        return  # none asked for (a setting's own index write): no statement to make
     query = (select(UnlistedSetting).where(UnlistedSetting.closed_at.is_(None))
              .options(selectinload(UnlistedSetting.authority)).order_by(UnlistedSetting.id))
     if directory_ids is not None:

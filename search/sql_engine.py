@@ -224,7 +224,7 @@ class SqlEngine:
             self.session.execute(insert(CHANGES).values(version=version, token=token, entry_id=None))
             return
         self.session.execute(RECORD_CHANGE, [{'version': version, 'token': token, 'entry_id': entry_id}
-                                               for entry_id in entry_ids])
+                                             for entry_id in entry_ids])
         if version % PRUNE_EVERY == 0:
             self.session.execute(delete(CHANGES).where(CHANGES.c.version <= version - KEPT_VERSIONS))
 
