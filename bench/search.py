@@ -450,10 +450,13 @@ def hit_every_worker(port: int, workers: int) -> None:
 
 def server_cpu_s(server: subprocess.Popen | None) -> float:
     """CPU seconds used so far by gunicorn's master and its live workers."""
-    if server is None:
-        return 0.0
+    return cpu_seconds([server.pid, *workers_of(server)]) if server is not None else 0.0
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU seconds used so far by these processes (any that has ended counts nothing)."""
     total = 0
-    for pid in [server.pid, *workers_of(server)]:
+    for pid in pids:
         try:
             fields = Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()
         except OSError:
@@ -565,14 +568,7 @@ def write_cost(server: subprocess.Popen, writer: subprocess.Popen, seconds: floa
     paused, twice each in turn. Unlike the throughput pairs, this hardly moves with the host's speed from minute to
     minute, so it shows what a change to the write path saves."""
     def cpu_ms(pids: list[int]) -> float:
-        total = 0
-        for pid in pids:
-            try:
-                fields = Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()
-            except OSError:
-                continue
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-        return total * 1000 / os.sysconf('SC_CLK_TCK')
+        return cpu_seconds(pids) * 1000
 
     def postgres() -> list[int]:
         return [int(pid) for pid in subprocess.run(['pgrep', '-x', 'postgres'], capture_output=True,
