@@ -78,7 +78,8 @@ test-postgres: setup
 test-e2e: setup
 	@echo '== browser tests (Debian chromium) =='
 	@status=0; [ -d tests/e2e ] || { echo 'no browser tests'; exit 0; }; \
-	env -u TEST_DATABASE_URL $(BIN)/pytest tests/e2e --junitxml=test-results/e2e.xml $(PYTEST_ARGS) || status=$$?; \
+	env -u TEST_DATABASE_URL $(BIN)/pytest tests/e2e --junitxml=test-results/e2e.xml $(XDIST) $(PYTEST_ARGS) \
+		|| status=$$?; \
 	if [ $$status -eq 5 ]; then echo 'no browser tests collected'; status=0; fi; \
 	exit $$status
 
