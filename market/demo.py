@@ -17,13 +17,13 @@ import random
 from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from market.demand import age_band
 from market.models import DemandLog, RegisterSnapshot
 from market.refresh import refresh_all
 from placements.models import Referral
-from registry.db import utcnow
+from registry.db import bulk_insert, utcnow
 from registry.extensions import db
 from registry.geography.models import LocalAuthority
 
@@ -75,7 +75,7 @@ def _earlier_releases(rng: random.Random) -> int:
                              'authority_code': snapshot.authority_code, 'region': snapshot.region, 'homes': homes,
                              'places': places})
     if rows:
-        db.session.execute(insert(RegisterSnapshot), rows)
+        db.session.execute(bulk_insert(RegisterSnapshot), rows)
     return EARLIER_RELEASES
 
 
@@ -102,7 +102,7 @@ def _demand(rng: random.Random) -> int:
                      'needs': ','.join(sorted(needs)), 'max_distance_miles': distance,
                      'matches': _matches(rng, kind, needs, distance)})
     for start in range(0, len(rows), 5000):
-        db.session.execute(insert(DemandLog), rows[start:start + 5000])
+        db.session.execute(bulk_insert(DemandLog), rows[start:start + 5000])
     return len(rows)
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import case, delete, func, insert, literal, select, update
 from market.models import DemandFigure, DemandLog, FlowFigure, PriceFigure, RefreshState
 from market.supply import record_release
 from placements.models import Offer, Placement, Referral, ReferralResponse
-from registry.db import utcnow
+from registry.db import bulk_insert, utcnow
 from registry.extensions import db
 from registry.geography.models import LocalAuthority
 from registry.ofsted.models import OfstedImport, OfstedRegisterEntry
@@ -46,7 +46,7 @@ def _regions() -> dict[str, str]:
 
 def _insert(model, rows: list[dict]) -> None:
     for start in range(0, len(rows), BATCH):
-        db.session.execute(insert(model), rows[start:start + BATCH])
+        db.session.execute(bulk_insert(model), rows[start:start + BATCH])
 
 
 def refresh_demand() -> int:

@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select
 
 from market.models import OwnershipFigure, RegisterSnapshot
+from registry.db import bulk_insert
 from registry.extensions import db
 from registry.geography.models import LocalAuthority
 from registry.ofsted.models import OfstedRegisterEntry
@@ -61,14 +62,14 @@ def record_release(as_at: date) -> int:
     rows = [{'as_at': as_at, 'provision_type': kind, 'authority_code': authority, 'region': region,
              'homes': homes, 'places': places} for (kind, authority, region), (homes, places) in counts.items()]
     if rows:
-        db.session.execute(insert(RegisterSnapshot), rows)
+        db.session.execute(bulk_insert(RegisterSnapshot), rows)
     ownership = []
     for area, by_owner in owners.items():
         count, total, top, hhi = concentration(by_owner)
         ownership.append({'as_at': as_at, 'area_kind': 'region' if area else 'national', 'area': area,
                           'owners': count, 'places': total, 'top10_places': top, 'hhi': hhi})
     if ownership:
-        db.session.execute(insert(OwnershipFigure), ownership)
+        db.session.execute(bulk_insert(OwnershipFigure), ownership)
     return len(rows) + len(ownership)
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask import current_app
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from placements.models import Offer, Placement, Referral, ReferralResponse, age_band
 from placements.retention import subtract_months
@@ -29,7 +29,7 @@ from placements.states import (
     ResponseStatus,
 )
 from registry.accounts.models import Role, User
-from registry.db import utcnow
+from registry.db import bulk_insert, utcnow
 from registry.extensions import db
 from registry.geography.distance import metres_between, miles
 from registry.geography.models import LocalAuthority
@@ -183,7 +183,7 @@ def load(rng: random.Random, echo: Callable[[str], None] = print, *, count: int 
         plans.append((sent, home, kind, region, needs, children, chosen, home_centre))
 
     echo('Writing referrals…')
-    referral_ids = list(db.session.scalars(insert(Referral).returning(Referral.id, sort_by_parameter_order=True),
+    referral_ids = list(db.session.scalars(bulk_insert(Referral).returning(Referral.id, sort_by_parameter_order=True),
                                            referral_rows))
     response_rows, response_meta = [], []
     for referral_id, row, (sent, _home, kind, region, needs, children, chosen, centre) in zip(
@@ -213,7 +213,7 @@ def load(rng: random.Random, echo: Callable[[str], None] = print, *, count: int 
             response_meta.append((referral_id, setting, region, needs, children, kind, sent, responded))
     echo(f'Writing {len(response_rows)} responses…')
     response_ids = list(db.session.scalars(
-        insert(ReferralResponse).returning(ReferralResponse.id, sort_by_parameter_order=True), response_rows))
+        bulk_insert(ReferralResponse).returning(ReferralResponse.id, sort_by_parameter_order=True), response_rows))
 
     offer_rows, offer_meta = [], []
     for response_id, row, (referral_id, setting, region, needs, children, kind, sent, responded) in zip(
@@ -229,7 +229,8 @@ def load(rng: random.Random, echo: Callable[[str], None] = print, *, count: int 
                            'created_at': responded})
         offer_meta.append((response_id, referral_id, setting))
     echo(f'Writing {len(offer_rows)} offers…')
-    offer_ids = list(db.session.scalars(insert(Offer).returning(Offer.id, sort_by_parameter_order=True), offer_rows))
+    offer_ids = list(db.session.scalars(bulk_insert(Offer).returning(Offer.id, sort_by_parameter_order=True),
+                                        offer_rows))
 
     offers_by_referral: dict[int, list] = defaultdict(list)
     for offer_id, row, (response_id, referral_id, setting) in zip(offer_ids, offer_rows, offer_meta, strict=True):
@@ -286,7 +287,7 @@ def load(rng: random.Random, echo: Callable[[str], None] = print, *, count: int 
 
     echo(f'Writing {len(placement_rows)} placements…')
     if placement_rows:
-        db.session.execute(insert(Placement), placement_rows)
+        db.session.execute(bulk_insert(Placement), placement_rows)
     status_by_response = {response_id: row['status'] for response_id, row in zip(response_ids, response_rows,
                                                                                  strict=True)}
     final = []

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import Date, and_, func, insert, select, text, update
+from sqlalchemy import Date, and_, func, select, text, update
 from sqlalchemy.orm import selectinload
 
 from registry.accounts.models import Role, User
 from registry.audit.services import changes, record
-from registry.db import unit_of_work, utcnow
+from registry.db import bulk_insert, unit_of_work, utcnow
 from registry.extensions import db
 from registry.geography.models import LocalAuthority
 from registry.indexing import enqueue_settings
@@ -248,7 +248,7 @@ def import_register(path: str | Path, *, actor: User | None = None,
             db.session.flush()
             counts = _release_counts(validated.rows, register_import)
             if counts:
-                db.session.execute(insert(OfstedReleaseCount), counts)
+                db.session.execute(bulk_insert(OfstedReleaseCount), counts)
             record('ofsted.import', register_import, actor=actor,
                    reason=f'Recorded {path.name} (as at {release:%d/%m/%Y}) for the history only',
                    after={'as_at': release.isoformat(), 'historical': True, 'rows': total,
@@ -289,7 +289,7 @@ def import_register(path: str | Path, *, actor: User | None = None,
             if progress and (done % 100 == 0 or done == total):
                 progress(done, total)
         for batch in _batches(new_rows):
-            db.session.execute(insert(OfstedRegisterEntry), batch)
+            db.session.execute(bulk_insert(OfstedRegisterEntry), batch)
         for batch in _batches(changed_rows):
             db.session.execute(update(OfstedRegisterEntry), batch)
         for batch in _batches(missing):
@@ -308,7 +308,7 @@ def import_register(path: str | Path, *, actor: User | None = None,
         db.session.flush()
         counts = _release_counts(validated.rows, register_import)
         if counts:
-            db.session.execute(insert(OfstedReleaseCount), counts)
+            db.session.execute(bulk_insert(OfstedReleaseCount), counts)
         touched = [values['urn'] for values in new_rows + changed_rows] + missing
         sync = _apply_register(actor=actor, register_import=register_import, removed_urns=missing,
                                reindex_ids=_setting_ids_for(touched))
