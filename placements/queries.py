@@ -12,38 +12,27 @@ from placements.models import Offer, Placement, Referral, ReferralResponse
 from placements.pricing import PriceComparison, compare, schedule_for
 from placements.states import PlacementStatus, ReferralStatus, ResponseStatus
 from registry.extensions import db
+from registry.paging import Paged, clamp_page
 from registry.settings.models import Setting
 
-PER_PAGE = 25
+PAGE_SIZE = 25
 
 
 @dataclass
-class Page:
+class Page(Paged):
     """One page of a list, with what the pagination needs."""
 
     items: list
     total: int
     page: int
-    per_page: int = PER_PAGE
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-    @property
-    def has_previous(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
+    page_size: int = PAGE_SIZE
 
 
-def _page(query, count_query, page: int, per_page: int = PER_PAGE) -> Page:
+def _page(query, count_query, page: int, page_size: int = PAGE_SIZE) -> Page:
     total = db.session.scalar(count_query) or 0
-    page = max(1, min(page, max(1, -(-total // per_page))))
-    items = list(db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).unique())
-    return Page(items, total, page, per_page)
+    page = clamp_page(page, total, page_size)
+    items = list(db.session.scalars(query.limit(page_size).offset((page - 1) * page_size)).unique())
+    return Page(items, total, page, page_size)
 
 
 @dataclass

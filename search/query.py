@@ -14,6 +14,7 @@ from pathlib import Path
 from markupsafe import Markup, escape
 
 from registry.geography import postcodes
+from registry.paging import Paged, page_count
 from registry.settings.taxonomy import NEEDS, Judgement, Lot, ProvisionType, SexAccepted
 
 from .entries import DirectoryEntry
@@ -99,7 +100,7 @@ class IndexWriteError(RuntimeError):
 def check_page(query: Query, total: int, window: int = MAX_RESULT_WINDOW) -> None:
     """The one paging rule for every engine: a page past the last raises :class:`PageOutOfRangeError`, a page
     holding results past ``window`` raises :class:`DeepPageError`."""
-    pages = max(1, math.ceil(total / query.page_size))
+    pages = page_count(total, query.page_size)
     if query.page > pages:
         raise PageOutOfRangeError(query.page, pages)
     if query.page * query.page_size > window:
@@ -246,7 +247,7 @@ class Hit:
 
 
 @dataclass(frozen=True)
-class Results:
+class Results(Paged):
     """A page of hits, the total, facet counts and "did you mean" suggestions."""
 
     hits: list[Hit]
@@ -257,18 +258,6 @@ class Results:
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
     #: Misspelt word to the closest indexed word, for words that found nothing.
     suggestions: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.page_size))
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def has_previous(self) -> bool:
-        return self.page > 1
 
     @property
     def ids(self) -> list[int]:

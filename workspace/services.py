@@ -18,6 +18,7 @@ from registry.errors import DomainError, PermissionDenied
 from registry.extensions import db
 from registry.geography import postcodes
 from registry.geography.models import LocalAuthority
+from registry.paging import Paged, clamp_page
 from search.query import authority_centroids
 from workspace import permissions
 from workspace.finder import SIBLING_NEED, Child, Match, rank
@@ -123,7 +124,7 @@ def _hits(query: search.Query):
 
 
 @dataclass(frozen=True)
-class FinderPage:
+class FinderPage(Paged):
     """One page of the finder's ranked matches, with the totals over all of them."""
 
     matches: list[Match]
@@ -132,23 +133,11 @@ class FinderPage:
     page: int
     page_size: int = FINDER_PAGE_SIZE
 
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
-
-    @property
-    def has_previous(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
 
 def finder_page(matches: list[Match], page: int) -> FinderPage:
     """Page ``page`` of ``matches`` (the last page when ``page`` is past it)."""
     total = len(matches)
-    page = min(max(1, page), max(1, -(-total // FINDER_PAGE_SIZE)))
+    page = clamp_page(page, total, FINDER_PAGE_SIZE)
     start = (page - 1) * FINDER_PAGE_SIZE
     return FinderPage(matches[start:start + FINDER_PAGE_SIZE], total,
                       sum(match.meets_requirements for match in matches), page)
