@@ -20,12 +20,9 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Stop
 from placements.identifiers import identifier_problem
 from placements.services import MAX_NOTES_LENGTH, MAX_SETTINGS, NOTE_FIELDS
 from placements.states import CloseReason, DeclineReason, EndReason
-from registry.extensions import db
-from registry.geography import postcodes
-from registry.geography.models import LocalAuthority
 from registry.organisations.forms import WholeNumberField, number_required, strip
 from registry.settings.taxonomy import NEEDS, ProvisionType
-from workspace.forms import GovDateField
+from workspace.forms import GovDateField, check_home_authority, check_home_postcode, home_authority_choices
 
 _MONEY = re.compile(r'^\d{1,6}(\.\d{1,2})?$')
 
@@ -148,8 +145,7 @@ class ReferralForm(FlaskForm):
     def __init__(self, *args, setting_choices=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.settings.choices = list(setting_choices)
-        rows = db.session.execute(db.select(LocalAuthority.code, LocalAuthority.name).order_by(LocalAuthority.name))
-        self.origin_authority.choices = [('', 'Choose an authority'), *((code, name) for code, name in rows)]
+        self.origin_authority.choices = home_authority_choices()
 
     def validate_settings(self, field) -> None:
         offered = {value for value, _label in field.choices}
@@ -161,17 +157,10 @@ class ReferralForm(FlaskForm):
             raise ValidationError(f'Select {MAX_SETTINGS} settings or fewer')
 
     def validate_origin_postcode(self, field) -> None:
-        if field.data:
-            try:
-                field.data = postcodes.lookup(field.data).postcode
-            except postcodes.PostcodeError as exc:
-                raise StopValidation(str(exc)) from None
+        check_home_postcode(field)
 
     def validate_origin_authority(self, field) -> None:
-        if field.data and field.data not in {code for code, _name in field.choices if code}:
-            raise ValidationError('Choose a local authority in England')
-        if not field.data and not self.origin_postcode.data and not self.origin_postcode.errors:
-            raise ValidationError("Enter the child's home postcode or choose their home local authority")
+        check_home_authority(field, self.origin_postcode)
 
     def validate_start_date(self, field) -> None:
         if field.data is not None and field.data < date.today():

@@ -35,6 +35,29 @@ from workspace.services import MAX_NOTE_LENGTH
 MAX_AGE, MAX_DISTANCE_MILES, MAX_CHILDREN = 25, 300, 6
 
 
+def home_authority_choices() -> list[tuple[str, str]]:
+    """Choices for the child's home local authority, asked for when their postcode is not known."""
+    rows = db.session.execute(db.select(LocalAuthority.code, LocalAuthority.name).order_by(LocalAuthority.name))
+    return [('', 'Choose an authority'), *((code, name) for code, name in rows)]
+
+
+def check_home_postcode(field) -> None:
+    """A given home postcode is found in the postcode directory and kept in its standard form."""
+    if field.data:
+        try:
+            field.data = postcodes.lookup(field.data).postcode
+        except postcodes.PostcodeError as exc:
+            raise StopValidation(str(exc)) from None
+
+
+def check_home_authority(field, postcode_field) -> None:
+    """The home authority is one of the choices, and the child's home is given by postcode or by authority."""
+    if field.data and field.data not in {code for code, _name in field.choices if code}:
+        raise ValidationError('Choose a local authority in England')
+    if not field.data and not postcode_field.data and not postcode_field.errors:
+        raise ValidationError("Enter the child's home postcode or choose their home local authority")
+
+
 class FinderForm(FlaskForm):
     """Describe the child (or sibling group) who needs a placement. Read from the query string."""
 
@@ -91,21 +114,13 @@ class FinderForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        rows = db.session.execute(db.select(LocalAuthority.code, LocalAuthority.name).order_by(LocalAuthority.name))
-        self.authority.choices = [('', 'Choose an authority'), *((code, name) for code, name in rows)]
+        self.authority.choices = home_authority_choices()
 
     def validate_postcode(self, field) -> None:
-        if field.data:
-            try:
-                field.data = postcodes.lookup(field.data).postcode
-            except postcodes.PostcodeError as exc:
-                raise StopValidation(str(exc)) from None
+        check_home_postcode(field)
 
     def validate_authority(self, field) -> None:
-        if field.data and field.data not in {code for code, _name in field.choices if code}:
-            raise ValidationError('Choose a local authority in England')
-        if not field.data and not self.postcode.data and not self.postcode.errors:
-            raise ValidationError("Enter the child's home postcode or choose their home local authority")
+        check_home_authority(field, self.postcode)
 
     def validate_start_date(self, field) -> None:
         if field.data is not None and field.data < date.today():
