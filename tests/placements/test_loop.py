@@ -247,3 +247,23 @@ def test_offer_form_refuses_a_price_that_is_not_money(world, client, login_as):
     assert 'Weekly price must be an amount in pounds' in text
     assert 'Offer valid until must be today or in the future' in text
     assert db.session.scalar(db.select(db.func.count()).select_from(Offer)) == 0
+
+
+def test_referral_form_needs_a_known_home_postcode_or_an_authority_in_england(world, client, login_as):
+    login_as(world.leeds_officer)
+    url = url_for('placements.new_referral', **_finder_args(min_judgement=''), setting=[world.zephyr.id])
+
+    for overrides, message in (({'origin_postcode': '', 'origin_authority': ''},
+                                'Enter the child&#39;s home postcode or choose their home local authority'),
+                               ({'origin_postcode': '', 'origin_authority': 'W06000015'},
+                                'Choose a local authority in England'),
+                               ({'origin_postcode': 'ZZ99 9ZZ'}, 'ZZ99 9ZZ')):
+        response = client.post(url, data=_referral_form(world, settings=[world.zephyr.id], **overrides))
+        page = response.get_data(as_text=True)
+        assert response.status_code == 400 and 'govuk-error-summary' in page and message in page, overrides
+    assert db.session.scalar(db.select(db.func.count()).select_from(Referral)) == 0
+
+    sent = client.post(url, data=_referral_form(world, settings=[world.zephyr.id], origin_postcode='',
+                                                     origin_authority='E08000035'))
+    assert sent.status_code == 302
+    assert db.session.scalars(db.select(Referral)).one().origin_label == 'Leeds'
