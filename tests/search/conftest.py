@@ -123,6 +123,18 @@ def directory(app_ctx) -> Directory:
     return directory
 
 
+@pytest.fixture
+def sql_engine(app_ctx, directory):
+    """The SQL engine with the whole ``directory`` indexed (and committed, so other connections see it too)."""
+    from search.entries import build_entries
+    from search.sql_engine import SqlEngine
+
+    engine = SqlEngine()
+    engine.reindex(build_entries())
+    db.session.commit()
+    return engine
+
+
 def elasticsearch_url() -> str:
     return os.environ.get('TEST_ELASTICSEARCH_URL') or os.environ.get('ELASTICSEARCH_URL') or ''
 

@@ -7,15 +7,11 @@ import pytest
 from registry.extensions import db
 from search.entries import build_entries
 from search.query import parse_query
-from search.sql_engine import SqlEngine
 
 
 @pytest.fixture
-def engine(app_ctx, directory):
-    engine = SqlEngine()
-    engine.reindex(build_entries())
-    db.session.commit()
-    return engine
+def engine(sql_engine):
+    return sql_engine
 
 
 @pytest.fixture

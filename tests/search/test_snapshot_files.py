@@ -10,16 +10,12 @@ from search import snapshot as snapshots
 from search import snapshot_files
 from search.entries import build_entries
 from search.query import parse_query
-from search.sql_engine import SqlEngine
 from tests.search.test_snapshot_patch import assert_same, fresh_load
 
 
 @pytest.fixture
-def engine(app_ctx, directory):
-    engine = SqlEngine()
-    engine.reindex(build_entries())
-    db.session.commit()
-    return engine
+def engine(sql_engine):
+    return sql_engine
 
 
 def key() -> str:

@@ -73,10 +73,8 @@ def fresh_load() -> snapshots.Snapshot:
 
 
 @pytest.fixture
-def engine(app_ctx, directory):
-    engine = SqlEngine()
-    engine.reindex(build_entries())
-    return engine
+def engine(sql_engine):
+    return sql_engine
 
 
 def test_changed_entries_are_patched_in_not_read_again(engine, directory, monkeypatch):

@@ -23,10 +23,8 @@ QUERIES = ['fostering', 'fostering ', 'fost', 'care', 'leeds fostering ', 'the c
 
 
 @pytest.fixture
-def engine(app_ctx, directory):
-    engine = SqlEngine()
-    engine.reindex(build_entries())
-    return engine
+def engine(sql_engine):
+    return sql_engine
 
 
 def sqlite() -> bool:

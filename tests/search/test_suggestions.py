@@ -34,10 +34,8 @@ def suggestions(text: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def engine(app_ctx, directory):
-    engine = SqlEngine()
-    engine.reindex(build_entries())
-    return engine
+def engine(sql_engine):
+    return sql_engine
 
 
 def test_vocabulary_counts_each_word_once_per_entry_and_never_a_stop_word(engine):

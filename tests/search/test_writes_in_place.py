@@ -14,15 +14,12 @@ from registry.settings.taxonomy import Judgement, Lot
 from search.entries import build_entries
 from search.models import SearchEntry, SearchEntryAuthority, SearchEntryNeed, SearchVocabulary
 from search.query import parse_query
-from search.sql_engine import SqlEngine
 from tests.search.conftest import MANCHESTER
 
 
 @pytest.fixture
-def engine(app_ctx, directory):
-    engine = SqlEngine()
-    engine.reindex(build_entries())
-    return engine
+def engine(sql_engine):
+    return sql_engine
 
 
 def index_contents() -> dict:
