@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from qualification import permissions
 from registry.audit.services import record
-from registry.db import unit_of_work, utcnow
+from registry.db import bulk_insert, unit_of_work, utcnow
 from registry.errors import DomainError, PermissionDenied
 from registry.extensions import db
 from registry.geography.models import LocalAuthority
@@ -36,46 +36,55 @@ def _centroid(authority_code: str) -> tuple[float, float]:
     return authority_centroids().get(authority_code, (400_000.0, 300_000.0))
 
 
-def _place(entry: UnlistedSetting, postcode: str) -> None:
-    """Locate an entry: a children's home (confidential) at its authority's centroid with no address or postcode kept
-    in the register's case; anything else at its postcode when it can be found."""
-    info = entry.provision_type.info
-    if entry.kind == UnlistedKind.NOT_QUALIFIED and info.confidential_address:
-        entry.address, entry.postcode = '', ''
-        entry.easting, entry.northing = _centroid(entry.authority_code)
-        return
+def _location(provision_type: ProvisionType, authority_code: str, postcode: str) -> dict:
+    """Where a register entry is shown: a children's home (confidential) at its authority's centroid with no address
+    or postcode kept in the register's case; anything else at its postcode when it can be found (its authority's
+    centroid when not, the postcode left as it was)."""
+    if provision_type.info.confidential_address:
+        easting, northing = _centroid(authority_code)
+        return {'address': '', 'postcode': '', 'easting': easting, 'northing': northing}
     try:
-        location = lookup(postcode) if postcode else None
+        found = lookup(postcode) if postcode else None
     except PostcodeError:
-        location = None
-    if location is None:
-        entry.easting, entry.northing = _centroid(entry.authority_code)
-        return
-    entry.postcode, entry.easting, entry.northing = location.postcode, location.easting, location.northing
-    entry.district_name = location.district_name or entry.district_name
+        found = None
+    if found is None:
+        easting, northing = _centroid(authority_code)
+        return {'easting': easting, 'northing': northing}
+    located = {'postcode': found.postcode, 'easting': found.easting, 'northing': found.northing}
+    if found.district_name:
+        located['district_name'] = found.district_name
+    return located
+
+
+#: The register's columns an entry is made from (read as plain rows: thousands of ORM objects cost seconds).
+_REGISTER_COLUMNS = (OfstedRegisterEntry.urn, OfstedRegisterEntry.registration_status,
+                     OfstedRegisterEntry.provision_type, OfstedRegisterEntry.authority_code, OfstedRegisterEntry.name,
+                     OfstedRegisterEntry.owner_name, OfstedRegisterEntry.places, OfstedRegisterEntry.town,
+                     OfstedRegisterEntry.postcode, OfstedRegisterEntry.overall_judgement,
+                     OfstedRegisterEntry.latest_inspection_date)
 
 
 def refresh_from_register() -> dict[str, int]:
     """Bring the not-qualified entries in line with the imported register: one per active registration of a type the
     directory lists (in England); entries whose registration stopped are closed. Settings already on the national
     list are left out when entries are built (``search.entries``), so a provider that qualifies is not shown twice.
+
+    New entries go in as one bulk insert: flushed one by one, rows with and without a judgement cannot share a
+    statement, and the first refresh adds thousands.
     """
     existing = {entry.urn: entry for entry in db.session.scalars(
         select(UnlistedSetting).where(UnlistedSetting.kind == UnlistedKind.NOT_QUALIFIED))}
     changed: list[UnlistedSetting] = []
-    added = closed = 0
+    new_rows: list[dict] = []
+    closed = 0
     with unit_of_work():
         seen = set()
-        for row in db.session.scalars(select(OfstedRegisterEntry).where(
+        for row in db.session.execute(select(*_REGISTER_COLUMNS).where(
                 OfstedRegisterEntry.provision_type.is_not(None), OfstedRegisterEntry.authority_code.is_not(None))):
             active = row.registration_status == RegistrationStatus.ACTIVE
             entry = existing.get(row.urn)
-            if entry is None:
-                if not active:
-                    continue
-                entry = UnlistedSetting(kind=UnlistedKind.NOT_QUALIFIED, urn=row.urn)
-                db.session.add(entry)
-                added += 1
+            if entry is None and not active:
+                continue
             seen.add(row.urn)
             confidential = row.provision_type.info.confidential_address
             values = dict(provision_type=row.provision_type, authority_code=row.authority_code,
@@ -85,10 +94,14 @@ def refresh_from_register() -> dict[str, int]:
                           district_name='' if confidential else row.town or '',
                           judgement=row.overall_judgement, judgement_date=row.latest_inspection_date,
                           closed_at=None if active else (entry.closed_at or utcnow()))
-            if any(getattr(entry, key) != value for key, value in values.items()) or entry.id is None:
-                for key, value in values.items():
+            if entry is None:
+                new_rows.append({'kind': UnlistedKind.NOT_QUALIFIED, 'urn': row.urn, 'address': '', 'postcode': '',
+                                 **values, **_location(row.provision_type, row.authority_code,
+                                                       '' if confidential else row.postcode)})
+            elif any(getattr(entry, key) != value for key, value in values.items()):
+                location = _location(row.provision_type, row.authority_code, '' if confidential else row.postcode)
+                for key, value in (values | location).items():
                     setattr(entry, key, value)
-                _place(entry, '' if confidential else row.postcode)
                 changed.append(entry)
                 closed += 0 if active else 1
         for urn, entry in existing.items():
@@ -97,8 +110,11 @@ def refresh_from_register() -> dict[str, int]:
                 changed.append(entry)
                 closed += 1
         db.session.flush()
-        enqueue_settings([directory_id(entry) for entry in changed], reason='unlisted.register')
-    return {'added': added, 'changed': len(changed), 'closed': closed}
+        added = db.session.scalars(bulk_insert(UnlistedSetting).returning(UnlistedSetting.id), new_rows) \
+            if new_rows else []
+        enqueue_settings([directory_id(entry) for entry in changed] + [UNLISTED_ID_OFFSET + id_ for id_ in added],
+                         reason='unlisted.register')
+    return {'added': len(new_rows), 'changed': len(changed) + len(new_rows), 'closed': closed}
 
 
 def _clean(data: dict) -> dict:
