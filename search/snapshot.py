@@ -405,9 +405,9 @@ def _reordered(order: np.ndarray, rows: np.ndarray, before: np.ndarray, updated:
         return -updated[row], ids[row]
 
     changed = rows.tolist()
-    places = [bisect_left(order, then(row), key=then) for row in changed if row < len(before)]
-    if any(place >= len(order) or order[place] != row
-           for place, row in zip(places, (row for row in changed if row < len(before)), strict=True)):
+    ordered = [row for row in changed if row < len(before)]  # a row added by this patch is not in ``order`` yet
+    places = [bisect_left(order, then(row), key=then) for row in ordered]
+    if any(place >= len(order) or order[place] != row for place, row in zip(places, ordered, strict=True)):
         places = np.flatnonzero(np.isin(order, rows)).tolist()  # cannot happen while ``order`` is kept sorted
     kept = np.delete(order, places)
     back = sorted(changed, key=now)
