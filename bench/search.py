@@ -816,7 +816,8 @@ def report(results: list[tuple[str, int, dict]], args) -> str:
     costed = [(backend, size, r['write_cost']) for backend, size, r in with_writes if r.get('write_cost')]
     if costed:
         lines += ['', f'What the {args.write_rate:g} writes a second cost with no searches running (CPU ms a second, '
-                      'writing / paused, two rounds of each; the two cores hold 2,000):', '',
+                      f'writing / paused, two rounds of each; the {os.cpu_count()} cores hold '
+                      f'{1000 * (os.cpu_count() or 1):,}):', '',
                   '| backend | settings | gunicorn | PostgreSQL | writer | the writes in all (share of the cores) |',
                   '| --- | ---: | ---: | ---: | ---: | ---: |']
         for backend, size, cost in costed:
