@@ -15,10 +15,10 @@ from datetime import date, datetime
 
 from sqlalchemy import func, or_, select
 
-from market import charts
 from market.models import DemandFigure, FlowFigure, OwnershipFigure, PriceFigure, RegisterSnapshot
 from market.refresh import FAR_MILES, MIN_PLACEMENTS, refreshed_at
 from market.supply import top_owners
+from registry import charts
 from registry.errors import DomainError
 from registry.extensions import db
 from registry.geography.models import LocalAuthority

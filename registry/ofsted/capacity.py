@@ -15,6 +15,7 @@ from datetime import date
 from sqlalchemy import func, select
 
 from qualification.listing import listed_condition
+from registry.charts import Chart, bar_chart
 from registry.extensions import db
 from registry.geography.models import LocalAuthority
 from registry.ofsted.models import OfstedRegisterEntry
@@ -24,11 +25,11 @@ from registry.settings.taxonomy import ProvisionType, RegistrationStatus
 #: The breakdowns offered, with the heading of their first column.
 BREAKDOWNS = {'region': 'Region', 'authority': 'Local authority', 'provision-type': 'Provision type'}
 
-#: (attribute, legend, fill colour) for each bar in a group; GOV.UK palette colours.
+#: (attribute, legend) for each bar in a chart's group, in the order the shared palette colours them.
 SERIES = (
-    ('registered_places', 'Registered places (Ofsted)', '#1d70b8'),
-    ('listed_places', 'Listed places (directory)', '#28a197'),
-    ('vacancies', 'Vacancies (directory)', '#f47738'),
+    ('registered_places', 'Registered places (Ofsted)'),
+    ('listed_places', 'Listed places (directory)'),
+    ('vacancies', 'Vacancies (directory)'),
 )
 
 CSV_COLUMNS = (
@@ -140,66 +141,7 @@ def to_csv(rows: list[CapacityRow], first_heading: str) -> str:
     return out.getvalue()
 
 
-# --- charts -------------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Bar:
-    x: float
-    y: float
-    width: float
-    height: float
-    fill: str
-    value: int
-    series: str
-
-
-@dataclass
-class Chart:
-    """Geometry for a horizontal grouped bar chart, drawn as inline SVG by ``ofsted/_chart.html``."""
-
-    title: str
-    width: int
-    height: int
-    label_width: int
-    plot_width: int
-    groups: list[tuple[str, float]]
-    bars: list[Bar]
-    ticks: list[tuple[float, int]]
-    legend: list[tuple[str, str, int]]   # (label, fill, baseline y): one line each, above the tick labels
-    top: int
-
-
-def _nice_max(value: int) -> int:
-    if value <= 5:
-        return 5
-    magnitude = 10 ** (len(str(value)) - 1)
-    for step in (1, 2, 2.5, 5, 10):
-        if value <= step * magnitude:
-            return int(step * magnitude)
-    return value
-
-
-def bar_chart(rows: list[CapacityRow], title: str) -> Chart:
-    """Lay out one bar per series per row; scaled to the largest value, with five gridline ticks."""
-    bar_height, group_gap, label_width, plot_width = 9, 12, 230, 420
-    # the legend gets a line per series above the tick labels, so no label runs into another or into the bars
-    legend_line = 18
-    legend = [(label, fill, 16 + index * legend_line) for index, (_name, label, fill) in enumerate(SERIES)]
-    top = 16 + len(SERIES) * legend_line + 16
-    group_height = bar_height * len(SERIES) + group_gap
-    largest = max([getattr(row, name) for row in rows for name, _label, _fill in SERIES] + [0])
-    scale_max = _nice_max(largest)
-    bars: list[Bar] = []
-    groups: list[tuple[str, float]] = []
-    for index, row in enumerate(rows):
-        y0 = top + index * group_height
-        groups.append((row.label, y0 + bar_height * len(SERIES) / 2))
-        for position, (name, series_label, fill) in enumerate(SERIES):
-            value = getattr(row, name)
-            bars.append(Bar(label_width, y0 + position * bar_height, plot_width * value / scale_max,
-                            bar_height - 1, fill, value, series_label))
-    ticks = [(label_width + plot_width * step / 5, round(scale_max * step / 5)) for step in range(6)]
-    return Chart(title=title, width=label_width + plot_width + 70, height=top + len(rows) * group_height + 10,
-                 label_width=label_width, plot_width=plot_width, groups=groups, bars=bars, ticks=ticks,
-                 legend=legend, top=top)
+def chart(rows: list[CapacityRow], title: str) -> Chart:
+    """A capacity table as the shared grouped bar chart: a bar for each of :data:`SERIES` in each row."""
+    return bar_chart(title, [row.label for row in rows],
+                     [(label, [getattr(row, name) for row in rows]) for name, label in SERIES])

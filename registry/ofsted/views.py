@@ -43,12 +43,12 @@ def show_capacity():
         authority_chart_title = 'Capacity in the 20 authorities with most registered places'
     tables = [
         {'id': 'region', 'heading': 'By region', 'first': 'Region', 'rows': by_region,
-         'total': capacity.total(by_region), 'chart': capacity.bar_chart(by_region, 'Capacity by region')},
+         'total': capacity.total(by_region), 'chart': capacity.chart(by_region, 'Capacity by region')},
         {'id': 'provision-type', 'heading': 'By provision type', 'first': 'Provision type', 'rows': by_type,
-         'total': capacity.total(by_type), 'chart': capacity.bar_chart(by_type, 'Capacity by provision type')},
+         'total': capacity.total(by_type), 'chart': capacity.chart(by_type, 'Capacity by provision type')},
         {'id': 'authority', 'heading': 'By local authority', 'first': 'Local authority', 'rows': by_authority,
          'total': capacity.total(by_authority),
-         'chart': capacity.bar_chart(authority_chart_rows, authority_chart_title)},
+         'chart': capacity.chart(authority_chart_rows, authority_chart_title)},
     ]
     return render_template('ofsted/capacity.html', tables=tables, regions=regions, region=region,
                            columns=capacity.CSV_COLUMNS, register_import=latest_import())

@@ -9,6 +9,7 @@ import pytest
 from flask import url_for
 
 from registry.extensions import db
+from tests.chart_svg import SVG, group, svgs
 from tests.market.conftest import BRADFORD, LEEDS, WESTMINSTER, log, place, refresh, register
 
 PAGES = ('demand', 'prices', 'distance', 'supply')
@@ -112,3 +113,20 @@ def test_sufficiency_pack_holds_each_section_with_sources_and_dates(market, clie
     assert figures['Share placed outside the authority'][2:5] == ['100.0', '83.3', '83.3']
     assert figures['Share placed more than 20 miles from home'][2:5] == ['100.0', '83.3', '83.3']
     assert all(row[5] and row[6] for row in figures.values())
+
+
+def test_market_pages_draw_their_charts_with_a_legend_line_each(market, client, login_as, people):
+    login_as(people['board'])
+
+    supply = client.get(url_for('market.show_page', page='supply', area=LEEDS)).get_data(as_text=True)
+    charts = svgs(supply)
+    assert len(charts) == supply.count('class="market-chart"') >= 2
+    places = next(svg for svg in charts if svg.find(f'{SVG}title').text.startswith('Registered and listed places'))
+    legend = group(places, 'legend').findall(f'{SVG}text')
+    assert [text.text for text in legend] == ['Registered places', 'Listed places', 'Vacancies']
+    assert len({text.get('y') for text in legend}) == 3, 'legend entries share a line'
+    assert '<title>Registered places: 6</title>' in supply
+
+    prices = client.get(url_for('market.show_page', page='prices', area=LEEDS)).get_data(as_text=True)
+    ranges = group(svgs(prices)[0], 'bars')
+    assert ranges.findall(f'{SVG}rect') and len(ranges.findall(f'{SVG}line')) == len(ranges.findall(f'{SVG}rect'))

@@ -111,20 +111,3 @@ def test_commissioner_can_download_a_capacity_table_as_csv(app_ctx, client, logi
     assert lines[-1].startswith('Total,2,5,1,10,3')
     assert client.get('/capacity/nonsense.csv').status_code == 404
 
-
-def test_the_chart_legend_sits_clear_of_the_tick_labels_and_the_bars():
-    from registry.ofsted.capacity import SERIES, CapacityRow, bar_chart
-
-    rows = [CapacityRow(key=f'r{n}', label=f'Region {n}', **{name: n * 10 for name, _label, _fill in SERIES})
-            for n in range(1, 4)]
-    chart = bar_chart(rows, 'Places by region')
-    char_width, line_height = 7, 12   # 12 px Arial: no character is wider than 7 px on average
-    boxes = [(chart.label_width, y - line_height, chart.label_width + 16 + len(label) * char_width, y)
-             for label, _fill, y in chart.legend]
-    for index, box in enumerate(boxes):
-        for other in boxes[index + 1:]:
-            assert box[3] <= other[1] or other[3] <= box[1], 'legend entries overlap'
-        assert box[2] <= chart.width
-    tick_label_top = chart.top - 8 - 11
-    assert all(box[3] <= tick_label_top for box in boxes), 'the legend runs into the tick labels'
-    assert all(box[3] < min(bar.y for bar in chart.bars) for box in boxes)
