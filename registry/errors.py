@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, g, jsonify, render_template, request
+from flask import Flask, Response, g, has_request_context, jsonify, render_template, request
 from sqlalchemy import exc as sa_exc
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -59,7 +60,7 @@ def is_api_request() -> bool:
     return request.path.startswith(API_PREFIX)
 
 
-def safe_rollback() -> None:
+def safe_rollback(*, reattach_user: bool = True) -> None:
     # roll back so that rendering the page cannot trip over a failed transaction; with the database gone the
     # rollback itself can fail, and that must not turn the error page into a bare "Internal Server Error"
     try:
@@ -70,6 +71,23 @@ def safe_rollback() -> None:
         db.session.remove()
     except Exception:  # noqa: BLE001
         log.warning('closing the session failed while answering an error', exc_info=True)
+    if reattach_user:
+        _reattach_signed_in_user()
+
+
+def _reattach_signed_in_user() -> None:
+    """The rollback expired the signed-in user and ``remove()`` detached it, so the error page's header could not
+    read it (DetachedInstanceError, a bare "Internal Server Error"): load it again in the fresh session, or show
+    the page signed out when even that fails."""
+    user = g.get('_login_user') if has_request_context() else None
+    state = sa_inspect(user, raiseerr=False) if user is not None else None
+    if state is None or state.identity is None:
+        return
+    try:
+        g._login_user = db.session.get(type(user), state.identity[0]) or login_manager.anonymous_user()
+    except Exception:  # noqa: BLE001 - the page must still render
+        log.warning('reloading the signed-in user failed while answering an error', exc_info=True)
+        g._login_user = login_manager.anonymous_user()
 
 
 def _without_database() -> None:
@@ -95,7 +113,7 @@ def error_response(code: int, message: str | None = None, *, headers: dict | Non
 
 def database_unavailable_response(retry_after: int) -> Response:
     """503 with Retry-After, rendered without touching the database."""
-    safe_rollback()
+    safe_rollback(reattach_user=False)
     _without_database()
     return error_response(503, headers={'Retry-After': str(retry_after)})
 
@@ -108,10 +126,10 @@ def register_error_handlers(app: Flask) -> None:
         if error.code is None:
             return error
         if error.code >= 500:
-            safe_rollback()
             original = getattr(error, 'original_exception', None)
             if original is not None and database.is_unavailable(original):
                 return database_unavailable(original)
+            safe_rollback()
         headers = {name: value for name, value in error.get_headers() if name.lower() not in {'content-type'}}
         if is_api_request() or error.code in PAGES:
             message = None

@@ -57,7 +57,7 @@ def healthcheck():
         db.session.rollback()
     except SQLAlchemyError as exc:
         log.warning('readiness check failed: %s', exc)
-        safe_rollback()
+        safe_rollback(reattach_user=False)
         response = jsonify(status='unavailable', database='not answering')
         response.status_code = 503
         response.headers['Retry-After'] = str(current_app.config['DATABASE_RETRY_AFTER'])

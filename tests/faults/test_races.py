@@ -105,3 +105,26 @@ def test_sign_off_racing_send_back_leaves_one_outcome_and_tells_the_loser_with_4
         assert status == ApplicationStatus.APPROVED and decisions == 1
     else:
         assert status == ApplicationStatus.IN_REVIEW and decisions == 0
+
+
+def test_a_signed_in_user_who_loses_a_race_on_a_unique_constraint_gets_the_409_page_not_a_crash(app, monkeypatch):
+    """Starting an application twice at once (a double click): the loser's insert trips the unique constraint.
+
+    The rollback expires the signed-in user; the 409 page's header reads that user, which used to raise
+    DetachedInstanceError and answer a bare "Internal Server Error".
+    """
+    with app.test_request_context():
+        organisation = make_organisation()
+        provider_id = make_member(organisation).id
+        organisation_id = organisation.id
+        db.session.remove()
+    # both requests pass the "already open?" check, as they do when they arrive together
+    monkeypatch.setattr(services, 'open_application', lambda organisation_id: None)
+    with ThreadedServer(app) as server:
+        http = signed_in(app, server.url, provider_id)
+        url = f'{server.url}/qualification/organisations/{organisation_id}/apply'
+        first = http.post(url, data={'lots': LOTS}, allow_redirects=False, timeout=60)
+        second = http.post(url, data={'lots': LOTS}, allow_redirects=False, timeout=60)
+    assert first.status_code == 302
+    assert second.status_code == 409, second.text[:300]
+    assert 'govuk-header' in second.text and 'Sign out' in second.text
