@@ -7,6 +7,7 @@ of mappings from column id to value. Blank input is ``None``.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -15,6 +16,10 @@ from typing import Any
 from qualification.schemes import Column, Question
 
 _MONEY = re.compile(r'^-?\d+(\.\d{1,2})?$')
+#: No answer is this large, whatever a scheme's bounds: longer numbers were stored as infinity (SQLite's JSON) or
+#: could not be stored at all. Money is in pence: £1,000,000,000,000.
+LARGEST_MONEY = 100 * 10**12
+LARGEST_NUMBER = 10**15
 
 
 def _quote(label: str) -> str:
@@ -105,6 +110,9 @@ def clean_number(label: str, raw: str | None, validation: dict) -> tuple[Any, st
         value = parse_number(raw)
     except ValueError:
         return None, f'{_quote(label)} must be a number'
+    if not math.isfinite(value) or abs(value) >= LARGEST_NUMBER:
+        return None, (_bounds_error(label, value, validation, money=False)
+                      or _size_error(label, value, LARGEST_NUMBER, lambda number: f'{number:,}'))
     return value, _bounds_error(label, value, validation, money=False)
 
 
@@ -115,7 +123,16 @@ def clean_money(label: str, raw: str | None, validation: dict) -> tuple[Any, str
         value = parse_money(raw)
     except ValueError:
         return None, f'{_quote(label)} must be an amount of money in pounds, like 5000000 or 250.50'
+    if abs(value) >= LARGEST_MONEY:
+        return None, (_bounds_error(label, value, validation, money=True)
+                      or _size_error(label, value, LARGEST_MONEY, format_money))
     return value, _bounds_error(label, value, validation, money=True)
+
+
+def _size_error(label: str, value, largest: int, show) -> str:
+    if value < 0:
+        return f'{_quote(label)} must be more than {show(-largest)}'
+    return f'{_quote(label)} must be less than {show(largest)}'
 
 
 def clean_date(label: str, parts: list[str] | None, validation: dict,

@@ -179,6 +179,12 @@ BAD_INPUTS = [
     ('financial', 'fin-turnover', 'lots', 'must be an amount of money in pounds', None),
     ('financial', 'fin-turnover', '12.345', 'must be an amount of money in pounds', None),
     ('financial', 'fin-turnover', '-5', 'must be £0 or more', None),
+    # no upper bound in the scheme: a number this long used to be saved (as infinity on SQLite, breaking the
+    # section's pages for good) or to crash the save
+    ('financial', 'fin-turnover', '9' * 400, 'must be less than £1,000,000,000,000', None),
+    ('financial', 'fin-turnover', '9' * 5000, 'must be less than £1,000,000,000,000', None),
+    ('financial', 'fin-net-assets', '-' + '9' * 400, 'must be more than -£1,000,000,000,000', None),
+    ('financial', 'fin-largest-customer', '9' * 400 + '.5', 'must be between 0 and 100', None),
     ('financial', 'fin-largest-customer', '101', 'must be between 0 and 100', None),
     ('financial', 'fin-largest-customer', 'ten', 'must be a number', None),
     ('financial', 'fin-year-end', ['31', '2', '2025'], 'must be a real date', None),
