@@ -93,7 +93,8 @@ def search_summary(shortlist: Shortlist) -> list[tuple[str, object]]:
     authority = db.session.get(LocalAuthority, shortlist.authority_code)
     start = criteria.get('start_date')
     origin_authority = db.session.get(LocalAuthority, criteria['authority']) if criteria.get('authority') else None
-    types = [ProvisionType(kind).label for kind in criteria.get('provision_types') or () if kind in ProvisionType]
+    known_types = {kind.value for kind in ProvisionType}   # not ``kind in ProvisionType``: a TypeError on 3.11
+    types = [ProvisionType(kind).label for kind in criteria.get('provision_types') or () if kind in known_types]
     minimum = criteria.get('min_judgement')
     return [
         ('Shortlist', _safe(shortlist.name)),

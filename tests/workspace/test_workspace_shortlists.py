@@ -173,6 +173,19 @@ def test_commissioner_can_export_a_shortlist_as_xlsx_in_rank_order(known, criter
     assert search['Lowest Ofsted judgement'] == 'Good'
 
 
+def test_xlsx_export_names_the_types_of_placement_the_search_asked_for(known, criteria, client, login_as):
+    # A search limited to some provision types made the Excel download fail with a server error on Python 3.11
+    # (``'text' in SomeEnum`` raised TypeError there); the Search sheet names the types instead.
+    shortlist = _shortlist(known, criteria, provision_types=['childrens-home', 'no-longer-a-type'])
+    login_as(known.leeds_officer)
+
+    response = client.get(url_for('workspace.export_xlsx', shortlist_id=shortlist.id))
+
+    assert response.status_code == 200
+    search = dict(openpyxl.load_workbook(io.BytesIO(response.data))['Search'].iter_rows(values_only=True))
+    assert search['Types of placement'] == "Children's home"
+
+
 def test_notes_are_appended_with_author_and_time_and_audited(known, criteria, client, login_as):
     shortlist = _shortlist(known, criteria)
     login_as(known.leeds_officer)
