@@ -164,6 +164,19 @@ def test_other_responses_are_told_not_selected_when_an_offer_is_accepted(world, 
     assert all('not selected' in email.body for email in _emails('referral-not-selected'))
 
 
+def test_a_provider_who_never_answered_is_not_thanked_for_responding(world, app_ctx):
+    # Every provider not selected was told "Thank you for responding", including those who never answered.
+    referral = send(world, world.abbey, world.bradford_home)
+    chosen = offer(world, referral, world.abbey, world.aire_user)
+    from placements import services
+
+    services.accept_offer(chosen, start_date=chosen.available_from, planned_end_date=None, actor=world.leeds_officer)
+
+    email = next(email for email in _emails('referral-not-selected') if email.to_address == world.pennine_user.email)
+    assert 'Thank you for responding' not in email.body
+    assert referral.reference in email.body and 'was not selected' in email.body
+
+
 def test_commissioner_can_close_a_referral_and_waiting_providers_are_told(world, client, login_as):
     referral = send(world)
     login_as(world.leeds_officer)
