@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from flask import Flask, url_for
+from flask_login import current_user
 from jsonschema import validate
 
 from qualification import services
@@ -187,3 +188,36 @@ def test_api_errors_come_back_as_json_in_the_documented_shape(api_app):
     assert page.status_code == 404 and page.mimetype == 'text/html'
     with api_app.app_context():
         db.engine.dispose()
+
+
+@pytest.fixture
+def failing_page_app(app, app_config) -> Flask:
+    """An app (on the migrated database) with one page that fails for a signed-in user."""
+    failing = create_app({**app_config, 'PROPAGATE_EXCEPTIONS': False, 'TESTING': False})
+
+    @failing.route('/test-failure')
+    def fail():
+        assert current_user.is_authenticated
+        raise RuntimeError('a bug')
+
+    yield failing
+    with failing.app_context():
+        db.engine.dispose()
+
+
+def test_a_page_that_fails_for_a_signed_in_user_shows_the_service_error_page(failing_page_app):
+    # The rollback before the error page expired the signed-in user and closing the session detached it, so the
+    # page's header failed to read it and people saw a bare "Internal Server Error" instead of the GOV.UK page.
+    with failing_page_app.test_request_context():
+        user_id = make_user(Role.COMMISSIONER, authority_code='E08000035').get_id()
+        db.session.remove()
+    client = failing_page_app.test_client()
+    with client.session_transaction() as session:
+        session.update({'_user_id': user_id, '_fresh': True, 'second_factor_verified': True})
+
+    response = client.get('/test-failure')
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert 'Sorry, there is a problem with the service' in page and 'govuk-header' in page
+    assert 'Sign out' in page   # still shown as signed in
