@@ -99,7 +99,8 @@ def test_member_cannot_add_a_setting_with_an_unusable_postcode(client, login_as,
     ({'name': ''}, 'name', 'Enter the name of the setting'),
     ({'provision_type': ''}, 'provision_type', 'Select the type of setting'),
     ({'needs': ['flying']}, 'needs', 'Select needs from the list'),
-    ({'description': 'x' * 2001}, 'description', 'Description must be 2000 characters or fewer'),
+    ({'description': 'x' * 2001}, 'description', 'Description must be 2,000 characters or fewer'),
+    ({'name': 'x' * 201}, 'name', 'Name of the setting must be 200 characters or fewer'),
 ])
 def test_member_cannot_add_an_invalid_setting(client, login_as, owner, organisation, overrides, field, message):
     login_as(owner)
