@@ -128,7 +128,8 @@ class ChangeVacanciesForm(FlaskForm):
 
     vacancies = WholeNumberField('Vacancies now', invalid_value_message='Vacancies must be a whole number, like 2',
                                  validators=[number_required('Enter the number of vacancies'),
-                                             NumberRange(0, services.MAX_PLACES, 'Vacancies cannot be negative')])
+                                             NumberRange(0, services.MAX_PLACES, 'Vacancies must be between '
+                                                                                 f'0 and {services.MAX_PLACES}')])
     note = StringField('Note (optional)', widget=GovTextInput(), filters=[strip],
                        description='For example, a child moving on next week', validators=[max_length(200, 'Note')])
     submit = SubmitField('Save vacancies', widget=GovSubmitInput())
