@@ -16,7 +16,8 @@ class PreferencesForm(FlaskForm):
     email_frequency = RadioField(
         'How do you want to be emailed about notifications?', widget=GovRadioInput(),
         choices=[(choice.value, choice.label) for choice in EmailFrequency],
-        validators=[InputRequired('Select how you want to be emailed about notifications')])
+        validators=[InputRequired('Select how you want to be emailed about notifications')],
+        invalid_choice_message='Select how you want to be emailed about notifications')
     submit = SubmitField('Save preferences', widget=GovSubmitInput())
 
 

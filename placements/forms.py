@@ -15,11 +15,12 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovTextInput,
 )
 from wtforms import RadioField, SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, StopValidation, ValidationError
+from wtforms.validators import DataRequired, NumberRange, Optional, StopValidation, ValidationError
 
 from placements.identifiers import identifier_problem
 from placements.services import MAX_NOTES_LENGTH, MAX_SETTINGS, NOTE_FIELDS
 from placements.states import CloseReason, DeclineReason, EndReason
+from registry.inputs import max_length
 from registry.organisations.forms import WholeNumberField, number_required, strip
 from registry.settings.taxonomy import NEEDS, ProvisionType
 from workspace.forms import GovDateField, check_home_authority, check_home_postcode, home_authority_choices
@@ -81,9 +82,7 @@ def _no_identifiers(label: str):
 
 def _notes(label: str, description: str) -> TextAreaField:
     return TextAreaField(label, widget=GovCharacterCount(), filters=[strip], description=description,
-                         validators=[Optional(), Length(max=MAX_NOTES_LENGTH,
-                                                        message=f'{label} must be {MAX_NOTES_LENGTH} characters '
-                                                                'or fewer'), _no_identifiers(label)])
+                         validators=[Optional(), max_length(MAX_NOTES_LENGTH, label), _no_identifiers(label)])
 
 
 class ReferralForm(FlaskForm):
@@ -91,7 +90,8 @@ class ReferralForm(FlaskForm):
 
     settings = SelectMultipleField('Settings to send the referral to', widget=GovCheckboxesInput(), coerce=int,
                                    description=f'Untick any you do not want to approach (up to {MAX_SETTINGS})',
-                                   choices=[], validate_choice=False)
+                                   choices=[], validate_choice=False,
+                                   invalid_value_message='Select settings from the list')
     age = WholeNumberField("Child's age", invalid_value_message="Enter the child's age as a whole number, like 12",
                            validators=[number_required("Enter the child's age"),
                                        NumberRange(0, 25, "Child's age must be between 0 and 25")])
@@ -120,7 +120,7 @@ class ReferralForm(FlaskForm):
     origin_postcode = StringField("Child's home postcode", widget=GovTextInput(), filters=[strip],
                                   description='Distances are measured from here. Providers see only the district, '
                                               'like LS1',
-                                  validators=[Optional(), Length(max=10)])
+                                  validators=[Optional(), max_length(10, "Child's home postcode")])
     origin_authority = SelectField('Or home local authority', widget=GovSelect(), choices=[], validate_choice=False,
                                    description='If you do not give a postcode, distances are measured from the '
                                                'centre of the authority')
@@ -205,9 +205,7 @@ class OfferForm(FlaskForm):
     conditions = TextAreaField('Conditions (optional)', widget=GovCharacterCount(), filters=[strip],
                                description='For example, a transition plan, a matching visit, or extra staffing '
                                            'included in the price. Do not include the child’s name',
-                               validators=[Optional(), Length(max=MAX_NOTES_LENGTH,
-                                                              message=f'Conditions must be {MAX_NOTES_LENGTH} '
-                                                                      'characters or fewer'),
+                               validators=[Optional(), max_length(MAX_NOTES_LENGTH, 'Conditions'),
                                            _no_identifiers('Conditions')])
     submit = SubmitField('Send offer', widget=GovSubmitInput())
 
@@ -233,9 +231,7 @@ class DeclineForm(FlaskForm):
                         invalid_choice_message='Select why you are declining')
     notes = TextAreaField('Notes', widget=GovCharacterCount(), filters=[strip],
                           description='Required if you chose another reason. Do not include the child’s name',
-                          validators=[Optional(), Length(max=MAX_NOTES_LENGTH, message=f'Notes must be '
-                                                         f'{MAX_NOTES_LENGTH} characters or fewer'),
-                                      _no_identifiers('Notes')])
+                          validators=[Optional(), max_length(MAX_NOTES_LENGTH, 'Notes'), _no_identifiers('Notes')])
     submit = SubmitField('Decline referral', widget=GovSubmitInput())
 
     def validate_notes(self, field) -> None:

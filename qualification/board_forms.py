@@ -12,7 +12,7 @@ from wtforms import BooleanField, HiddenField, RadioField, SelectField, SubmitFi
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from qualification.review import LOT_OUTCOMES, QUESTION_OUTCOMES
-from registry.inputs import GovDateField, date_required, parse_money
+from registry.inputs import GovDateField, date_required, max_length, parse_money
 from registry.settings.taxonomy import Lot
 
 LOT_CHOICES = [(lot.value, lot.label) for lot in Lot]
@@ -20,7 +20,9 @@ LOT_CHOICES = [(lot.value, lot.label) for lot in Lot]
 
 class AssignForm(FlaskForm):
     assessor_id = SelectField('Assessor', coerce=int, widget=GovSelect(),
-                              validators=[InputRequired('Select an assessor')])
+                              validators=[InputRequired('Select an assessor')],
+                              invalid_value_message='Select an assessor from the list',
+                              invalid_choice_message='Select an assessor from the list')
     submit = SubmitField('Assign', widget=GovSubmitInput())
 
 
@@ -29,7 +31,8 @@ class StartReviewForm(FlaskForm):
 
 
 class ClarificationForm(FlaskForm):
-    message = TextAreaField('Message to the provider', widget=GovTextArea(), validators=[Optional(), Length(max=2000)],
+    message = TextAreaField('Message to the provider', widget=GovTextArea(),
+                            validators=[Optional(), max_length(2000, 'Message')],
                             description='The questions marked "Ask for clarification" are sent with your comments.')
     submit = SubmitField('Send request for clarification', widget=GovSubmitInput())
 
@@ -38,8 +41,9 @@ class SignOffForm(FlaskForm):
     decision = RadioField('What do you want to do?', widget=GovRadioInput(),
                           choices=[('sign-off', 'Sign off the proposed decision'),
                                    ('send-back', 'Send it back to the assessor')],
-                          validators=[InputRequired('Select whether to sign off or send back')])
-    comment = TextAreaField('Comment', widget=GovTextArea(), validators=[Length(max=2000)],
+                          validators=[InputRequired('Select whether to sign off or send back')],
+                          invalid_choice_message='Select whether to sign off or send back')
+    comment = TextAreaField('Comment', widget=GovTextArea(), validators=[max_length(2000, 'Comment')],
                             description='Required when you send the decision back.')
     submit = SubmitField('Continue', widget=GovSubmitInput())
 
@@ -76,11 +80,14 @@ class ConflictForm(FlaskForm):
     """Declare a conflict of interest with an organisation."""
 
     organisation_id = SelectField('Organisation', coerce=int, widget=GovSelect(),
-                                  validators=[InputRequired('Select the organisation')])
+                                  validators=[InputRequired('Select the organisation')],
+                                  invalid_value_message='Select an organisation from the list',
+                                  invalid_choice_message='Select an organisation from the list')
     reason = TextAreaField('What is the conflict of interest?', widget=GovTextArea(),
                            description='For example, a former employer in the last 3 years, a relative who works '
                                        'there, or shares you hold.',
-                           validators=[InputRequired('Describe the conflict of interest'), Length(max=2000)])
+                           validators=[InputRequired('Describe the conflict of interest'),
+                                       max_length(2000, 'Conflict of interest')])
     submit = SubmitField('Declare conflict of interest', widget=GovSubmitInput())
 
 
@@ -88,13 +95,13 @@ class WithdrawConflictForm(FlaskForm):
     """Withdraw a declaration that no longer applies."""
 
     reason = TextAreaField('Why does it no longer apply? (optional)', widget=GovTextArea(),
-                           validators=[Optional(), Length(max=2000)])
+                           validators=[Optional(), max_length(2000, 'Reason')])
     submit = SubmitField('Withdraw declaration', widget=GovSubmitInput())
 
 
 class ReasonForm(FlaskForm):
     reason = TextAreaField('Reason', widget=GovTextArea(), description='The provider sees this reason.',
-                           validators=[InputRequired('Enter the reason'), Length(max=2000)])
+                           validators=[InputRequired('Enter the reason'), max_length(2000, 'Reason')])
     submit = SubmitField('Confirm', widget=GovSubmitInput())
 
 
@@ -132,9 +139,10 @@ def marks_form(questions, existing: dict):
         rows.append(_Row(question.id, key, question.label))
         setattr(MarksForm, f'outcome_{key}', RadioField(
             f'Outcome for {question.label}', choices=list(QUESTION_OUTCOMES), widget=GovRadioInput(),
-            validators=[Optional()]))
-        setattr(MarksForm, f'comment_{key}', TextAreaField(f'Comment on {question.label}', widget=GovTextArea(),
-                                                           validators=[Optional(), Length(max=2000)]))
+            validators=[Optional()], invalid_choice_message=f'Select an outcome for {question.label}'))
+        setattr(MarksForm, f'comment_{key}', TextAreaField(
+            f'Comment on {question.label}', widget=GovTextArea(),
+            validators=[Optional(), max_length(2000, f'Comment on {question.label}')]))
     MarksForm.questions = rows
     form = MarksForm()
     if not form.is_submitted():
@@ -164,21 +172,27 @@ def decision_form(lots: list[str]):
         label = Lot(lot).label
         setattr(DecisionForm, f'outcome_{_field_key(lot)}', RadioField(
             f'Decision for {label}', choices=list(LOT_OUTCOMES), widget=GovRadioInput(),
-            validators=[InputRequired(f'Select approve or reject for {label}')]))
+            validators=[InputRequired(f'Select approve or reject for {label}')],
+            invalid_choice_message=f'Select approve or reject for {label}'))
         setattr(DecisionForm, f'reasons_{_field_key(lot)}', TextAreaField(
             f'Reasons for {label}', widget=GovTextArea(), description='The provider sees these reasons.',
-            validators=[InputRequired(f'Enter the reasons for {label}'), Length(max=4000)]))
+            validators=[InputRequired(f'Enter the reasons for {label}'),
+                        max_length(4000, f'Reasons for {label}')]))
     DecisionForm.lots = list(lots)
     return DecisionForm()
 
 
 class LocalRequirementsForm(FlaskForm):
-    lot = RadioField('Lot', choices=LOT_CHOICES, widget=GovRadioInput(), validators=[InputRequired('Select a lot')])
-    questions = TextAreaField('Local questions', widget=GovTextArea(), validators=[Optional(), Length(max=8000)],
+    lot = RadioField('Lot', choices=LOT_CHOICES, widget=GovRadioInput(), validators=[InputRequired('Select a lot')],
+                     invalid_choice_message='Select a lot')
+    questions = TextAreaField('Local questions', widget=GovTextArea(),
+                              validators=[Optional(), max_length(8000, 'Local questions')],
                               description='One question a line. Start a line with "yes/no:" for a yes or no question.')
-    documents = TextAreaField('Documents you accept', widget=GovTextArea(), validators=[Optional(), Length(max=4000)],
+    documents = TextAreaField('Documents you accept', widget=GovTextArea(),
+                              validators=[Optional(), max_length(4000, 'Documents you accept')],
                               description='One document a line.')
-    prices = TextAreaField('Price schedule', widget=GovTextArea(), validators=[Optional(), Length(max=4000)],
+    prices = TextAreaField('Price schedule', widget=GovTextArea(),
+                           validators=[Optional(), max_length(4000, 'Price schedule')],
                            description='One placement type a line, then a bar and the weekly price in pounds, '
                                        'for example "Solo placement | 5200.00".')
     submit = SubmitField('Publish requirements', widget=GovSubmitInput())
@@ -230,10 +244,12 @@ def local_apply_form(requirements):
     for question in requirements.questions:
         if question['type'] == 'yes-no':
             field = RadioField(question['text'], choices=[('yes', 'Yes'), ('no', 'No')], widget=GovRadioInput(),
-                               validators=[InputRequired(f'Answer "{question["text"]}"')])
+                               validators=[InputRequired(f'Answer "{question["text"]}"')],
+                               invalid_choice_message=f'Answer "{question["text"]}" with yes or no')
         else:
             field = TextAreaField(question['text'], widget=GovTextArea(),
-                                  validators=[InputRequired(f'Answer "{question["text"]}"'), Length(max=4000)])
+                                  validators=[InputRequired(f'Answer "{question["text"]}"'),
+                                              max_length(4000, f'Answer to "{question["text"]}"')])
         setattr(LocalApplyForm, f'answer_{question["id"]}', field)
     if requirements.documents or requirements.price_schedule:
         LocalApplyForm.accepts_terms = BooleanField(
@@ -244,10 +260,11 @@ def local_apply_form(requirements):
 
 class LocalDecisionForm(FlaskForm):
     decision = RadioField('Decision', choices=[('accept', 'Accept onto our local list'), ('decline', 'Decline')],
-                          widget=GovRadioInput(), validators=[InputRequired('Select accept or decline')])
+                          widget=GovRadioInput(), validators=[InputRequired('Select accept or decline')],
+                          invalid_choice_message='Select accept or decline')
     # no Optional(): it would stop the chain before validate_reason can require a reason for a decline
     reason = TextAreaField('Reason', widget=GovTextArea(), description='The provider sees this reason.',
-                           validators=[Length(max=2000)])
+                           validators=[max_length(2000, 'Reason')])
     submit = SubmitField('Confirm decision', widget=GovSubmitInput())
 
     def validate_reason(self, field):
@@ -276,7 +293,7 @@ class SchemePublishForm(FlaskForm):
                                               'applications already started keep theirs. For example, 1 4 2027.',
                                   validators=[date_required('Enter the date the version takes effect')])
     reason = TextAreaField('Note for the audit trail (optional)', widget=GovTextArea(),
-                           validators=[Optional(), Length(max=2000)])
+                           validators=[Optional(), max_length(2000, 'Note')])
     #: The content previewed: publication is refused if the draft was replaced since.
     sha256 = HiddenField()
     submit = SubmitField('Publish this version', widget=GovSubmitInput())

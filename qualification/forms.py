@@ -28,12 +28,13 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, ValidationError
+from wtforms.validators import InputRequired, ValidationError
 
 from qualification import answers as answer_rules
 from qualification import rules
 from qualification.evidence import ALLOWED_DESCRIPTION, EvidenceRejected, check_upload
 from qualification.schemes import Question, Scheme, Section
+from registry.inputs import max_length
 
 
 class DayMonthYearField(Field):
@@ -70,10 +71,11 @@ class DeclarationForm(FlaskForm):
     """The declaration made on submission."""
 
     name = StringField('Your full name', widget=GovTextInput(),
-                       validators=[InputRequired('Enter your full name'), Length(max=120)])
+                       validators=[InputRequired('Enter your full name'), max_length(120, 'Full name')])
     role = StringField('Your role in the organisation', widget=GovTextInput(),
                        description='For example, Responsible individual or Director',
-                       validators=[InputRequired('Enter your role in the organisation'), Length(max=120)])
+                       validators=[InputRequired('Enter your role in the organisation'),
+                                   max_length(120, 'Role')])
     confirm = BooleanField('I declare that the information in this application is true and complete, and I will '
                            'tell the national board of any material change.', widget=GovCheckboxInput(),
                            validators=[InputRequired('Confirm the declaration to submit the application')])
@@ -84,7 +86,7 @@ class WithdrawForm(FlaskForm):
     """Confirm withdrawal."""
 
     reason = TextAreaField('Why are you withdrawing? (optional)', widget=GovTextArea(),
-                           validators=[Length(max=2000)])
+                           validators=[max_length(2000, 'Reason')])
     submit = SubmitField('Withdraw application', widget=GovSubmitInput())
 
 

@@ -179,6 +179,9 @@ def _register_security_headers(app: Flask) -> None:
             response.headers['Strict-Transport-Security'] = 'max-age=31536000; includeSubDomains'
         if response.mimetype == 'text/html':
             response.headers.setdefault('Cache-Control', 'no-store')
+        # send_file (documents, assets) dates its response, and Werkzeug's server (`make run`, the browser tests)
+        # sends its own Date as well: two Date headers. Every server adds one (gunicorn drops the application's).
+        response.headers.pop('Date', None)
         return response
 
 

@@ -1,4 +1,4 @@
-"""Input hardening shared by every feature: ids the database can hold, money, and GOV.UK date inputs.
+"""Input hardening shared by every feature: ids the database can hold, money, GOV.UK date inputs and length limits.
 
 Anything typed or put in a URL by a person reaches these before it reaches the database, so hostile or odd
 input (``inf``, ``nan``, ``1e309``, an id of 2^31, a POST without the date boxes) gets a clear message or a
@@ -15,7 +15,7 @@ from govuk_frontend_wtf.wtforms_widgets import GovDateInput, GovTextInput
 from werkzeug.routing import IntegerConverter
 from wtforms import Field
 from wtforms.utils import unset_value
-from wtforms.validators import StopValidation
+from wtforms.validators import Length, StopValidation
 
 #: The largest value a (PostgreSQL) ``integer`` column holds; ids and counts beyond it cannot exist.
 MAX_DB_INT = 2 ** 31 - 1
@@ -33,6 +33,15 @@ class DatabaseIdConverter(IntegerConverter):
 
     def __init__(self, map, fixed_digits=0, min=None, max=MAX_DB_INT, signed=False):  # noqa: A002 - Werkzeug names
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+def max_length(limit: int, name: str) -> Length:
+    """``Length(max=limit)`` with the GOV.UK message naming the field: "Legal name must be 200 characters or fewer".
+
+    Every length limit goes through here: WTForms' own message ("Field cannot be longer than 200 characters.")
+    names no field, so two of them in the error summary cannot be told apart.
+    """
+    return Length(max=limit, message=f'{name} must be {limit:,} characters or fewer')
 
 
 def parse_id(raw) -> int | None:

@@ -14,11 +14,13 @@ import re
 import secrets
 import shutil
 import time
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO, Protocol
+from urllib.parse import quote
 
 from flask import Blueprint, Flask, abort, current_app, send_file, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -88,9 +90,29 @@ def check_key(key: str) -> str:
 
 
 def _content_disposition_name(filename: str) -> str:
-    """A filename safe inside a quoted Content-Disposition header."""
-    cleaned = re.sub(r'[^A-Za-z0-9 ._()\-]', '_', filename or 'document')[:150].strip()
+    """A filename safe inside a Content-Disposition header: letters of any alphabet, digits, spaces and ``._()-``.
+
+    Anything else (quotes, semicolons, slashes, control and direction-changing characters) becomes ``_``, so a
+    hostile name can never end the header value, add a parameter or disguise its extension.
+    """
+    name = unicodedata.normalize('NFC', filename or 'document')
+    cleaned = re.sub(r'[^\w .()\-]', '_', name)[:150].strip()
     return cleaned or 'document'
+
+
+def attachment_disposition(filename: str) -> str:
+    """The ``Content-Disposition`` of a download, the same from either store (RFC 6266).
+
+    ``filename`` is plain ASCII for old clients ("Ünï cödé.pdf" reads "Uni code.pdf"); a name that is not ASCII
+    also goes out exactly, percent-encoded, as RFC 5987's ``filename*=UTF-8''...``, which browsers prefer.
+    """
+    name = _content_disposition_name(filename)
+    letters = ''.join(char for char in unicodedata.normalize('NFKD', name) if not unicodedata.combining(char))
+    fallback = re.sub(r'[^A-Za-z0-9 ._()\-]', '_', letters)
+    if fallback == name:
+        return f'attachment; filename="{name}"'
+    encoded = quote(name, safe="!#$&+-.^_`|~")  # RFC 5987 attr-char, as Werkzeug's send_file encodes it
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
 
 
 class LocalStorage:
@@ -261,11 +283,10 @@ class S3Storage:
             self.client.delete_object(Bucket=self.bucket, Key=self.prefix + blob.key)
 
     def url(self, key: str, filename: str, expires: int | None = None) -> str:
-        name = _content_disposition_name(filename)
         return self.client.generate_presigned_url(
             'get_object',
             Params={'Bucket': self.bucket, 'Key': self._key(key),
-                    'ResponseContentDisposition': f'attachment; filename="{name}"'},
+                    'ResponseContentDisposition': attachment_disposition(filename)},
             ExpiresIn=int(expires if expires is not None else self.default_expires))
 
 
@@ -366,7 +387,7 @@ def download(token: str):
     except StorageError:
         abort(404)
     mimetype = mimetypes.guess_type(filename)[0] or 'application/octet-stream'
-    response = send_file(fileobj, mimetype=mimetype, as_attachment=True,
-                         download_name=_content_disposition_name(filename), max_age=0)
+    response = send_file(fileobj, mimetype=mimetype, max_age=0)
+    response.headers['Content-Disposition'] = attachment_disposition(filename)
     response.headers['Cache-Control'] = 'private, no-store'
     return response

@@ -11,8 +11,9 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovTextInput,
 )
 from wtforms import RadioField, SelectMultipleField, StringField, SubmitField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, NumberRange, Optional
 
+from registry.inputs import max_length
 from registry.organisations.forms import WholeNumberField, number_required
 from registry.settings.taxonomy import NEEDS, SexAccepted
 from unlisted.services import IN_HOUSE_TYPES
@@ -21,10 +22,11 @@ from unlisted.services import IN_HOUSE_TYPES
 class InHouseForm(FlaskForm):
     name = StringField('Name of the home or service', widget=GovTextInput(), validators=[
         InputRequired('Enter the name of the home or service'),
-        Length(max=200, message='The name must be 200 characters or fewer')])
+        max_length(200, 'Name of the home or service')])
     provision_type = RadioField('Type', widget=GovRadioInput(), choices=[(kind.value, kind.label)
                                                                           for kind in IN_HOUSE_TYPES],
-                                validators=[InputRequired('Choose the type of provision')])
+                                validators=[InputRequired('Choose the type of provision')],
+                                invalid_choice_message='Choose the type of provision')
     postcode = StringField('Postcode', widget=GovTextInput(), validators=[InputRequired('Enter the postcode')],
                            description='Commissioners see where it is; a children\'s home\'s address is never public')
     places = WholeNumberField('Places', widget=GovTextInput(),
@@ -42,11 +44,12 @@ class InHouseForm(FlaskForm):
     sex = RadioField('Cares for', widget=GovRadioInput(), default=SexAccepted.ANY.value,
                      choices=[(SexAccepted.ANY.value, 'Girls and boys'), (SexAccepted.FEMALE.value, 'Girls only'),
                               (SexAccepted.MALE.value, 'Boys only')],
-                     validators=[InputRequired('Choose which children it cares for')])
+                     validators=[InputRequired('Choose which children it cares for')],
+                     invalid_choice_message='Choose which children it cares for')
     needs = SelectMultipleField('Needs it meets', widget=GovCheckboxesInput(), choices=list(NEEDS.items()),
                                 invalid_choice_message='Choose needs from the list')
     description = TextAreaField('Description', widget=GovTextArea(), validators=[
-        Optional(), Length(max=2000, message='The description must be 2,000 characters or fewer')])
+        Optional(), max_length(2000, 'Description')])
     submit = SubmitField('Record in-house service', widget=GovSubmitInput())
 
     def data_for_service(self) -> dict:

@@ -22,12 +22,12 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import AnyOf, DataRequired, Length, NumberRange, Optional, StopValidation, ValidationError
+from wtforms.validators import AnyOf, DataRequired, NumberRange, Optional, StopValidation, ValidationError
 
 from registry.extensions import db
 from registry.geography import postcodes
 from registry.geography.models import LocalAuthority
-from registry.inputs import GovDateField, date_required
+from registry.inputs import GovDateField, date_required, max_length
 from registry.organisations.forms import WholeNumberField, number_required, strip
 from registry.settings.taxonomy import NEEDS, Judgement, ProvisionType
 from workspace.services import MAX_NOTE_LENGTH
@@ -75,7 +75,7 @@ class FinderForm(FlaskForm):
                                 invalid_choice_message='Select needs from the list')
     postcode = StringField('Home postcode', widget=GovTextInput(), filters=[strip],
                            description='Where the child lives now; distances are measured from here',
-                           validators=[Optional(), Length(max=10)])
+                           validators=[Optional(), max_length(10, 'Home postcode')])
     authority = SelectField('Or home local authority', widget=GovSelect(), choices=[], validate_choice=False,
                             description='If you do not know the postcode, distances are measured from the '
                                         'centre of the authority')
@@ -172,7 +172,7 @@ class ShortlistForm(FlaskForm):
     name = StringField('Name this shortlist', widget=GovTextInput(), filters=[strip],
                        description='For example, the child’s initials and the date. Do not use their full name',
                        validators=[DataRequired('Enter a name for the shortlist'),
-                                   Length(max=120, message='Name must be 120 characters or fewer')])
+                                   max_length(120, 'Name')])
     submit = SubmitField('Save as shortlist', widget=GovSubmitInput())
 
 
@@ -182,8 +182,7 @@ class NoteForm(FlaskForm):
     body = TextAreaField('Add a note', widget=GovCharacterCount(), filters=[strip],
                          description='Notes are kept with your name and the time, and cannot be changed',
                          validators=[DataRequired('Enter a note'),
-                                     Length(max=MAX_NOTE_LENGTH,
-                                            message=f'Note must be {MAX_NOTE_LENGTH} characters or fewer')])
+                                     max_length(MAX_NOTE_LENGTH, 'Note')])
     submit = SubmitField('Add note', widget=GovSubmitInput())
 
 

@@ -7,13 +7,15 @@ from govuk_frontend_wtf.wtforms_widgets import GovPasswordInput, GovSubmitInput,
 from wtforms import EmailField, HiddenField, PasswordField, StringField, SubmitField
 from wtforms.validators import Email, EqualTo, InputRequired, Length, Regexp
 
+from registry.inputs import max_length
+
 EMAIL_FORMAT = 'Enter an email address in the correct format, like name@example.com'
 
 
 def _email_field(label: str = 'Email address') -> EmailField:
     return EmailField(label, widget=GovTextInput(), validators=[
         InputRequired('Enter your email address'),
-        Length(max=254, message='Email address must be 254 characters or fewer'),
+        max_length(254, 'Email address'),
         Email(EMAIL_FORMAT, check_deliverability=False)])
 
 
@@ -22,7 +24,7 @@ def _new_password_fields(label: str = 'Create a password') -> tuple[PasswordFiel
                              description='Use 12 characters or more. A few unrelated words make a strong password.',
                              validators=[InputRequired('Enter a password'),
                                          Length(min=12, message='Password must be 12 characters or more'),
-                                         Length(max=200, message='Password must be 200 characters or fewer')])
+                                         max_length(200, 'Password')])
     confirm = PasswordField('Confirm password', widget=GovPasswordInput(), validators=[
         InputRequired('Confirm your password'), EqualTo('password', 'Passwords must match')])
     return password, confirm
@@ -32,7 +34,7 @@ class RegisterForm(FlaskForm):
     """Create a provider account."""
 
     full_name = StringField('Full name', widget=GovTextInput(), validators=[
-        InputRequired('Enter your full name'), Length(max=120, message='Full name must be 120 characters or fewer')])
+        InputRequired('Enter your full name'), max_length(120, 'Full name')])
     email = _email_field()
     password, confirm_password = _new_password_fields()
     submit = SubmitField('Create account', widget=GovSubmitInput())

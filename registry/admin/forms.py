@@ -5,23 +5,24 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovRadioInput, GovSelect, GovSubmitInput, GovTextArea, GovTextInput
 from wtforms import EmailField, RadioField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import Email, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import Email, InputRequired, Optional, ValidationError
 
 from registry.accounts.models import Role
 from registry.accounts.services import STAFF_ROLES
+from registry.inputs import max_length
 
 
 class InviteUserForm(FlaskForm):
     """Invite a commissioner, assessor, board member or administrator."""
 
     full_name = StringField('Full name', widget=GovTextInput(), validators=[
-        InputRequired('Enter their full name'), Length(max=120, message='Full name must be 120 characters or fewer')])
+        InputRequired('Enter their full name'), max_length(120, 'Full name')])
     email = EmailField('Email address', widget=GovTextInput(), validators=[
         InputRequired('Enter their email address'),
-        Length(max=254, message='Email address must be 254 characters or fewer'),
+        max_length(254, 'Email address'),
         Email('Enter an email address in the correct format, like name@example.com', check_deliverability=False)])
     role = RadioField('Role', widget=GovRadioInput(), choices=[(role.value, role.label) for role in STAFF_ROLES],
-                      validators=[InputRequired('Select a role')])
+                      validators=[InputRequired('Select a role')], invalid_choice_message='Select a role')
     #: Choices (the 153 local authorities) are set by the view.
     authority_code = SelectField('Local authority', widget=GovSelect(), choices=[], validate_choice=False,
                                  description='Commissioners only: the authority they work for')
@@ -37,7 +38,7 @@ class UserActionForm(FlaskForm):
     """Confirm an action on a user, with an optional reason for the audit trail."""
 
     reason = TextAreaField('Reason (optional)', widget=GovTextArea(), validators=[
-        Optional(), Length(max=500, message='Reason must be 500 characters or fewer')])
+        Optional(), max_length(500, 'Reason')])
     submit = SubmitField('Confirm', widget=GovSubmitInput())
 
 
@@ -48,5 +49,6 @@ class RoleFilterForm(FlaskForm):
         csrf = False
 
     role = SelectField('Role', widget=GovSelect(), validators=[Optional()],
-                       choices=[('', 'All roles')] + [(role.value, role.label) for role in Role])
+                       choices=[('', 'All roles')] + [(role.value, role.label) for role in Role],
+                       invalid_choice_message='Select a role from the list')
     submit = SubmitField('Filter', widget=GovSubmitInput())

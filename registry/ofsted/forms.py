@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovRadioInput, GovSubmitInput, GovTextArea
 from wtforms import RadioField, SubmitField, TextAreaField
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import InputRequired
 
+from registry.inputs import max_length
 from registry.ofsted.models import ReviewOutcome
 
 
@@ -15,8 +16,8 @@ class ResolveReviewForm(FlaskForm):
 
     outcome = RadioField('Outcome', widget=GovRadioInput(), choices=[(outcome.value, outcome.label)
                                                                      for outcome in ReviewOutcome],
-                         validators=[InputRequired('Select an outcome')])
+                         validators=[InputRequired('Select an outcome')], invalid_choice_message='Select an outcome')
     reason = TextAreaField('Reasons', widget=GovTextArea(), validators=[
         InputRequired('Give the reasons for the outcome'),
-        Length(max=2000, message='Reasons must be 2,000 characters or fewer')])
+        max_length(2000, 'Reasons')])
     submit = SubmitField('Record outcome', widget=GovSubmitInput())

@@ -8,9 +8,10 @@ from urllib.parse import urlparse
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovRadioInput, GovSubmitInput, GovTextArea, GovTextInput
 from wtforms import IntegerField, RadioField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length, Optional, StopValidation, ValidationError
+from wtforms.validators import DataRequired, Email, Optional, StopValidation, ValidationError
 
 from registry.geography.postcodes import PostcodeError, normalise
+from registry.inputs import max_length
 from registry.organisations.models import LegalForm, MemberRole, Sector
 
 COMPANY_NUMBER = re.compile(r'^(\d{8}|[A-Z]{2}\d{6})$')
@@ -74,11 +75,11 @@ def address_fields(postcode_description: str = '') -> tuple[StringField, StringF
     return (
         StringField('Address line 1', widget=GovTextInput(), filters=[strip],
                     validators=[DataRequired('Enter address line 1, typically the building and street'),
-                                Length(max=120)]),
+                                max_length(120, 'Address line 1')]),
         StringField('Address line 2 (optional)', widget=GovTextInput(), filters=[strip],
-                    validators=[Length(max=120)]),
+                    validators=[max_length(120, 'Address line 2')]),
         StringField('Town or city', widget=GovTextInput(), filters=[strip],
-                    validators=[DataRequired('Enter the town or city'), Length(max=80)]),
+                    validators=[DataRequired('Enter the town or city'), max_length(80, 'Town or city')]),
         StringField('Postcode', widget=GovTextInput(), filters=[strip], description=postcode_description,
                     validators=[DataRequired('Enter a postcode'), postcode_format]),
     )
@@ -89,9 +90,10 @@ class OrganisationForm(FlaskForm):
 
     legal_name = StringField('Legal name', widget=GovTextInput(), filters=[strip],
                              description='As registered with Companies House or the Charity Commission',
-                             validators=[DataRequired('Enter the legal name'), Length(max=200)])
+                             validators=[DataRequired('Enter the legal name'), max_length(200, 'Legal name')])
     trading_name = StringField('Trading name (optional)', widget=GovTextInput(), filters=[strip],
-                               description='If different from the legal name', validators=[Length(max=200)])
+                               description='If different from the legal name',
+                               validators=[max_length(200, 'Trading name')])
     legal_form = RadioField('Legal form', widget=GovRadioInput(),
                             choices=[(form.value, form.label) for form in LegalForm],
                             invalid_choice_message='Select the legal form')
@@ -104,16 +106,18 @@ class OrganisationForm(FlaskForm):
                         invalid_choice_message='Select the sector')
     address_line_1, address_line_2, town, postcode = address_fields()
     contact_name = StringField('Contact name', widget=GovTextInput(), filters=[strip],
-                               validators=[DataRequired('Enter the name of the contact'), Length(max=120)])
+                               validators=[DataRequired('Enter the name of the contact'),
+                                           max_length(120, 'Contact name')])
     contact_email = StringField('Contact email address', widget=GovTextInput(), filters=[strip],
-                                validators=[DataRequired('Enter the contact email address'), Length(max=254),
+                                validators=[DataRequired('Enter the contact email address'),
+                                            max_length(254, 'Contact email address'),
                                             Email('Enter an email address in the correct format, '
                                                   'like name@example.com')])
     contact_phone = StringField('Contact telephone number', widget=GovTextInput(), filters=[strip],
                                 description='For international numbers include the country code',
                                 validators=[DataRequired('Enter the contact telephone number')])
     website = StringField('Website (optional)', widget=GovTextInput(), filters=[strip],
-                          validators=[Optional(), Length(max=200)])
+                          validators=[Optional(), max_length(200, 'Website')])
     submit = SubmitField('Save and continue', widget=GovSubmitInput())
 
     def _legal_form(self) -> LegalForm | None:
@@ -161,13 +165,14 @@ class InviteColleagueForm(FlaskForm):
     """Invite a colleague by email."""
 
     email = StringField('Email address', widget=GovTextInput(), filters=[strip],
-                        validators=[DataRequired('Enter your colleague’s email address'), Length(max=254),
+                        validators=[DataRequired('Enter your colleague’s email address'),
+                                    max_length(254, 'Email address'),
                                     Email('Enter an email address in the correct format, like name@example.com')])
     role = RadioField('Role', widget=GovRadioInput(), default=MemberRole.EDITOR.value,
                       choices=[(role.value, role.label) for role in MemberRole],
                       invalid_choice_message='Select a role')
     message = TextAreaField('Message (optional)', widget=GovTextArea(), filters=[strip],
-                            validators=[Length(max=500)])
+                            validators=[max_length(500, 'Message')])
     submit = SubmitField('Send invitation', widget=GovSubmitInput())
 
 

@@ -13,10 +13,11 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovTextInput,
 )
 from wtforms import HiddenField, RadioField, SelectMultipleField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, ValidationError
+from wtforms.validators import DataRequired, NumberRange, ValidationError
 
 from registry.extensions import db
 from registry.geography.models import LocalAuthority
+from registry.inputs import max_length
 from registry.organisations.forms import WholeNumberField, address_fields, number_required, strip
 from registry.settings import public_text, services
 from registry.settings.taxonomy import NEEDS, ProvisionType, SexAccepted, normalise_urn
@@ -33,7 +34,8 @@ class SettingForm(FlaskForm):
                                 choices=[(kind.value, kind.label) for kind in ProvisionType],
                                 invalid_choice_message='Select the type of setting')
     name = StringField('Name of the setting', widget=GovTextInput(), filters=[strip],
-                       validators=[DataRequired('Enter the name of the setting'), Length(max=200)])
+                       validators=[DataRequired('Enter the name of the setting'),
+                                   max_length(200, 'Name of the setting')])
     urn = StringField('Ofsted unique reference number (URN)', widget=GovTextInput(), filters=[_urn_filter],
                       description='For settings registered with Ofsted: SC and 6 digits, like SC123456, or 7 digits. '
                                   'Leave blank for local authority fostering and assessment services')
@@ -62,9 +64,7 @@ class SettingForm(FlaskForm):
     description = TextAreaField('Description', widget=GovCharacterCount(), filters=[strip],
                                 description='What commissioners should know: the home or service, its approach, '
                                             'staffing and the children it suits. Never include children’s details',
-                                validators=[Length(max=services.MAX_DESCRIPTION,
-                                                   message='Description must be '
-                                                           f'{services.MAX_DESCRIPTION} characters or fewer')])
+                                validators=[max_length(services.MAX_DESCRIPTION, 'Description')])
     coverage = SelectMultipleField('Local authorities you take placements from', choices=[],
                                    invalid_choice_message='Select local authorities from the list')
     submit = SubmitField('Save', widget=GovSubmitInput())
@@ -128,7 +128,8 @@ class ChangeVacanciesForm(FlaskForm):
 
     vacancies = WholeNumberField('Vacancies now', invalid_value_message='Vacancies must be a whole number, like 2',
                                  validators=[number_required('Enter the number of vacancies'),
-                                             NumberRange(0, services.MAX_PLACES, 'Vacancies cannot be negative')])
+                                             NumberRange(0, services.MAX_PLACES, 'Vacancies must be between '
+                                                                                 f'0 and {services.MAX_PLACES}')])
     note = StringField('Note (optional)', widget=GovTextInput(), filters=[strip],
-                       description='For example, a child moving on next week', validators=[Length(max=200)])
+                       description='For example, a child moving on next week', validators=[max_length(200, 'Note')])
     submit = SubmitField('Save vacancies', widget=GovSubmitInput())

@@ -31,9 +31,9 @@ FAILING_ANSWERS = {'org-insolvency': 'yes', 'ins-el-amount': 100, 'reg-lowest-ju
 FAILING_QUESTIONS = sorted(FAILING_ANSWERS)
 
 
-def submitted_application(organisation, provider, *, lots=LOTS, answers: dict | None = None) -> Application:
-    """Start, answer every section (valid answers unless ``answers`` says otherwise), upload evidence and submit,
-    through the real services."""
+def completed_application(organisation, provider, *, lots=LOTS, answers: dict | None = None) -> Application:
+    """Start, answer every section (valid answers unless ``answers`` says otherwise) and upload evidence, through
+    the real services: ready to submit."""
     scheme = load_scheme('2026.1')
     application = services.start_application(organisation, list(lots), actor=provider)
     for section_id, values in stored_answers(scheme, lots).items():
@@ -45,7 +45,12 @@ def submitted_application(organisation, provider, *, lots=LOTS, answers: dict | 
                 upload = check_upload(io.BytesIO(PDF_BYTES), f'{question.id}.pdf', 10 * 1024 * 1024)
                 services.upload_evidence(application, question.id, upload, actor=provider)
     db.session.expire_all()
-    application = db.session.get(Application, application.id)
+    return db.session.get(Application, application.id)
+
+
+def submitted_application(organisation, provider, *, lots=LOTS, answers: dict | None = None) -> Application:
+    """A :func:`completed_application`, submitted through the real services."""
+    application = completed_application(organisation, provider, lots=lots, answers=answers)
     services.submit(application, {'name': 'Pat Provider', 'role': 'Director'}, actor=provider)
     return application
 

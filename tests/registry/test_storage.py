@@ -8,12 +8,14 @@ import socket
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from registry.storage import LocalStorage, S3Storage, StorageError, get_storage
+from registry.storage import LocalStorage, S3Storage, StorageError, attachment_disposition, get_storage
+from tests.live import ThreadedServer
 
 ROOT = Path(__file__).resolve().parents[2]
 MOTO_SERVER = ROOT / '.venv' / 'bin' / 'moto_server'
@@ -49,6 +51,46 @@ def test_local_signed_link_serves_the_file_then_expires(app, tmp_path, monkeypat
     assert 'attachment' in response.headers['Content-Disposition']
     assert response.headers['Cache-Control'] == 'private, no-store'
     assert client.get(expired).status_code == 404
+
+
+def _local_link(app, tmp_path, monkeypatch, filename: str) -> str:
+    """A signed link to a small PDF saved in a local store in ``tmp_path``, to be downloaded as ``filename``."""
+    monkeypatch.setitem(app.config, 'STORAGE_LOCAL_DIR', str(tmp_path))
+    with app.test_request_context():
+        storage = get_storage()
+        storage.save('evidence/9/key', io.BytesIO(b'%PDF-1.4 doc'), 'application/pdf')
+        return storage.url('evidence/9/key', filename)
+
+
+def test_local_download_keeps_a_non_ascii_filename_with_an_ascii_fallback(app, tmp_path, monkeypatch):
+    url = _local_link(app, tmp_path, monkeypatch, 'Ünï cödé.pdf')
+    # it used to be sent as "_n_ c_d_.pdf"
+    disposition = app.test_client().get(url).headers['Content-Disposition']
+    assert disposition == "attachment; filename=\"Uni code.pdf\"; filename*=UTF-8''%C3%9Cn%C3%AF%20c%C3%B6d%C3%A9.pdf"
+    assert disposition.isascii()
+    assert urllib.parse.unquote(disposition.split("filename*=UTF-8''")[1]) == 'Ünï cödé.pdf'
+
+
+@pytest.mark.parametrize(('filename', 'disposition'), [
+    ('My accounts.pdf', 'attachment; filename="My accounts.pdf"'),
+    ('a"; filename="evil.exe', 'attachment; filename="a__ filename__evil.exe"'),
+    ('line\r\nSet-Cookie: x=1.pdf', 'attachment; filename="line__Set-Cookie_ x_1.pdf"'),
+    ('../../etc/passwd', 'attachment; filename=".._.._etc_passwd"'),
+    ('\u202egnp.exe', 'attachment; filename="_gnp.exe"'),
+    ('', 'attachment; filename="document"'),
+    ('Zoë\'s "plan";.pdf', "attachment; filename=\"Zoe_s _plan__.pdf\"; filename*=UTF-8''Zo%C3%AB_s%20_plan__.pdf"),
+    ('文件.pdf', "attachment; filename=\"__.pdf\"; filename*=UTF-8''%E6%96%87%E4%BB%B6.pdf"),
+])
+def test_a_download_filename_can_never_break_the_header(filename, disposition):
+    assert attachment_disposition(filename) == disposition
+
+
+def test_a_local_download_has_one_date_header_over_real_http(app, tmp_path, monkeypatch):
+    url = _local_link(app, tmp_path, monkeypatch, 'My accounts.pdf')
+    # send_file used to add a Date of its own to the one the server sends
+    with ThreadedServer(app) as server, urllib.request.urlopen(server.url + url, timeout=10) as response:  # noqa: S310
+        assert response.read() == b'%PDF-1.4 doc'
+        assert len(response.headers.get_all('Date')) == 1
 
 
 def test_local_signed_link_that_was_tampered_with_is_refused(app, tmp_path, monkeypatch):

@@ -39,6 +39,27 @@ def test_provider_can_create_organisation_and_becomes_owner(app_ctx, client, log
     assert b'Add a setting' in overview.data
 
 
+def test_provider_cannot_create_an_organisation_with_names_too_long_and_is_told_which(app_ctx, client, login_as):
+    login_as(make_user(Role.PROVIDER))
+    too_long = 'x' * 300
+
+    response = client.post('/organisations/new', data=organisation_form(
+        legal_name=too_long, trading_name=too_long, address_line_1=too_long, address_line_2=too_long, town=too_long,
+        contact_name=too_long, website='https://' + too_long + '.example.org'))
+
+    body = response.get_data(as_text=True)
+    assert 'There is a problem' in body
+    # each used to be "Field cannot be longer than 200 characters.", the same words twice and no field named
+    summary = body.split('govuk-error-summary__list')[1].split('</ul>')[0]
+    for message in ('Legal name must be 200 characters or fewer', 'Trading name must be 200 characters or fewer',
+                    'Address line 1 must be 120 characters or fewer', 'Address line 2 must be 120 characters or fewer',
+                    'Town or city must be 80 characters or fewer', 'Contact name must be 120 characters or fewer',
+                    'Website must be 200 characters or fewer'):
+        assert message in summary
+    assert 'Field' not in body
+    assert _count(Organisation) == 0
+
+
 def test_provider_can_create_organisation_with_a_registered_address_outside_england(app_ctx, client, login_as):
     login_as(make_user(Role.PROVIDER))
 

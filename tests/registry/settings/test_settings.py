@@ -99,7 +99,8 @@ def test_member_cannot_add_a_setting_with_an_unusable_postcode(client, login_as,
     ({'name': ''}, 'name', 'Enter the name of the setting'),
     ({'provision_type': ''}, 'provision_type', 'Select the type of setting'),
     ({'needs': ['flying']}, 'needs', 'Select needs from the list'),
-    ({'description': 'x' * 2001}, 'description', 'Description must be 2000 characters or fewer'),
+    ({'description': 'x' * 2001}, 'description', 'Description must be 2,000 characters or fewer'),
+    ({'name': 'x' * 201}, 'name', 'Name of the setting must be 200 characters or fewer'),
 ])
 def test_member_cannot_add_an_invalid_setting(client, login_as, owner, organisation, overrides, field, message):
     login_as(owner)
@@ -239,6 +240,26 @@ def test_member_cannot_set_more_vacancies_than_places(client, login_as, owner, o
     assert (setting.vacancies, setting.vacancies_confirmed_at) == (0, None)
     assert _count(VacancyChange) == 0
     assert _count(ReindexRequest) == 1
+
+
+@pytest.mark.parametrize('vacancies', ['-1', '201'])
+def test_member_cannot_set_vacancies_outside_what_any_setting_can_have(client, login_as, owner, organisation,
+                                                                      vacancies):
+    setting = make_setting(organisation, owner)
+    login_as(owner)
+
+    response = client.post(f'/settings/{setting.id}/vacancies',
+                           data={'change-vacancies': vacancies, 'change-note': 'x' * 201})
+
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'There is a problem' in body
+    # 201 used to say "Vacancies cannot be negative", and a long note "Field cannot be longer than 200 characters."
+    assert 'Vacancies must be between 0 and 200' in body and 'cannot be negative' not in body
+    assert 'Note must be 200 characters or fewer' in body and 'Field' not in body
+    db.session.refresh(setting)
+    assert (setting.vacancies, setting.vacancies_confirmed_at) == (0, None)
+    assert _count(VacancyChange) == 0
 
 
 def test_member_cannot_confirm_a_number_a_colleague_has_just_changed(client, login_as, owner, organisation):
