@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.db import TimestampMixin, UTCDateTime, enum_column
@@ -84,6 +84,13 @@ class Organisation(TimestampMixin, db.Model):
     """A provider organisation: the legal entity that qualifies once."""
 
     __tablename__ = 'organisations'
+    # One organisation per Companies House number and per charity number, so nobody can register a company that
+    # is already registered (ask to be invited instead) and a double click cannot register it twice. Blank (no
+    # number: a sole trader, a partnership, a local authority) may be shared.
+    __table_args__ = tuple(
+        Index(f'uq_organisations_{column}', column, unique=True,
+              sqlite_where=text(f"{column} != ''"), postgresql_where=text(f"{column} != ''"))
+        for column in ('company_number', 'charity_number'))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     legal_name: Mapped[str] = mapped_column(String(200), nullable=False, index=True)

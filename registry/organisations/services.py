@@ -30,12 +30,26 @@ ORGANISATION_FIELDS = (
     'website',
 )
 
+#: The numbers only one organisation may hold (the database has a unique index on each), as messages name them.
+REGISTERED_NUMBERS = {'company_number': 'Companies House number', 'charity_number': 'charity number'}
+
 #: How long an emailed invitation link works.
 INVITATION_LIFETIME = timedelta(days=14)
 
 
 class InvitationError(DomainError):
     """An invitation link cannot be used (unknown, used, expired, or meant for someone else)."""
+
+
+class NumberTakenError(DomainError):
+    """A Companies House or charity number is already held by another organisation.
+
+    :attr errors: each refused field with its message, to show on that field of the form.
+    """
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__(' '.join(errors.values()))
+        self.errors = errors
 
 
 def _clean(data: dict) -> dict:
@@ -53,15 +67,50 @@ def _clean(data: dict) -> dict:
     return cleaned
 
 
+def _refuse_numbers_held_elsewhere(values: dict, *, actor, organisation_id: int | None = None) -> None:
+    """Refuse a Companies House or charity number that an organisation other than ``organisation_id`` holds.
+
+    Someone who is not a member of the holder is not told which organisation it is (an organisation that is not
+    listed in the directory is not public), only that it is registered and how to join it: by invitation. A member
+    is told its name (after a double click, the organisation they have just registered).
+
+    :raises NumberTakenError: naming each number that is taken.
+    """
+    errors = {}
+    for field, label in REGISTERED_NUMBERS.items():
+        number = values.get(field)
+        if not number:
+            continue
+        query = db.select(Organisation).where(getattr(Organisation, field) == number)
+        if organisation_id is not None:
+            query = query.where(Organisation.id != organisation_id)
+        holder = db.session.scalars(query.order_by(Organisation.id).limit(1)).first()
+        if holder is None:
+            continue
+        if permissions.membership_of(actor, holder) is not None:
+            errors[field] = f'You are already a member of {holder.display_name}, which has this {label}' + (
+                '. Find it in Your organisations instead of registering it again' if organisation_id is None else '')
+        else:
+            errors[field] = f'An organisation with this {label} is already registered. Check the number, or ' \
+                            'ask someone at that organisation to invite you to join it'
+    if errors:
+        raise NumberTakenError(errors)
+
+
 def create_organisation(data: dict, *, actor) -> Organisation:
     """Register an organisation; the provider who registers it becomes its first owner.
 
+    Two requests at once with one number (a double click) both pass the check; the database's unique index
+    refuses the second, whose transaction is rolled back whole (answered 409).
+
     :param data: the fields in :data:`ORGANISATION_FIELDS`.
     :raises PermissionDenied: if ``actor`` is not a provider.
+    :raises NumberTakenError: if another organisation holds its Companies House or charity number.
     """
     if not permissions.can_create_organisation(actor):
         raise PermissionDenied('Only provider accounts can register an organisation')
     values = _clean(data)
+    _refuse_numbers_held_elsewhere(values, actor=actor)
     with unit_of_work():
         organisation = Organisation(**values)
         db.session.add(organisation)
@@ -75,6 +124,7 @@ def update_organisation(organisation: Organisation, data: dict, *, actor) -> Org
     """Change an organisation's details, recording the changed fields before and after.
 
     :raises PermissionDenied: if ``actor`` is not a member.
+    :raises NumberTakenError: if the Companies House or charity number changes to one another organisation holds.
     """
     if not permissions.can_edit_organisation(actor, organisation):
         raise PermissionDenied('You cannot change this organisation')
@@ -82,6 +132,7 @@ def update_organisation(organisation: Organisation, data: dict, *, actor) -> Org
     before, after = changes(organisation, list(ORGANISATION_FIELDS), values)
     if not after:
         return organisation
+    _refuse_numbers_held_elsewhere(after, actor=actor, organisation_id=organisation.id)
     with unit_of_work():
         for field, value in after.items():
             setattr(organisation, field, value)

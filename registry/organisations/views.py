@@ -25,6 +25,12 @@ def _form_data(form) -> dict:
     return {field: form[field].data for field in services.ORGANISATION_FIELDS}
 
 
+def _show_number_errors(form: OrganisationForm, error: services.NumberTakenError) -> None:
+    """Show each taken number next to its field."""
+    for field, message in error.errors.items():
+        add_form_error(form, field, message)
+
+
 def _membership_in(organisation: Organisation, membership_id: int) -> Membership:
     membership = get_or_404(Membership, membership_id)
     if membership.organisation_id != organisation.id:
@@ -54,9 +60,13 @@ def create_organisation():
     """Register a new organisation; the provider becomes its owner."""
     form = OrganisationForm()
     if form.validate_on_submit():
-        organisation = services.create_organisation(_form_data(form), actor=current_user)
-        flash(f'{organisation.display_name} has been added', 'success')
-        return redirect(url_for('organisations.view_organisation', organisation_id=organisation.id))
+        try:
+            organisation = services.create_organisation(_form_data(form), actor=current_user)
+        except services.NumberTakenError as exc:
+            _show_number_errors(form, exc)
+        else:
+            flash(f'{organisation.display_name} has been added', 'success')
+            return redirect(url_for('organisations.view_organisation', organisation_id=organisation.id))
     return render_template('organisations/organisation_form.html', form=form, organisation=None)
 
 
@@ -83,9 +93,13 @@ def edit_organisation(organisation_id: int):
     require(permissions.can_edit_organisation(current_user, organisation))
     form = OrganisationForm(obj=organisation)
     if form.validate_on_submit():
-        services.update_organisation(organisation, _form_data(form), actor=current_user)
-        flash('Organisation details saved', 'success')
-        return redirect(url_for('organisations.view_organisation', organisation_id=organisation.id))
+        try:
+            services.update_organisation(organisation, _form_data(form), actor=current_user)
+        except services.NumberTakenError as exc:
+            _show_number_errors(form, exc)
+        else:
+            flash('Organisation details saved', 'success')
+            return redirect(url_for('organisations.view_organisation', organisation_id=organisation.id))
     return render_template('organisations/organisation_form.html', form=form, organisation=organisation)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import zlib
 from datetime import date
 
 import pyotp
@@ -67,7 +68,8 @@ def create_organisation(page, legal_name: str) -> int:
         assert_accessible(page)
         page.get_by_label('Legal name').fill(legal_name)
         page.get_by_label('Private company limited by shares').check()
-        page.get_by_label('Companies House number').fill('01234567')
+        # one organisation per number: each journey's organisation has its own
+        page.get_by_label('Companies House number').fill(f'{zlib.crc32(legal_name.encode()) % 10**8:08d}')
         page.get_by_label('Private', exact=True).check()
         page.get_by_label('Address line 1').fill('1 Park Row')
         page.get_by_label('Town or city').fill('Leeds')

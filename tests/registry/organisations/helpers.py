@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from registry.organisations import services as organisation_services
 from registry.organisations.models import Organisation
 from registry.settings import services as setting_services
@@ -30,8 +32,14 @@ def organisation_form(**overrides) -> dict:
     return data
 
 
+#: Companies House numbers for the organisations made here: each holds its own, as the registry requires. The
+#: ``OC`` prefix (an LLP's) keeps them apart from the all-digit numbers other factories give.
+_company_numbers = (f'OC{n:06d}' for n in itertools.count(1))
+
+
 def make_organisation(owner, **overrides) -> Organisation:
-    """An organisation registered by ``owner`` (who becomes its owner)."""
+    """An organisation registered by ``owner`` (who becomes its owner), with a Companies House number of its own."""
+    overrides.setdefault('company_number', next(_company_numbers))
     return organisation_services.create_organisation(organisation_form(**overrides), actor=owner)
 
 

@@ -144,7 +144,7 @@ def test_commissioner_cannot_create_organisation(app_ctx, client, login_as):
 
 def test_member_can_edit_organisation_and_the_audit_event_records_before_and_after(app_ctx, client, login_as):
     owner = make_user(Role.PROVIDER)
-    organisation = make_organisation(owner)
+    organisation = make_organisation(owner, company_number='01234567')
     login_as(owner)
 
     form_page = client.get(f'/organisations/{organisation.id}/edit')
