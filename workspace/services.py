@@ -182,7 +182,10 @@ def snapshot(match: Match) -> dict:
         'authority_code': entry.authority_code,
         'authority_name': entry.authority_name,
         'district_name': entry.district_name,
-        'distance_miles': None if match.distance_miles is None else round(match.distance_miles, 1),
+        # to the authority's centre, a distance is only ever given in whole miles: a tenth would look exact
+        'distance_miles': None if match.distance_miles is None else round(match.distance_miles,
+                                                                          None if match.distance_approximate else 1),
+        'distance_approximate': match.distance_approximate,
         'vacancies': entry.vacancies,
         'vacancies_confirmed_at': entry.vacancies_confirmed_at.isoformat() if entry.vacancies_confirmed_at else None,
         'vacancies_fresh': match.vacancies_fresh,
