@@ -25,6 +25,13 @@ from registry.geography.models import LocalAuthority
 from registry.settings.taxonomy import NEEDS, ProvisionType
 
 SUPPRESSED = 'suppressed'
+#: A registered-places cell for a type whose places Ofsted does not publish (as shown in CSV; the page capitalises).
+NOT_PUBLISHED = 'not published'
+#: Types whose registered places Ofsted's register leaves empty (fostering agencies) or does not hold at all (the
+#: types it does not register): their places are "not published", never 0.
+PLACES_NOT_PUBLISHED = frozenset({ProvisionType.INDEPENDENT_FOSTERING_AGENCY.value} | {
+    kind.value for kind in ProvisionType if not kind.info.ofsted_registered})
+PLACES_NOTE = 'Ofsted publishes no places for fostering agencies.'
 DEMAND_SOURCE = 'Registry demand log (placement finder searches and referrals by commissioners)'
 PRICE_SOURCE = 'Registry placements (agreed weekly prices)'
 OFFER_SOURCE = 'Registry offers (weekly prices offered by providers)'
@@ -124,6 +131,8 @@ def display(value, kind: str) -> str:
         return '–'
     if value == SUPPRESSED:
         return 'Suppressed'
+    if value == NOT_PUBLISHED:
+        return 'Not published'
     if kind == 'pounds':
         return f'£{value / 100:,.0f}'
     if kind == 'pct':
@@ -139,8 +148,8 @@ def raw(value, kind: str) -> str:
     """A cell as written to CSV: pounds with pence, percentages as numbers, blanks empty."""
     if value is None:
         return ''
-    if value == SUPPRESSED:
-        return SUPPRESSED
+    if value in (SUPPRESSED, NOT_PUBLISHED):
+        return value
     if kind == 'pounds':
         return f'{value / 100:.2f}'
     if kind == 'text' and str(value).startswith(FORMULA_START):
@@ -625,7 +634,7 @@ def supply_tables(area: Area, *, types_only: bool = False) -> list[Table]:
                                        [row['label'] for row in history_rows],
                                        [('Registered places', [row['places'] for row in history_rows]),
                                         ('Registered settings', [row['homes'] for row in history_rows])]),
-                      note='Ofsted publishes no places for fostering agencies.')
+                      note=PLACES_NOTE)
     by_type: dict = defaultdict(lambda: {latest: [0, 0], previous: [0, 0]})
     if latest:
         for day, kind, homes, places in db.session.execute(
@@ -640,8 +649,9 @@ def supply_tables(area: Area, *, types_only: bool = False) -> list[Table]:
         now = by_type[kind.value][latest] if latest else [0, 0]
         before = by_type[kind.value][previous] if previous else None
         count, places, vacancies = listed.get(kind.value, (0, 0, 0))
-        type_rows.append({'label': kind.label, 'homes': now[0], 'places': now[1],
-                          'change': None if before is None else now[1] - before[1],
+        published = kind.value not in PLACES_NOT_PUBLISHED
+        type_rows.append({'label': kind.label, 'homes': now[0], 'places': now[1] if published else NOT_PUBLISHED,
+                          'change': None if before is None or not published else now[1] - before[1],
                           'listed': count, 'listed_places': places, 'vacancies': vacancies})
     types = Table('types', f'Supply by provision type: {area.label}',
                   [Column('label', 'Provision type', 'text'), Column('homes', 'Registered settings'),
@@ -651,9 +661,11 @@ def supply_tables(area: Area, *, types_only: bool = False) -> list[Table]:
                   f'{register_source(latest)}; {DIRECTORY_SOURCE}', latest,
                   charts.bar_chart(f'Registered and listed places, and vacancies: {area.label}',
                                    [row['label'] for row in type_rows],
-                                   [('Registered places', [row['places'] for row in type_rows]),
+                                   [('Registered places', [None if row['places'] == NOT_PUBLISHED else row['places']
+                                                           for row in type_rows]),
                                     ('Listed places', [row['listed_places'] for row in type_rows]),
-                                    ('Vacancies', [row['vacancies'] for row in type_rows])]))
+                                    ('Vacancies', [row['vacancies'] for row in type_rows])]),
+                  note=PLACES_NOTE)
     if types_only:
         return [types]
     ownership_rows = []
@@ -768,5 +780,6 @@ def sufficiency_pack(area: Area) -> Table:
         'pct', FLOW_SOURCE, flow_as_at)
     add('Distance', 'Average distance from home (miles)', [d['average_miles'] for d in distance], 'miles',
         FLOW_SOURCE, flow_as_at)
+    places_note = any(NOT_PUBLISHED in (row['value'], row['region'], row['england']) for row in rows)
     return Table('pack', f'Sufficiency pack: {area.label}', PACK_COLUMNS, rows,
-                 'Each row names its source', latest, note=PRICE_NOTE)
+                 'Each row names its source', latest, note=f'{PRICE_NOTE} {PLACES_NOTE}' if places_note else PRICE_NOTE)

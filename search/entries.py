@@ -99,6 +99,21 @@ class DirectoryEntry:
         return authority_centroids().get(self.authority_code, UNKNOWN_CENTROID)
 
     @property
+    def location_is_approximate(self) -> bool:
+        """True when the service knows only the entry's authority, not where it is: a not-qualified entry from
+        Ofsted's register whose address is redacted (a children's home) or whose postcode could not be found stands at
+        its authority's centroid (``unlisted.services``), so a distance to it is only a distance to that centre.
+        Qualified and in-house entries hold their own postcode's point.
+        """
+        if self.standing != NOT_QUALIFIED:
+            return False
+        if self.confidential_address:
+            return True
+        from .query import authority_centroids
+
+        return (self.easting, self.northing) in {authority_centroids().get(self.authority_code), UNKNOWN_CENTROID}
+
+    @property
     def ofsted_registered(self) -> bool:
         """A type Ofsted registers: listed only while its URN is verified against the latest register."""
         return PROVISION_TYPES[ProvisionType(self.provision_type)].ofsted_registered

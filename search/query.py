@@ -25,6 +25,8 @@ SORTS = ('relevance', 'distance', 'judgement', 'updated')
 FACETS = ('provision_type', 'lot', 'judgement', 'region', 'authority', 'needs', 'has_vacancy')
 MIN_RADIUS_MILES, MAX_RADIUS_MILES = 1, 300
 MAX_PAGE_SIZE = 100
+#: A page number longer than this is refused outright (any shorter one past the end is told how many pages there are).
+MAX_PAGE_DIGITS = 30
 MAX_WORDS_LENGTH = 200
 #: Results past this position cannot be paged to, on either engine (Elasticsearch's ``index.max_result_window``,
 #: set to the same number in ``mappings/settings.json``): deeper pages ask the person to narrow the search. Exports
@@ -431,10 +433,14 @@ def parse_query(args: Mapping, page_size: int = 20) -> Query:
 
     page = 1
     if raw_page := _one(args, 'page'):
-        page = _int(raw_page) or 0
-        if page < 1:
+        digits = raw_page.lstrip('0')
+        if not re.fullmatch(r'[0-9]+', raw_page) or not digits:
             errors['page'] = 'Page must be a whole number, 1 or more'
-            page = 1
+        elif len(digits) > MAX_PAGE_DIGITS:
+            errors['page'] = f'Page must be a whole number of at most {MAX_PAGE_DIGITS} digits'
+        else:
+            # however far past the end, the engine answers with the real number of pages (``check_page``)
+            page = int(digits)
     if raw_size := _one(args, 'page_size'):
         size = _int(raw_size) or 0
         if not 1 <= size <= MAX_PAGE_SIZE:

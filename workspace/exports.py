@@ -41,6 +41,15 @@ def _confirmed(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value).astimezone(LONDON).replace(tzinfo=None, microsecond=0)
 
 
+def _distance(data: dict) -> float | str | None:
+    """Miles, or words when the distance was only to the setting's authority's centre (as its reason says)."""
+    distance = data['distance_miles']
+    if distance is None or not data.get('distance_approximate'):
+        return distance
+    about = round(distance)
+    return f'{"Under 1" if about < 1 else f"About {about}"} (somewhere in {data["authority_name"]})'
+
+
 def rows(shortlist: Shortlist, contacts: dict | None = None) -> list[list]:
     """The export rows (without the header): the frozen snapshots, plus each setting's current contact."""
     contacts = contacts or {}
@@ -53,7 +62,7 @@ def rows(shortlist: Shortlist, contacts: dict | None = None) -> list[list]:
         result.append([
             data['rank'], _safe(data['setting_name']), _safe(data['provider_name']), data['provision_type_label'],
             data['authority_name'], data.get('district_name') or '',
-            data['distance_miles'] if data['distance_miles'] is not None else None,
+            _distance(data),
             data['vacancies'], _confirmed(data.get('vacancies_confirmed_at')),
             data.get('judgement_label') or 'Not yet judged', 'Yes' if data.get('accepted_by_us') else 'No',
             'Yes' if data.get('meets_requirements') else 'No', _safe(reasons),

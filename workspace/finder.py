@@ -102,6 +102,11 @@ class Match:
     def distance_miles(self) -> float | None:
         return None if self.distance_m is None else miles(self.distance_m)
 
+    @property
+    def distance_approximate(self) -> bool:
+        """The distance is to the entry's authority's centre: the service does not hold where the setting is."""
+        return self.distance_m is not None and bool(getattr(self.entry, 'location_is_approximate', False))
+
 
 def _plural(count: int, singular: str, plural: str | None = None) -> str:
     return f'{count} {singular if count == 1 else (plural or singular + "s")}'
@@ -118,16 +123,28 @@ def _need_label(need: str) -> str:
     return label[:1].lower() + label[1:]
 
 
-def _distance_reason(distance_m: float | None, child: Child) -> Reason:
+def _approximate_distance(distance_m: float, entry, where: str) -> str:
+    """A distance measured to the entry's authority's centre, worded so nobody takes it for the setting's own."""
+    about = round(miles(distance_m))
+    span = 'under a mile' if about < 1 else f'about {_plural(about, "mile")}'
+    why = 'Ofsted does not publish its address' if entry.confidential_address else 'its postcode could not be found'
+    return f'Somewhere in {entry.authority_name}: {span}{where} to the centre of {entry.authority_name} ({why})'
+
+
+def _distance_reason(distance_m: float | None, child: Child, entry=None) -> Reason:
     if distance_m is None:
         return Reason('distance', True, 'Distance not measured (no home location given)')
     where = f' from {child.origin_label}' if child.origin_label else ''
+    if getattr(entry, 'location_is_approximate', False):
+        text = _approximate_distance(distance_m, entry, where)
+    else:
+        text = f'{miles(distance_m):.1f} miles{where}'
     if child.max_distance_miles is None:
-        return Reason('distance', True, f'{miles(distance_m):.1f} miles{where}')
+        return Reason('distance', True, text)
     limit = f'{child.max_distance_miles:g}'
     if miles(distance_m) <= child.max_distance_miles:
-        return Reason('distance', True, f'{miles(distance_m):.1f} miles{where} (within {limit})')
-    return Reason('distance', False, f'{miles(distance_m):.1f} miles{where} (more than {limit})')
+        return Reason('distance', True, f'{text} (within {limit})')
+    return Reason('distance', False, f'{text} (more than {limit})')
 
 
 def _needs_reason(entry, child: Child) -> tuple[Reason, float]:
@@ -207,7 +224,7 @@ def assess(entry, child: Child, authority_code: str | None, now: datetime, *,
     distance_m = None
     if child.origin is not None:
         distance_m = metres_between(child.origin[0], child.origin[1], entry.easting, entry.northing)
-    reasons.append(_distance_reason(distance_m, child))
+    reasons.append(_distance_reason(distance_m, child, entry))
     needs_reason, needs_fraction = _needs_reason(entry, child)
     reasons.append(needs_reason)
     if child.with_siblings:

@@ -182,7 +182,10 @@ def snapshot(match: Match) -> dict:
         'authority_code': entry.authority_code,
         'authority_name': entry.authority_name,
         'district_name': entry.district_name,
-        'distance_miles': None if match.distance_miles is None else round(match.distance_miles, 1),
+        # to the authority's centre, a distance is only ever given in whole miles: a tenth would look exact
+        'distance_miles': None if match.distance_miles is None else round(match.distance_miles,
+                                                                          None if match.distance_approximate else 1),
+        'distance_approximate': match.distance_approximate,
         'vacancies': entry.vacancies,
         'vacancies_confirmed_at': entry.vacancies_confirmed_at.isoformat() if entry.vacancies_confirmed_at else None,
         'vacancies_fresh': match.vacancies_fresh,
@@ -317,8 +320,12 @@ def add_note(shortlist: Shortlist, body: str, *, actor) -> ShortlistNote:
     """Append a note to a shortlist (notes are never changed or removed).
 
     :raises PermissionDenied: if ``actor`` cannot see the shortlist.
-    :raises WorkspaceError: if the note is blank or too long.
+    :raises WorkspaceError: if the note is blank, too long, or holds a child's date of birth, NHS number or full
+        postcode (notes are shared with colleagues and exported).
     """
+    # the referral's own check; imported here because placements imports workspace when it loads
+    from placements.identifiers import identifier_problem
+
     if not permissions.can_add_note(actor, shortlist):
         raise PermissionDenied('You cannot add notes to this shortlist')
     body = (body or '').strip()
@@ -326,6 +333,8 @@ def add_note(shortlist: Shortlist, body: str, *, actor) -> ShortlistNote:
         raise WorkspaceError('Enter a note', 'body')
     if len(body) > MAX_NOTE_LENGTH:
         raise WorkspaceError(f'Note must be {MAX_NOTE_LENGTH} characters or fewer', 'body')
+    if problem := identifier_problem(body, 'Note'):
+        raise WorkspaceError(problem, 'body')
     now = utcnow()
     with unit_of_work():
         _serialise_for(actor)

@@ -10,7 +10,7 @@ from flask import url_for
 
 from registry.extensions import db
 from tests.chart_svg import SVG, group, svgs
-from tests.market.conftest import BRADFORD, LEEDS, WESTMINSTER, log, place, refresh, register
+from tests.market.conftest import BRADFORD, IFA, LEEDS, WESTMINSTER, log, place, refresh, register
 
 PAGES = ('demand', 'prices', 'distance', 'supply')
 
@@ -23,6 +23,7 @@ def market(providers, people):
     place(BRADFORD, BRADFORD, 6_500_00, a)
     register('SC000001', 'Big Co', 6, LEEDS)
     register('SC000002', 'Mid Ltd', 4, BRADFORD)
+    register('SC000003', 'Fostering Co', None, LEEDS, kind=IFA)  # Ofsted publishes no places for agencies
     db.session.commit()
     log(LEEDS, ['autism'], 0)
     log(LEEDS, ['autism'], 2)
@@ -113,6 +114,37 @@ def test_sufficiency_pack_holds_each_section_with_sources_and_dates(market, clie
     assert figures['Share placed outside the authority'][2:5] == ['100.0', '83.3', '83.3']
     assert figures['Share placed more than 20 miles from home'][2:5] == ['100.0', '83.3', '83.3']
     assert all(row[5] and row[6] for row in figures.values())
+
+
+def test_sufficiency_pack_says_places_are_not_published_for_fostering_agencies(market, client, login_as, people):
+    login_as(people['leeds'])
+    rows = list(csv.reader(io.StringIO(client.get(url_for('market.download_pack', code=LEEDS))
+                                       .get_data(as_text=True))))
+    figures = {row[1]: row for row in rows[1:] if len(row) == 7}
+    assert figures['Independent fostering agency: registered settings'][2:5] == ['1', '1', '1']
+    assert figures['Independent fostering agency: registered places'][2:5] == ['not published'] * 3
+    assert any(row[:1] == ['Note'] and 'Ofsted publishes no places for fostering agencies' in row[1] for row in rows)
+    page = client.get(url_for('market.show_pack', code=LEEDS)).get_data(as_text=True)
+    line = page.split('Independent fostering agency: registered places</th>')[1].split('</tr>')[0]
+    assert line.count('Not published') == 3 and '>0<' not in line
+    assert 'Ofsted publishes no places for fostering agencies' in page
+
+
+def test_supply_by_type_says_places_are_not_published_for_types_without_them(market, client, login_as, people):
+    login_as(people['leeds'])
+    page = client.get(url_for('market.show_page', page='supply', area=LEEDS)).get_data(as_text=True)
+    table = page.split('id="table-types"')[1].split('</table>')[0]
+    line = table.split('Independent fostering agency</th>')[1].split('</tr>')[0]
+    cells = [cell.split('>')[-1] for cell in line.split('</td>')[:-1]]
+    # registered settings, registered places, change since last release: a count, then nothing Ofsted publishes
+    assert cells[:3] == ['1', 'Not published', '–']
+    assert 'Children&#39;s home</th>' in table and 'Ofsted publishes no places for fostering agencies' in page
+    rows = list(csv.reader(io.StringIO(client.get(url_for('market.download_table', page='supply', table_id='types',
+                                                          area=LEEDS)).get_data(as_text=True))))
+    by_type = {row[0]: row for row in rows[1:] if len(row) > 2}
+    assert by_type['Independent fostering agency'][1:4] == ['1', 'not published', '']
+    assert by_type["Children's home"][1:3] == ['1', '6']
+    assert any(row[:1] == ['Note'] and 'fostering agencies' in row[1] for row in rows)
 
 
 def test_market_pages_draw_their_charts_with_a_legend_line_each(market, client, login_as, people):

@@ -80,6 +80,15 @@ def test_api_answers_404_as_json_for_unlisted_things(client, indexed):
         validate(response.get_json(), 'Errors')
 
 
+def test_api_answers_a_huge_page_with_the_page_count_and_a_link_to_the_last_page(client, indexed):
+    response = client.get('/api/v1/settings?page=1000000000000')
+    body = response.get_json()
+    assert response.status_code == 400
+    validate(body, 'Errors')
+    assert body['errors'] == {'page': 'Page 1000000000000 is past the end of the results: there is only 1 page'}
+    assert 'page=1' in body['last_page']
+
+
 @pytest.mark.parametrize(('query', 'param'), [
     ('postcode=ZZ99+9ZZ', 'postcode'),
     ('postcode=LS1+4DY&radius=0', 'radius'),

@@ -67,6 +67,7 @@ def test_searcher_can_measure_from_an_authority_or_a_grid_reference():
     ({'has_vacancy': 'maybe'}, 'has_vacancy', 'yes or no'),
     ({'page': '0'}, 'page', '1 or more'),
     ({'page': 'last'}, 'page', '1 or more'),
+    ({'page': '1' * 40}, 'page', 'at most 30 digits'),
     ({'page_size': '1000'}, 'page_size', 'from 1 to 100'),
     ({'facets': 'colour'}, 'facets', 'Unknown facet'),
     ({'near_authority': 'E99999999'}, 'near_authority', 'local authority in England'),
@@ -76,6 +77,13 @@ def test_searcher_can_measure_from_an_authority_or_a_grid_reference():
 def test_searcher_gets_a_clear_message_for_bad_parameters(args, field, message):
     errors = errors_for(args)
     assert message in errors[field]
+
+
+def test_a_huge_page_is_a_whole_number_left_for_the_engine_to_find_past_the_end():
+    assert parse_query({'page': '1000000000000'}).page == 1_000_000_000_000
+    assert parse_query({'page': '007'}).page == 7
+    with pytest.raises(QueryError, match='1 or more'):
+        parse_query({'page': '²'})  # a digit to str.isdigit, not to int()
 
 
 def test_every_bad_parameter_is_reported_at_once():

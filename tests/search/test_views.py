@@ -93,6 +93,15 @@ def test_public_gets_a_link_to_the_last_page_past_the_end(client, indexed):
     assert 'page=3' in html
 
 
+def test_public_asking_for_a_huge_page_is_told_how_many_pages_there_are(client, indexed):
+    response = client.get('/directory?page=1000000000000&page_size=2')
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'whole number, 1 or more' not in html
+    assert 'Page 1000000000000 is past the end of the results: there are only 3 pages' in html
+    assert 'Go to the last page (page 3)' in html
+
+
 def test_anonymous_user_cannot_open_the_commissioner_search(client, app):
     response = client.get('/directory/commissioner')
     assert response.status_code == 302

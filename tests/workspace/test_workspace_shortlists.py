@@ -226,6 +226,27 @@ def test_blank_note_is_refused_with_an_error(known, criteria, client, login_as):
     assert db.session.scalar(db.select(db.func.count()).select_from(ShortlistNote)) == 0
 
 
+@pytest.mark.parametrize(('body', 'message'), [
+    ('Child DOB 12/03/2012', 'Note must not include a date of birth (“12/03/2012”)'),
+    ('NHS 9434765919', 'Note must not include an NHS number (“9434765919”)'),
+    ('lives at LS6 1AA', 'Note must not include a full postcode (“LS6 1AA”). Give the district only, like “LS6”'),
+])
+def test_note_holding_a_childs_identifier_is_refused_as_on_the_referral(known, criteria, client, login_as, body,
+                                                                        message):
+    shortlist = _shortlist(known, criteria)
+    login_as(known.leeds_officer)
+
+    response = client.post(url_for('workspace.add_note', shortlist_id=shortlist.id), data={'body': body})
+
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count()).select_from(ShortlistNote)) == 0
+    assert _actions(shortlist) == ['shortlist.create']
+    with pytest.raises(services.WorkspaceError, match='Note must not include') as error:
+        services.add_note(shortlist, body, actor=known.leeds_officer)
+    assert error.value.field == 'body'
+
+
 def test_unshared_shortlist_is_visible_only_to_its_owner(known, criteria, client, login_as):
     shortlist = _shortlist(known, criteria)
     login_as(known.leeds_colleague)
