@@ -102,7 +102,7 @@ def consortium_detail(consortium_id: int):
                 return redirect(url_for('consortia.consortium_detail', consortium_id=consortium.id))
         return _detail(consortium, form, invite_form)
     if form.validate_on_submit():
-        user = db.session.get(User, int(form.user_id.data)) if form.user_id.data.isdigit() else None
+        user = db.session.get(User, int(form.user_id.data)) if form.user_id.data.isdecimal() else None
         try:
             if user is None:
                 raise DomainError('Select a commissioner')

@@ -18,7 +18,7 @@ from registry.permissions import require
 def list_notifications():
     """Your notifications, newest first; unread ones are marked."""
     number = request.args.get('page', '1')
-    page = int(number) if number.isdigit() and 0 < int(number) < 100000 else 1
+    page = int(number) if number.isdecimal() and 0 < int(number) < 100000 else 1
     unread_only = request.args.get('show') == 'unread'
     rows, total = services.notifications_for(current_user, page=page, unread_only=unread_only)
     pages = max(1, -(-total // services.PAGE_SIZE))

@@ -48,7 +48,7 @@ def _page_number() -> int:
 def _chosen_ids() -> list[int]:
     ids = []
     for value in request.values.getlist('setting'):
-        if value.isdigit():
+        if value.isdecimal():
             ids.append(int(value))
     return list(dict.fromkeys(ids))
 
@@ -57,7 +57,7 @@ def _source():
     """(candidates by setting id, finder criteria, back link) from a shortlist or the finder's query string."""
     shortlist_id = request.args.get('shortlist', '')
     if shortlist_id:
-        if not shortlist_id.isdigit():
+        if not shortlist_id.isdecimal():
             abort(404)
         shortlist = get_or_404(Shortlist, int(shortlist_id))
         require(workspace_permissions.can_view_shortlist(current_user, shortlist))

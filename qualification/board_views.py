@@ -308,7 +308,7 @@ def board_conflicts():
         (organisation.id, organisation.display_name + (f' ({organisation.company_number})'
                                                        if organisation.company_number else ''))
         for organisation in organisations]
-    if request.method == 'GET' and request.args.get('organisation_id', '').isdigit():
+    if request.method == 'GET' and request.args.get('organisation_id', '').isdecimal():
         form.organisation_id.data = int(request.args['organisation_id'])
     if form.validate_on_submit():
         organisation = db.session.get(Organisation, form.organisation_id.data) if form.organisation_id.data else None

@@ -25,7 +25,7 @@ def parse_paging(args) -> tuple[int, int]:
         raw = (args.get(name) or '').strip()
         if not raw:
             found[name] = default
-        elif raw.isdigit() and 1 <= int(raw) <= high:
+        elif raw.isdecimal() and 1 <= int(raw) <= high:
             found[name] = int(raw)
         else:
             problems[name] = f'{name} must be a whole number from 1 to {high}'

@@ -49,7 +49,7 @@ def _finder_page(form: FinderForm, matches, save_form: ShortlistForm, *, error_f
     page = None
     if matches is not None:
         number = request.args.get('page', '1')
-        page = services.finder_page(matches, int(number) if number.isdigit() else 1)
+        page = services.finder_page(matches, int(number) if number.isdecimal() else 1)
     query_args = request.args.to_dict(flat=False)
     query_args.pop('page', None)
     can_save = permissions.can_create_shortlist(current_user)
@@ -95,7 +95,7 @@ def create_shortlist():
 
 
 def _ticked() -> list[int]:
-    return [int(value) for value in request.form.getlist('setting') if value.isdigit()]
+    return [int(value) for value in request.form.getlist('setting') if value.isdecimal()]
 
 
 @bp.route('/shortlists')

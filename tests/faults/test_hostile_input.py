@@ -155,6 +155,27 @@ def test_ids_no_integer_column_can_hold_are_simply_not_found(app_ctx, client, lo
     db.session.remove()
 
 
+#: Characters Python calls digits that ``int()`` cannot read: superscripts and circled numbers.
+DIGITS_INT_CANNOT_READ = ['\u00b2', '\u2460', '1\u00b3']
+
+
+@pytest.mark.parametrize('odd', DIGITS_INT_CANNOT_READ)
+def test_digits_int_cannot_read_are_refused_or_ignored_not_an_error_page(app_ctx, client, login_as, odd):
+    login_as(make_user(Role.COMMISSIONER, authority_code='E08000035'))
+    finder = url_for('workspace.finder', age='12', sex='female', max_distance='20', postcode='LS1 4DY',
+                     placement='solo', start_date=['1', '2', '2030'], submit='Find placements', page=odd)
+    for path in (finder, f'/placements/referrals/new?shortlist={odd}', f'/placements/referrals/new?setting={odd}',
+                 f'/api/v1/hsds/services?page={odd}', f'/api/v1/hsds/services?per_page={odd}'):
+        response = client.get(path)
+        assert response.status_code < 500, path
+    response = client.post('/workspace/shortlists', data={'name': 'Odd', 'setting': odd})
+    assert response.status_code < 500
+    assert client.get(f'/notifications/?page={odd}').status_code == 200
+    login_as(make_user(Role.BOARD_MEMBER))
+    assert client.get(f'/qualification/board/conflicts?organisation_id={odd}').status_code < 500
+    db.session.remove()
+
+
 # --- API errors ---------------------------------------------------------------------------------------------------
 
 @pytest.fixture
