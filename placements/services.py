@@ -46,6 +46,10 @@ from workspace.finder import HARD_KINDS
 MAX_SETTINGS = 20
 MAX_NOTES_LENGTH = 2000
 #: The free-text fields of a referral, with the labels their errors use.
+#: How far back a placement may be recorded as having started (a child moved in before the offer was accepted).
+START_BACKDATE_DAYS = 28
+#: How far ahead a placement may start: the vacancy is taken the day the offer is accepted.
+START_AHEAD_DAYS = 183
 NOTE_FIELDS = {'location_notes': 'Location and distance notes', 'education_notes': 'Education notes',
                'risk_notes': 'Risk notes', 'other_notes': 'Other information'}
 
@@ -373,6 +377,36 @@ def _distance_to(referral: Referral, setting: Setting) -> float | None:
     return round(miles(metres_between(origin[0], origin[1], setting.easting, setting.northing)), 1)
 
 
+def start_date_range(offer: Offer, today: date) -> tuple[date, date]:
+    """The earliest and latest start date a placement from ``offer`` may be recorded with.
+
+    Not before the place is available, nor more than :data:`START_BACKDATE_DAYS` ago (a child who has already
+    moved in); not after the last day of the offer, nor more than :data:`START_AHEAD_DAYS` ahead, because the
+    setting's vacancy is taken the day the offer is accepted. The range is empty (earliest after latest) when the
+    offer's dates leave no such day.
+    """
+    earliest = max(offer.available_from, today - timedelta(days=START_BACKDATE_DAYS))
+    latest = min(offer.valid_until, today + timedelta(days=START_AHEAD_DAYS))
+    return earliest, latest
+
+
+def _check_start_date(offer: Offer, start_date: date, today: date) -> None:
+    """Refuse a start date outside :func:`start_date_range`, saying the range and why."""
+    earliest, latest = start_date_range(offer, today)
+    if earliest > latest:
+        raise PlacementError(f'This offer cannot be accepted now: the place is available from '
+                             f'{offer.available_from:%-d %B %Y}, more than {START_AHEAD_DAYS // 30} months ahead. '
+                             'Ask the provider to offer again nearer the time')
+    if earliest <= start_date <= latest:
+        return
+    why_earliest = ('when the place is available' if earliest == offer.available_from
+                    else f'a placement can be recorded up to {START_BACKDATE_DAYS} days after it started')
+    why_latest = ('the last day of the offer' if latest == offer.valid_until
+                  else f'a placement can be recorded up to {START_AHEAD_DAYS // 30} months ahead')
+    raise PlacementError(f'Start date must be between {earliest:%-d %B %Y} ({why_earliest}) and '
+                         f'{latest:%-d %B %Y} ({why_latest})', 'start_date')
+
+
 def accept_offer(offer: Offer, *, start_date: date, planned_end_date: date | None, actor,
                  now: datetime | None = None) -> Placement:
     """Accept one offer: the placement is recorded, the setting's vacancy taken, everyone told, in one transaction.
@@ -398,9 +432,7 @@ def accept_offer(offer: Offer, *, start_date: date, planned_end_date: date | Non
     accepted = next_status(RESPONSE_TRANSITIONS, response.status, ResponseAction.ACCEPT)
     if offer.valid_until < today:
         raise PlacementError(f'This offer expired on {offer.valid_until:%-d %B %Y}. Ask the provider to offer again')
-    if start_date < offer.available_from:
-        raise PlacementError(f'Start date must be on or after {offer.available_from:%-d %B %Y}, when the place is '
-                             'available', 'start_date')
+    _check_start_date(offer, start_date, today)
     if planned_end_date is not None and planned_end_date <= start_date:
         raise PlacementError('Planned end date must be after the start date', 'planned_end_date')
     setting = offer.setting
