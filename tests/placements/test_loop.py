@@ -280,3 +280,17 @@ def test_referral_form_needs_a_known_home_postcode_or_an_authority_in_england(wo
                                                      origin_authority='E08000035'))
     assert sent.status_code == 302
     assert db.session.scalars(db.select(Referral)).one().origin_label == 'Leeds'
+
+
+def test_closing_a_referral_twice_says_the_referral_is_already_closed(world, client, login_as):
+    referral = send(world)
+    login_as(world.leeds_officer)
+    url = url_for('placements.close_referral', referral_id=referral.id)
+    assert client.post(url, data={'reason': 'placed-elsewhere'}).status_code == 302
+
+    again = client.post(url, data={'reason': 'no-longer-needed'}, follow_redirects=True)
+
+    page = again.get_data(as_text=True)
+    assert 'This referral is already closed without a placement' in page
+    assert 'This response is already' not in page
+    assert db.session.get(Referral, referral.id).close_reason.value == 'placed-elsewhere'
