@@ -279,9 +279,25 @@ def record_placement_view(placement: Placement, *, actor) -> None:
         record('placement.view', placement, actor=actor, after={'as': seen_as})
 
 
-def _require_open(referral: Referral) -> None:
+def _closed_message(referral: Referral) -> str | None:
     if referral.status != ReferralStatus.OPEN:
-        raise PlacementError(f'This referral is {referral.status.label.lower()}: it takes no more responses')
+        return f'This referral is {referral.status.label.lower()}: it takes no more responses'
+    return None
+
+
+def _require_open(referral: Referral) -> None:
+    message = _closed_message(referral)
+    if message:
+        raise PlacementError(message)
+
+
+def why_no_response(response: ReferralResponse) -> str | None:
+    """Why the setting can no longer offer or decline (the referral is placed or closed, or it has answered), or
+    None while it can; the offer and decline pages show this instead of their forms."""
+    message = _closed_message(response.referral)
+    if message is None and response.status != ResponseStatus.AWAITING:
+        message = f'You have already responded to this referral: {response.status.label.lower()}'
+    return message
 
 
 def make_offer(response: ReferralResponse, *, weekly_price_pence: int, available_from: date, valid_until: date,

@@ -202,8 +202,10 @@ def _load_response(referral_id: int, response_id: int) -> ReferralResponse:
 
 
 def _response_page(template: str, response: ReferralResponse, form, status: int = 200):
+    # a closed referral shows why instead of a form whose answer would only be refused
+    closed = services.why_no_response(response) if request.method == 'GET' else None
     return render_template(template, response=response, referral=response.referral, form=form,
-                           needs_labels=NEEDS), status
+                           needs_labels=NEEDS, closed=closed), status
 
 
 @bp.route('/referrals/<int:referral_id>/responses/<int:response_id>/offer', methods=['GET', 'POST'])

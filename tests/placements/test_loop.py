@@ -294,3 +294,31 @@ def test_closing_a_referral_twice_says_the_referral_is_already_closed(world, cli
     assert 'This referral is already closed without a placement' in page
     assert 'This response is already' not in page
     assert db.session.get(Referral, referral.id).close_reason.value == 'placed-elsewhere'
+
+
+def test_provider_sees_that_a_closed_referral_takes_no_offer_instead_of_the_form(world, client, login_as):
+    # The offer form was shown after the referral was closed; the refusal came only on submitting it.
+    referral = send(world)
+    response = next(r for r in referral.responses if r.setting_id == world.zephyr.id)
+    login_as(world.leeds_officer)
+    client.post(url_for('placements.close_referral', referral_id=referral.id), data={'reason': 'placed-elsewhere'})
+    login_as(world.aire_user)
+
+    for endpoint in ('placements.make_offer', 'placements.decline'):
+        page = client.get(url_for(endpoint, referral_id=referral.id, response_id=response.id))
+        text = page.get_data(as_text=True)
+        assert page.status_code == 200
+        assert 'This referral is closed without a placement: it takes no more responses' in text, endpoint
+        assert '<form method="post"' not in text and 'name="weekly_price"' not in text, endpoint
+
+
+def test_provider_who_has_offered_sees_that_instead_of_a_second_offer_form(world, client, login_as):
+    referral = send(world)
+    offer(world, referral, world.zephyr, world.aire_user)
+    response = next(r for r in referral.responses if r.setting_id == world.zephyr.id)
+    login_as(world.aire_user)
+
+    text = client.get(url_for('placements.make_offer', referral_id=referral.id,
+                              response_id=response.id)).get_data(as_text=True)
+
+    assert 'You have already responded to this referral: offer made' in text and 'name="weekly_price"' not in text
