@@ -16,6 +16,7 @@ from market.demand import log_search
 from placements import notifications, permissions
 from placements.identifiers import identifier_problem
 from placements.models import Offer, Placement, Referral, ReferralResponse, age_band
+from placements.pricing import pounds
 from placements.states import (
     PLACEMENT_TRANSITIONS,
     REFERRAL_TRANSITIONS,
@@ -45,11 +46,13 @@ from workspace.finder import HARD_KINDS
 #: Most settings one referral may approach: a referral is a targeted request, not a broadcast.
 MAX_SETTINGS = 20
 MAX_NOTES_LENGTH = 2000
-#: The free-text fields of a referral, with the labels their errors use.
+#: The highest weekly price an offer may state (£100,000): more is a typing slip.
+MAX_WEEKLY_PRICE_PENCE = 10_000_000
 #: How far back a placement may be recorded as having started (a child moved in before the offer was accepted).
 START_BACKDATE_DAYS = 28
 #: How far ahead a placement may start: the vacancy is taken the day the offer is accepted.
 START_AHEAD_DAYS = 183
+#: The free-text fields of a referral, with the labels their errors use.
 NOTE_FIELDS = {'location_notes': 'Location and distance notes', 'education_notes': 'Education notes',
                'risk_notes': 'Risk notes', 'other_notes': 'Other information'}
 
@@ -317,8 +320,8 @@ def make_offer(response: ReferralResponse, *, weekly_price_pence: int, available
     new_status = next_status(RESPONSE_TRANSITIONS, response.status, ResponseAction.OFFER)
     if not isinstance(weekly_price_pence, int) or weekly_price_pence <= 0:
         raise PlacementError('Weekly price must be more than £0', 'weekly_price')
-    if weekly_price_pence > 10_000_000:
-        raise PlacementError('Weekly price must be £100,000 or less', 'weekly_price')
+    if weekly_price_pence > MAX_WEEKLY_PRICE_PENCE:
+        raise PlacementError(f'Weekly price must be {pounds(MAX_WEEKLY_PRICE_PENCE)} or less', 'weekly_price')
     if available_from < today:
         raise PlacementError('Available from must be today or in the future', 'available_from')
     if valid_until < today:

@@ -241,8 +241,9 @@ def test_referral_form_errors_are_shown_in_an_error_summary_and_nothing_is_saved
     assert 'govuk-error-summary' in page
     for message in ('Select at least one setting to send the referral to', "Enter the child&#39;s age",
                     'Enter the date providers must respond by',
-                    'Indicative weekly budget (optional) must be an amount in pounds'):
+                    'Indicative weekly budget must be an amount in pounds'):
         assert message in page, message
+    assert '(optional) must be' not in page  # the error names the field without its "(optional)"
     assert db.session.scalar(db.select(db.func.count()).select_from(Referral)) == 0
 
 
@@ -322,3 +323,32 @@ def test_provider_who_has_offered_sees_that_instead_of_a_second_offer_form(world
                               response_id=response.id)).get_data(as_text=True)
 
     assert 'You have already responded to this referral: offer made' in text and 'name="weekly_price"' not in text
+
+
+def test_offer_form_states_the_limit_for_a_price_too_large(world, client, login_as):
+    # 99,999,999 was refused as "must be an amount in pounds", which it is.
+    referral = send(world)
+    login_as(world.aire_user)
+    response = next(r for r in referral.responses if r.setting_id == world.zephyr.id)
+    url = url_for('placements.make_offer', referral_id=referral.id, response_id=response.id)
+    dates = {'available_from': _date(date.today()), 'valid_until': _date(date.today())}
+
+    for typed in ('99,999,999', '£100,000.01', '1000000'):
+        page = client.post(url, data={'weekly_price': typed, **dates})
+        text = page.get_data(as_text=True)
+        assert page.status_code == 400, typed
+        assert 'Weekly price must be £100,000 or less' in text and 'must be an amount in pounds' not in text, typed
+    assert db.session.scalar(db.select(db.func.count()).select_from(Offer)) == 0
+    assert client.post(url, data={'weekly_price': '£100,000', **dates}).status_code == 302
+
+
+def test_referral_form_states_the_limit_for_a_budget_too_large(world, client, login_as):
+    login_as(world.leeds_officer)
+    url = url_for('placements.new_referral', **_finder_args(min_judgement=''), setting=[world.zephyr.id])
+
+    page = client.post(url, data=_referral_form(world, settings=[world.zephyr.id], indicative_budget='12,345,678'))
+
+    text = page.get_data(as_text=True)
+    assert page.status_code == 400
+    assert 'Indicative weekly budget must be £999,999.99 or less' in text
+    assert db.session.scalar(db.select(db.func.count()).select_from(Referral)) == 0
