@@ -1,9 +1,9 @@
 """In-service notifications: one service (:func:`notifications.services.notify`) for news about a provider's
-standing, with an in-service list, an unread count in the header and email through the outbox, each or as a
-daily digest, as each person prefers.
+standing and about referrals, with an in-service list, an unread count in the header and email through the
+outbox, each or as a daily digest, as each person prefers.
 
-Producers (qualification, workspace, consortia) call :func:`notifications.services.notify` with recipients from
-:mod:`notifications.recipients`; ``registry`` itself reaches it only through the signal in
+Producers (qualification, workspace, consortia, placements) call :func:`notifications.services.notify` with
+recipients from :mod:`notifications.recipients`; ``registry`` itself reaches it only through the signal in
 :mod:`registry.notifications.signals`, so the core imports no feature package.
 """
 

@@ -18,14 +18,17 @@ from wtforms import RadioField, SelectField, SelectMultipleField, StringField, S
 from wtforms.validators import DataRequired, NumberRange, Optional, StopValidation, ValidationError
 
 from placements.identifiers import identifier_problem
-from placements.services import MAX_NOTES_LENGTH, MAX_SETTINGS, NOTE_FIELDS
+from placements.pricing import pounds as format_pounds
+from placements.services import MAX_NOTES_LENGTH, MAX_SETTINGS, MAX_WEEKLY_PRICE_PENCE, NOTE_FIELDS
 from placements.states import CloseReason, DeclineReason, EndReason
 from registry.inputs import max_length
 from registry.organisations.forms import WholeNumberField, number_required, strip
 from registry.settings.taxonomy import NEEDS, ProvisionType
 from workspace.forms import GovDateField, check_home_authority, check_home_postcode, home_authority_choices
 
-_MONEY = re.compile(r'^\d{1,6}(\.\d{1,2})?$')
+_MONEY = re.compile(r'^\d{1,12}(\.\d{1,2})?$')
+#: The most a pounds field takes unless it says otherwise (what an integer column of pence holds comfortably).
+MAX_POUNDS_PENCE = 999_999_99
 
 
 class PoundsField(StringField):
@@ -33,17 +36,26 @@ class PoundsField(StringField):
 
     widget = GovTextInput()
 
+    def __init__(self, *args, maximum_pence: int = MAX_POUNDS_PENCE, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.maximum_pence = maximum_pence
+
     def process_formdata(self, valuelist):
         self.raw = (valuelist[0] if valuelist else '') or ''
         cleaned = self.raw.strip().lstrip('£').replace(',', '').strip()
         if not cleaned:
             self.data = None
             return
+        # errors name the field as GOV.UK does, without the label's "(optional)"
+        name = re.sub(r'\s*\(optional\)$', '', self.label.text)
         if not _MONEY.match(cleaned):
             self.data = None
-            raise ValueError(f'{self.label.text} must be an amount in pounds, like 1250 or 1250.50')
+            raise ValueError(f'{name} must be an amount in pounds, like 1250 or 1250.50')
         pounds, _dot, pence = cleaned.partition('.')
         self.data = int(pounds) * 100 + int((pence + '00')[:2])
+        if self.data > self.maximum_pence:
+            self.data = None
+            raise ValueError(f'{name} must be {format_pounds(self.maximum_pence)} or less')
 
     def _value(self):
         if self.raw_data:
@@ -197,6 +209,7 @@ class OfferForm(FlaskForm):
     """Offer a place at the setting."""
 
     weekly_price = PoundsField('Weekly price', description='The full weekly fee, in pounds',
+                               maximum_pence=MAX_WEEKLY_PRICE_PENCE,
                                validators=[_amount_required('Enter the weekly price')])
     available_from = GovDateField('Available from', description='The first day the child could move in',
                                   validators=[_date_required('Enter the date the place is available from')])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -14,6 +14,7 @@ from placements.states import PlacementStatus, ReferralStatus, ResponseStatus
 from registry.extensions import db
 from registry.paging import Paged, clamp_page
 from registry.settings.models import Setting
+from workspace.finder import Child, reasons_against_request
 
 PAGE_SIZE = 25
 
@@ -96,6 +97,8 @@ class ComparisonRow:
     offer: Offer | None
     price: PriceComparison | None
     over_budget_pence: int | None
+    #: The finder's reasons, with needs and siblings judged against the referral itself.
+    reasons: list[dict] = field(default_factory=list)
 
 
 def comparison(referral: Referral) -> list[ComparisonRow]:
@@ -110,6 +113,7 @@ def comparison(referral: Referral) -> list[ComparisonRow]:
                  selectinload(ReferralResponse.organisation))))
     schedules: dict = {}
     rows = []
+    child = Child(age=referral.age or 0, needs=tuple(referral.needs or ()), children=referral.children)
     for response in responses:
         offer = response.offer
         price = None
@@ -121,11 +125,24 @@ def comparison(referral: Referral) -> list[ComparisonRow]:
         over = None
         if offer is not None and referral.indicative_budget_pence:
             over = offer.weekly_price_pence - referral.indicative_budget_pence
-        rows.append(ComparisonRow(response, response.setting, offer, price, over))
+        rows.append(ComparisonRow(response, response.setting, offer, price, over,
+                                  _reasons(response, child)))
     order = {ResponseStatus.ACCEPTED: 0, ResponseStatus.OFFERED: 1, ResponseStatus.AWAITING: 2}
     rows.sort(key=lambda row: (order.get(row.response.status, 3),
                                row.offer.weekly_price_pence if row.offer else 0, row.response.id))
     return rows
+
+
+def _reasons(response: ReferralResponse, child: Child) -> list[dict]:
+    """What the finder said about the setting, against the needs the referral asked for.
+
+    The saved reasons come from the search or shortlist the referral started from, whose needs may differ from the
+    referral's own (a shortlist saved for "no particular needs" and a referral asking for self-harm).
+    """
+    saved = list(response.finder_reasons or [])
+    if response.setting is None:
+        return saved
+    return reasons_against_request(saved, response.setting.needs, child)
 
 
 def placements_for(user, view: str = 'home', status: str | None = None, page: int = 1) -> Page:

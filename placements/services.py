@@ -16,6 +16,7 @@ from market.demand import log_search
 from placements import notifications, permissions
 from placements.identifiers import identifier_problem
 from placements.models import Offer, Placement, Referral, ReferralResponse, age_band
+from placements.pricing import pounds
 from placements.states import (
     PLACEMENT_TRANSITIONS,
     REFERRAL_TRANSITIONS,
@@ -45,6 +46,12 @@ from workspace.finder import HARD_KINDS
 #: Most settings one referral may approach: a referral is a targeted request, not a broadcast.
 MAX_SETTINGS = 20
 MAX_NOTES_LENGTH = 2000
+#: The highest weekly price an offer may state (£100,000): more is a typing slip.
+MAX_WEEKLY_PRICE_PENCE = 10_000_000
+#: How far back a placement may be recorded as having started (a child moved in before the offer was accepted).
+START_BACKDATE_DAYS = 28
+#: How far ahead a placement may start: the vacancy is taken the day the offer is accepted.
+START_AHEAD_DAYS = 183
 #: The free-text fields of a referral, with the labels their errors use.
 NOTE_FIELDS = {'location_notes': 'Location and distance notes', 'education_notes': 'Education notes',
                'risk_notes': 'Risk notes', 'other_notes': 'Other information'}
@@ -275,9 +282,25 @@ def record_placement_view(placement: Placement, *, actor) -> None:
         record('placement.view', placement, actor=actor, after={'as': seen_as})
 
 
-def _require_open(referral: Referral) -> None:
+def _closed_message(referral: Referral) -> str | None:
     if referral.status != ReferralStatus.OPEN:
-        raise PlacementError(f'This referral is {referral.status.label.lower()}: it takes no more responses')
+        return f'This referral is {referral.status.label.lower()}: it takes no more responses'
+    return None
+
+
+def _require_open(referral: Referral) -> None:
+    message = _closed_message(referral)
+    if message:
+        raise PlacementError(message)
+
+
+def why_no_response(response: ReferralResponse) -> str | None:
+    """Why the setting can no longer offer or decline (the referral is placed or closed, or it has answered), or
+    None while it can; the offer and decline pages show this instead of their forms."""
+    message = _closed_message(response.referral)
+    if message is None and response.status != ResponseStatus.AWAITING:
+        message = f'You have already responded to this referral: {response.status.label.lower()}'
+    return message
 
 
 def make_offer(response: ReferralResponse, *, weekly_price_pence: int, available_from: date, valid_until: date,
@@ -297,8 +320,8 @@ def make_offer(response: ReferralResponse, *, weekly_price_pence: int, available
     new_status = next_status(RESPONSE_TRANSITIONS, response.status, ResponseAction.OFFER)
     if not isinstance(weekly_price_pence, int) or weekly_price_pence <= 0:
         raise PlacementError('Weekly price must be more than £0', 'weekly_price')
-    if weekly_price_pence > 10_000_000:
-        raise PlacementError('Weekly price must be £100,000 or less', 'weekly_price')
+    if weekly_price_pence > MAX_WEEKLY_PRICE_PENCE:
+        raise PlacementError(f'Weekly price must be {pounds(MAX_WEEKLY_PRICE_PENCE)} or less', 'weekly_price')
     if available_from < today:
         raise PlacementError('Available from must be today or in the future', 'available_from')
     if valid_until < today:
@@ -373,6 +396,36 @@ def _distance_to(referral: Referral, setting: Setting) -> float | None:
     return round(miles(metres_between(origin[0], origin[1], setting.easting, setting.northing)), 1)
 
 
+def start_date_range(offer: Offer, today: date) -> tuple[date, date]:
+    """The earliest and latest start date a placement from ``offer`` may be recorded with.
+
+    Not before the place is available, nor more than :data:`START_BACKDATE_DAYS` ago (a child who has already
+    moved in); not after the last day of the offer, nor more than :data:`START_AHEAD_DAYS` ahead, because the
+    setting's vacancy is taken the day the offer is accepted. The range is empty (earliest after latest) when the
+    offer's dates leave no such day.
+    """
+    earliest = max(offer.available_from, today - timedelta(days=START_BACKDATE_DAYS))
+    latest = min(offer.valid_until, today + timedelta(days=START_AHEAD_DAYS))
+    return earliest, latest
+
+
+def _check_start_date(offer: Offer, start_date: date, today: date) -> None:
+    """Refuse a start date outside :func:`start_date_range`, saying the range and why."""
+    earliest, latest = start_date_range(offer, today)
+    if earliest > latest:
+        raise PlacementError(f'This offer cannot be accepted now: the place is available from '
+                             f'{offer.available_from:%-d %B %Y}, more than {START_AHEAD_DAYS // 30} months ahead. '
+                             'Ask the provider to offer again nearer the time')
+    if earliest <= start_date <= latest:
+        return
+    why_earliest = ('when the place is available' if earliest == offer.available_from
+                    else f'a placement can be recorded up to {START_BACKDATE_DAYS} days after it started')
+    why_latest = ('the last day of the offer' if latest == offer.valid_until
+                  else f'a placement can be recorded up to {START_AHEAD_DAYS // 30} months ahead')
+    raise PlacementError(f'Start date must be between {earliest:%-d %B %Y} ({why_earliest}) and '
+                         f'{latest:%-d %B %Y} ({why_latest})', 'start_date')
+
+
 def accept_offer(offer: Offer, *, start_date: date, planned_end_date: date | None, actor,
                  now: datetime | None = None) -> Placement:
     """Accept one offer: the placement is recorded, the setting's vacancy taken, everyone told, in one transaction.
@@ -398,9 +451,7 @@ def accept_offer(offer: Offer, *, start_date: date, planned_end_date: date | Non
     accepted = next_status(RESPONSE_TRANSITIONS, response.status, ResponseAction.ACCEPT)
     if offer.valid_until < today:
         raise PlacementError(f'This offer expired on {offer.valid_until:%-d %B %Y}. Ask the provider to offer again')
-    if start_date < offer.available_from:
-        raise PlacementError(f'Start date must be on or after {offer.available_from:%-d %B %Y}, when the place is '
-                             'available', 'start_date')
+    _check_start_date(offer, start_date, today)
     if planned_end_date is not None and planned_end_date <= start_date:
         raise PlacementError('Planned end date must be after the start date', 'planned_end_date')
     setting = offer.setting

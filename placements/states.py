@@ -140,16 +140,18 @@ PLACEMENT_TRANSITIONS: dict[tuple[PlacementStatus, PlacementAction], PlacementSt
     (P.ACTIVE, PA.END): P.ENDED,
 }
 
-_MESSAGES = {
-    ReferralAction.PLACE: 'This referral is {status}: a placement can only be made from an open referral',
-    ReferralAction.CLOSE: 'This referral is already {status}',
-    ResponseAction.OFFER: 'You cannot make an offer: the response is already “{status}”',
-    ResponseAction.DECLINE: 'You cannot decline: the response is already “{status}”',
-    ResponseAction.ACCEPT: 'This offer cannot be accepted: it is “{status}”',
-    ResponseAction.NOT_SELECT: 'This response is already “{status}”',
-    ResponseAction.CLOSE: 'This response is already “{status}”',
-    PlacementAction.END: 'This placement has already ended',
-}
+#: The refusal for each action, keyed by (action class, action): ``ReferralAction.CLOSE`` and ``ResponseAction.CLOSE``
+#: are both the string "close", so keyed by the action alone one overwrote the other.
+_MESSAGES = {(type(action), action): message for action, message in (
+    (ReferralAction.PLACE, 'This referral is {status}: a placement can only be made from an open referral'),
+    (ReferralAction.CLOSE, 'This referral is already {status}'),
+    (ResponseAction.OFFER, 'You cannot make an offer: the response is already “{status}”'),
+    (ResponseAction.DECLINE, 'You cannot decline: the response is already “{status}”'),
+    (ResponseAction.ACCEPT, 'This offer cannot be accepted: it is “{status}”'),
+    (ResponseAction.NOT_SELECT, 'This response is already “{status}”'),
+    (ResponseAction.CLOSE, 'This response is already “{status}”'),
+    (PlacementAction.END, 'This placement has already ended'),
+)}
 
 
 def next_status(table: dict, status, action):
@@ -161,4 +163,4 @@ def next_status(table: dict, status, action):
         return table[(status, action)]
     except KeyError:
         label = getattr(status, 'label', str(status)).lower()
-        raise InvalidTransition(_MESSAGES[action].format(status=label)) from None
+        raise InvalidTransition(_MESSAGES[(type(action), action)].format(status=label)) from None

@@ -21,6 +21,7 @@ from registry.organisations.forms import add_form_error
 from registry.permissions import require, roles_required
 from registry.settings.models import Setting
 from registry.settings.taxonomy import NEEDS, Judgement
+from registry.templating import format_date
 from workspace import permissions as workspace_permissions
 from workspace import services as workspace_services
 from workspace.forms import FinderForm
@@ -201,8 +202,10 @@ def _load_response(referral_id: int, response_id: int) -> ReferralResponse:
 
 
 def _response_page(template: str, response: ReferralResponse, form, status: int = 200):
+    # a closed referral shows why instead of a form whose answer would only be refused
+    closed = services.why_no_response(response) if request.method == 'GET' else None
     return render_template(template, response=response, referral=response.referral, form=form,
-                           needs_labels=NEEDS), status
+                           needs_labels=NEEDS, closed=closed), status
 
 
 @bp.route('/referrals/<int:referral_id>/responses/<int:response_id>/offer', methods=['GET', 'POST'])
@@ -256,11 +259,16 @@ def accept_offer(referral_id: int, offer_id: int):
         abort(404)
     referral = offer.response.referral
     require(permissions.is_referring_commissioner(current_user, referral))
+    earliest, latest = services.start_date_range(offer, date.today())
     start = max(offer.available_from, referral.start_date, date.today())
+    if earliest <= latest:
+        start = min(max(start, earliest), latest)
     planned_end = start + timedelta(weeks=referral.expected_duration_weeks) if referral.expected_duration_weeks \
         else None
     form = AcceptForm(data=None if request.method == 'POST' else {'start_date': start,
                                                                   'planned_end_date': planned_end})
+    if earliest <= latest:
+        form.start_date.description = f'Between {format_date(earliest)} and {format_date(latest)}'
     problem, status = None, 200
     if form.validate_on_submit():
         try:

@@ -36,10 +36,15 @@ class TemplateEnvironment(Environment):
         return _TemplateGlobals({} if d is None else d, self.globals)
 
 
-def format_date(value: date | datetime | None) -> str:
-    """GOV.UK style: 3 March 2026."""
-    if value is None:
+def format_date(value: date | datetime | str | None) -> str:
+    """GOV.UK style: 3 March 2026. Also takes a date saved as ISO text (``2026-03-03``, as in saved searches)."""
+    if not value:  # None, '', or a saved search that holds no date (Jinja's Undefined)
         return ''
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value)
+        except ValueError:
+            return value
     if isinstance(value, datetime):
         value = value.astimezone(LONDON)
     return f'{value.day} {value:%B %Y}'

@@ -251,6 +251,30 @@ def assess(entry, child: Child, authority_code: str | None, now: datetime, *,
     return round(score, 2), distance_m, meets, fresh, reasons
 
 
+_ORDER = {kind: position for position, kind in enumerate(('distance', 'needs', 'siblings', 'vacancies', 'judgement',
+                                                          'standing', 'accepted'))}
+
+
+def reasons_against_request(reasons: Iterable[Mapping], setting_needs: Iterable[str], child: Child) -> list[dict]:
+    """Saved reasons (dicts, as frozen on a shortlist or a referral) with the needs and sibling reasons worked out
+    again against ``child``, which describes what was finally asked (a referral, not the search before it).
+
+    Distance, vacancies, judgement and acceptance stay as they were when the reasons were saved.
+    """
+    entry = _NeedsOnly(tuple(setting_needs or ()))
+    fresh = [_needs_reason(entry, child)[0]]
+    if child.with_siblings:
+        fresh.append(_siblings_reason(entry, child))
+    kept = [dict(reason) for reason in reasons if reason.get('kind') not in {'needs', 'siblings'}]
+    merged = kept + [{'kind': reason.kind, 'met': reason.met, 'text': reason.text} for reason in fresh]
+    return sorted(merged, key=lambda reason: _ORDER.get(reason.get('kind'), len(_ORDER)))
+
+
+@dataclass(frozen=True)
+class _NeedsOnly:
+    needs: tuple[str, ...]
+
+
 def rank(candidates: Iterable, child: Child, authority_code: str | None, now: datetime, *,
          authority_name: str = '', layers: Mapping[tuple[int, str], list[str]] | None = None) -> list[Match]:
     """Rank candidate directory entries for ``child``: every hard requirement met first, then by score.

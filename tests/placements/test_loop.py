@@ -241,8 +241,9 @@ def test_referral_form_errors_are_shown_in_an_error_summary_and_nothing_is_saved
     assert 'govuk-error-summary' in page
     for message in ('Select at least one setting to send the referral to', "Enter the child&#39;s age",
                     'Enter the date providers must respond by',
-                    'Indicative weekly budget (optional) must be an amount in pounds'):
+                    'Indicative weekly budget must be an amount in pounds'):
         assert message in page, message
+    assert '(optional) must be' not in page  # the error names the field without its "(optional)"
     assert db.session.scalar(db.select(db.func.count()).select_from(Referral)) == 0
 
 
@@ -280,3 +281,74 @@ def test_referral_form_needs_a_known_home_postcode_or_an_authority_in_england(wo
                                                      origin_authority='E08000035'))
     assert sent.status_code == 302
     assert db.session.scalars(db.select(Referral)).one().origin_label == 'Leeds'
+
+
+def test_closing_a_referral_twice_says_the_referral_is_already_closed(world, client, login_as):
+    referral = send(world)
+    login_as(world.leeds_officer)
+    url = url_for('placements.close_referral', referral_id=referral.id)
+    assert client.post(url, data={'reason': 'placed-elsewhere'}).status_code == 302
+
+    again = client.post(url, data={'reason': 'no-longer-needed'}, follow_redirects=True)
+
+    page = again.get_data(as_text=True)
+    assert 'This referral is already closed without a placement' in page
+    assert 'This response is already' not in page
+    assert db.session.get(Referral, referral.id).close_reason.value == 'placed-elsewhere'
+
+
+def test_provider_sees_that_a_closed_referral_takes_no_offer_instead_of_the_form(world, client, login_as):
+    # The offer form was shown after the referral was closed; the refusal came only on submitting it.
+    referral = send(world)
+    response = next(r for r in referral.responses if r.setting_id == world.zephyr.id)
+    login_as(world.leeds_officer)
+    client.post(url_for('placements.close_referral', referral_id=referral.id), data={'reason': 'placed-elsewhere'})
+    login_as(world.aire_user)
+
+    for endpoint in ('placements.make_offer', 'placements.decline'):
+        page = client.get(url_for(endpoint, referral_id=referral.id, response_id=response.id))
+        text = page.get_data(as_text=True)
+        assert page.status_code == 200
+        assert 'This referral is closed without a placement: it takes no more responses' in text, endpoint
+        assert '<form method="post"' not in text and 'name="weekly_price"' not in text, endpoint
+
+
+def test_provider_who_has_offered_sees_that_instead_of_a_second_offer_form(world, client, login_as):
+    referral = send(world)
+    offer(world, referral, world.zephyr, world.aire_user)
+    response = next(r for r in referral.responses if r.setting_id == world.zephyr.id)
+    login_as(world.aire_user)
+
+    text = client.get(url_for('placements.make_offer', referral_id=referral.id,
+                              response_id=response.id)).get_data(as_text=True)
+
+    assert 'You have already responded to this referral: offer made' in text and 'name="weekly_price"' not in text
+
+
+def test_offer_form_states_the_limit_for_a_price_too_large(world, client, login_as):
+    # 99,999,999 was refused as "must be an amount in pounds", which it is.
+    referral = send(world)
+    login_as(world.aire_user)
+    response = next(r for r in referral.responses if r.setting_id == world.zephyr.id)
+    url = url_for('placements.make_offer', referral_id=referral.id, response_id=response.id)
+    dates = {'available_from': _date(date.today()), 'valid_until': _date(date.today())}
+
+    for typed in ('99,999,999', '£100,000.01', '1000000'):
+        page = client.post(url, data={'weekly_price': typed, **dates})
+        text = page.get_data(as_text=True)
+        assert page.status_code == 400, typed
+        assert 'Weekly price must be £100,000 or less' in text and 'must be an amount in pounds' not in text, typed
+    assert db.session.scalar(db.select(db.func.count()).select_from(Offer)) == 0
+    assert client.post(url, data={'weekly_price': '£100,000', **dates}).status_code == 302
+
+
+def test_referral_form_states_the_limit_for_a_budget_too_large(world, client, login_as):
+    login_as(world.leeds_officer)
+    url = url_for('placements.new_referral', **_finder_args(min_judgement=''), setting=[world.zephyr.id])
+
+    page = client.post(url, data=_referral_form(world, settings=[world.zephyr.id], indicative_budget='12,345,678'))
+
+    text = page.get_data(as_text=True)
+    assert page.status_code == 400
+    assert 'Indicative weekly budget must be £999,999.99 or less' in text
+    assert db.session.scalar(db.select(db.func.count()).select_from(Referral)) == 0

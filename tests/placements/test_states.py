@@ -43,3 +43,14 @@ def test_only_an_open_referral_can_be_placed_or_closed():
 def test_an_offer_can_be_accepted_only_once_made():
     assert [status for (status, action) in RESPONSE_TRANSITIONS if action == ResponseAction.ACCEPT] == [
         ResponseStatus.OFFERED]
+
+
+def test_closing_a_closed_referral_says_the_referral_is_closed():
+    # It said "This response is already “closed without a placement”": the referral's and the response's "close"
+    # are the same string, so one refusal overwrote the other.
+    with pytest.raises(InvalidTransition) as caught:
+        next_status(REFERRAL_TRANSITIONS, ReferralStatus.CLOSED, ReferralAction.CLOSE)
+    assert str(caught.value) == 'This referral is already closed without a placement'
+    with pytest.raises(InvalidTransition) as caught:
+        next_status(RESPONSE_TRANSITIONS, ResponseStatus.DECLINED, ResponseAction.CLOSE)
+    assert str(caught.value) == 'This response is already “declined”'

@@ -320,3 +320,14 @@ def test_provider_cannot_save_a_shortlist(known, client, login_as, finder_args):
     login_as(make_user(Role.PROVIDER))
     assert client.post(url_for('workspace.create_shortlist', **finder_args()), data={'name': 'x'}).status_code == 403
     assert db.session.scalar(db.select(db.func.count()).select_from(Shortlist)) == 0
+
+
+def test_shortlist_shows_the_searched_start_date_in_govuk_format(known, criteria, client, login_as):
+    # The page showed the start date as saved, "2027-01-01".
+    shortlist = services.create_shortlist('New year', criteria(start_date='2027-01-01'),
+                                          setting_ids=[known.fresh.id], actor=known.leeds_officer)
+    login_as(known.leeds_officer)
+
+    page = client.get(url_for('workspace.view_shortlist', shortlist_id=shortlist.id)).get_data(as_text=True)
+
+    assert '1 January 2027' in page and '2027-01-01' not in page
