@@ -22,16 +22,9 @@ from registry import charts
 from registry.errors import DomainError
 from registry.extensions import db
 from registry.geography.models import LocalAuthority
-from registry.settings.taxonomy import NEEDS, ProvisionType
+from registry.settings.taxonomy import NEEDS, NOT_PUBLISHED, PLACES_NOT_PUBLISHED, PLACES_NOTE, ProvisionType
 
 SUPPRESSED = 'suppressed'
-#: A registered-places cell for a type whose places Ofsted does not publish (as shown in CSV; the page capitalises).
-NOT_PUBLISHED = 'not published'
-#: Types whose registered places Ofsted's register leaves empty (fostering agencies) or does not hold at all (the
-#: types it does not register): their places are "not published", never 0.
-PLACES_NOT_PUBLISHED = frozenset({ProvisionType.INDEPENDENT_FOSTERING_AGENCY.value} | {
-    kind.value for kind in ProvisionType if not kind.info.ofsted_registered})
-PLACES_NOTE = 'Ofsted publishes no places for fostering agencies.'
 DEMAND_SOURCE = 'Registry demand log (placement finder searches and referrals by commissioners)'
 PRICE_SOURCE = 'Registry placements (agreed weekly prices)'
 OFFER_SOURCE = 'Registry offers (weekly prices offered by providers)'

@@ -2,7 +2,9 @@
 
 Registered figures count registrations Ofsted lists as active in the latest imported release, of
 the provision types the directory covers, so they compare like with like (providers that closed and
-dropped out of a later release are not counted); Ofsted does not publish places for fostering agencies.
+dropped out of a later release are not counted). Ofsted publishes no places for fostering agencies and does not
+register local authority fostering or assessment services: by provision type their registered places are "not
+published" (None here), never 0, as on the market pages (:data:`~registry.settings.taxonomy.PLACES_NOT_PUBLISHED`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,13 @@ from registry.extensions import db
 from registry.geography.models import LocalAuthority
 from registry.ofsted.models import OfstedRegisterEntry
 from registry.settings.models import Setting
-from registry.settings.taxonomy import ProvisionType, RegistrationStatus
+from registry.settings.taxonomy import (
+    NOT_PUBLISHED,
+    PLACES_NOT_PUBLISHED,
+    PLACES_NOTE,
+    ProvisionType,
+    RegistrationStatus,
+)
 
 #: The breakdowns offered, with the heading of their first column.
 BREAKDOWNS = {'region': 'Region', 'authority': 'Local authority', 'provision-type': 'Provision type'}
@@ -48,7 +56,8 @@ class CapacityRow:
     key: str
     label: str
     registered_settings: int = 0
-    registered_places: int = 0
+    #: None where Ofsted publishes no places for the row's provision type.
+    registered_places: int | None = 0
     listed_settings: int = 0
     listed_places: int = 0
     vacancies: int = 0
@@ -117,31 +126,45 @@ def by_authority(region: str | None = None, today: date | None = None) -> list[C
 
 def by_provision_type(today: date | None = None) -> list[CapacityRow]:
     """Registered and listed capacity for each provision type the directory covers."""
-    return _rows([(ptype.value, ptype.label) for ptype in ProvisionType],
+    rows = _rows([(ptype.value, ptype.label) for ptype in ProvisionType],
                  _register_totals(OfstedRegisterEntry.provision_type),
                  _listed_totals(Setting.provision_type, today=today))
+    for row in rows:
+        if row.key in PLACES_NOT_PUBLISHED:
+            row.registered_places = None
+    return rows
+
+
+def note(rows: list[CapacityRow]) -> str:
+    """What a table must say under it: why some registered places are not published (empty when none are)."""
+    return PLACES_NOTE if any(row.registered_places is None for row in rows) else ''
 
 
 def total(rows: list[CapacityRow]) -> CapacityRow:
-    """The sum of a table's rows, for its footer."""
+    """The sum of a table's rows, for its footer (registered places: of the types whose places are published)."""
     result = CapacityRow('total', 'Total')
     for row in rows:
         for name, _label in CSV_COLUMNS:
-            setattr(result, name, getattr(result, name) + getattr(row, name))
+            setattr(result, name, getattr(result, name) + (getattr(row, name) or 0))
     return result
 
 
 def to_csv(rows: list[CapacityRow], first_heading: str) -> str:
-    """A table as CSV text, with a totals line."""
+    """A table as CSV text, with a totals line (and the note on places not published, when it has any)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator='\n')
     writer.writerow([first_heading, *(label for _name, label in CSV_COLUMNS)])
     for row in [*rows, total(rows)]:
-        writer.writerow([row.label, *(getattr(row, name) for name, _label in CSV_COLUMNS)])
+        writer.writerow([row.label, *(NOT_PUBLISHED if getattr(row, name) is None else getattr(row, name)
+                                      for name, _label in CSV_COLUMNS)])
+    if note(rows):
+        writer.writerow([])
+        writer.writerow(['Note', note(rows)])
     return out.getvalue()
 
 
 def chart(rows: list[CapacityRow], title: str) -> Chart:
-    """A capacity table as the shared grouped bar chart: a bar for each of :data:`SERIES` in each row."""
+    """A capacity table as the shared grouped bar chart: a bar for each of :data:`SERIES` in each row (none for
+    registered places that are not published)."""
     return bar_chart(title, [row.label for row in rows],
                      [(label, [getattr(row, name) for row in rows]) for name, label in SERIES])

@@ -43,11 +43,13 @@ def show_capacity():
         authority_chart_title = 'Capacity in the 20 authorities with most registered places'
     tables = [
         {'id': 'region', 'heading': 'By region', 'first': 'Region', 'rows': by_region,
-         'total': capacity.total(by_region), 'chart': capacity.chart(by_region, 'Capacity by region')},
+         'total': capacity.total(by_region), 'note': capacity.note(by_region),
+         'chart': capacity.chart(by_region, 'Capacity by region')},
         {'id': 'provision-type', 'heading': 'By provision type', 'first': 'Provision type', 'rows': by_type,
-         'total': capacity.total(by_type), 'chart': capacity.chart(by_type, 'Capacity by provision type')},
+         'total': capacity.total(by_type), 'note': capacity.note(by_type),
+         'chart': capacity.chart(by_type, 'Capacity by provision type')},
         {'id': 'authority', 'heading': 'By local authority', 'first': 'Local authority', 'rows': by_authority,
-         'total': capacity.total(by_authority),
+         'total': capacity.total(by_authority), 'note': capacity.note(by_authority),
          'chart': capacity.chart(authority_chart_rows, authority_chart_title)},
     ]
     return render_template('ofsted/capacity.html', tables=tables, regions=regions, region=region,

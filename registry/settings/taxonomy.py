@@ -80,6 +80,15 @@ PROVISION_TYPES: dict[ProvisionType, ProvisionTypeInfo] = {
         ('Supported Accommodation',)),
 }
 
+#: Types whose registered places Ofsted's register leaves empty (fostering agencies) or does not hold at all (the
+#: types it does not register): their places are "not published", never 0 (the market pages and the capacity page).
+PLACES_NOT_PUBLISHED = frozenset({ProvisionType.INDEPENDENT_FOSTERING_AGENCY.value} | {
+    kind.value for kind in ProvisionType if not kind.info.ofsted_registered})
+#: A registered-places cell for one of :data:`PLACES_NOT_PUBLISHED` (as written to CSV; pages capitalise it).
+NOT_PUBLISHED = 'not published'
+#: Said under every table or file holding a :data:`NOT_PUBLISHED` cell.
+PLACES_NOTE = 'Ofsted publishes no places for fostering agencies.'
+
 
 class Judgement(enum.StrEnum):
     """Ofsted's overall judgement, best first."""

@@ -8,6 +8,7 @@ from registry.accounts.models import Role
 from registry.ofsted import capacity
 from registry.ofsted.services import import_register
 from registry.settings.taxonomy import Lot, ProvisionType
+from tests.chart_svg import SVG, group, svgs
 from tests.factories import make_user
 from tests.registry.ofsted.conftest import AS_AT, make_organisation, make_setting, qualify, register_row
 
@@ -111,3 +112,30 @@ def test_commissioner_can_download_a_capacity_table_as_csv(app_ctx, client, logi
     assert lines[-1].startswith('Total,2,5,1,10,3')
     assert client.get('/capacity/nonsense.csv').status_code == 404
 
+
+
+def test_capacity_by_type_says_places_are_not_published_for_types_without_them(app_ctx, client, login_as,
+                                                                                known_capacity):
+    login_as(make_user(Role.COMMISSIONER))
+    page = client.get('/capacity').get_data(as_text=True)
+
+    table = page.split('id="table-provision-type"')[1].split('</table>')[0]
+    line = table.split('Independent fostering agency</th>')[1].split('</tr>')[0]
+    cells = [cell.split('>')[-1] for cell in line.split('</td>')[:-1]]
+    assert cells[:2] == ['1', 'Not published']
+    for label in ('Local authority fostering service', 'Parenting or specialist assessment service'):
+        assert '>Not published<' in table.split(f'{label}</th>')[1].split('</tr>')[0]
+    assert '<strong>18</strong>' in table.split('>Total</th>')[1]  # the places Ofsted publishes: 12 + 6
+    after = page.split('id="table-provision-type"')[1].split('<h2')[0]
+    assert 'Ofsted publishes no places for fostering agencies.' in after.split('</table>')[1]
+    # the chart draws a registered-places bar only for the four types whose places Ofsted publishes
+    chart = [svg for svg in svgs(page) if 'by provision type' in svg.find(f'{SVG}title').text][0]
+    bars = [title.text for title in group(chart, 'bars').iter(f'{SVG}title')]
+    assert sum(text.startswith('Registered places (Ofsted):') for text in bars) == 4
+
+    lines = client.get('/capacity/provision-type.csv').get_data(as_text=True).splitlines()
+    assert 'Independent fostering agency,1,not published,1,10,3' in lines
+    assert 'Local authority fostering service,0,not published,0,0,0' in lines
+    assert "Children's home,3,12,2,7,3" in lines
+    assert 'Total,5,18,3,17,6' in lines
+    assert lines[-1] == 'Note,Ofsted publishes no places for fostering agencies.'
