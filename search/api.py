@@ -59,10 +59,11 @@ def _link_templates() -> tuple[str, str, str]:
 
 
 def setting_json(entry, distance_m: float | None = None) -> dict:
-    """One setting as the API shows it: public fields, and a distance only where the address is not confidential."""
+    """One setting as the API shows it: public fields, and a distance only where the address is not confidential and
+    the service holds the setting's own location (never one to its authority's centre, which would look exact)."""
     data = entry.public_dict()
-    data['distance_miles'] = (round(miles(distance_m), 1)
-                              if distance_m is not None and not entry.confidential_address else None)
+    data['distance_miles'] = (round(miles(distance_m), 1) if distance_m is not None and not entry.confidential_address
+                              and not entry.location_is_approximate else None)
     setting_url, provider_url, html_url = _link_templates()
     data['links'] = {'self': setting_url.format(entry.id), 'provider': provider_url.format(entry.organisation_id),
                      'html': html_url.format(entry.organisation_id) + f'#setting-{entry.id}'}

@@ -1,6 +1,7 @@
 """Open Referral UK (HSDS) export: every listed setting as a service with its organisation, location and area.
 
-For confidential types (children's homes) the export carries no location at all — no address, postcode or
+For confidential types (children's homes), and for any entry the service places only at its authority's centre
+(``DirectoryEntry.location_is_approximate``), the export carries no location at all — no address, postcode or
 latitude/longitude — only the local authority as the service area.
 """
 
@@ -67,7 +68,7 @@ def service(entry, organisation=None) -> dict:
             'id': entry.provision_type, 'name': entry.provision_type_label, 'vocabulary': 'registry-provision-type'}}],
         'service_at_locations': [],
     }
-    if not entry.confidential_address:
+    if not entry.confidential_address and not entry.location_is_approximate:
         latitude, longitude = to_wgs84(entry.easting, entry.northing)
         record['service_at_locations'].append({'id': f'{service_id}-at-location', 'location': {
             'id': f'location-{entry.id}', 'name': entry.name,

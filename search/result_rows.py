@@ -97,16 +97,28 @@ def _where(entry, context: RowContext) -> str:
 
 
 def _distance(hit, context: RowContext) -> str:
-    """Miles (and km for commissioners); never to a confidential home on a public page."""
+    """Miles (and km for commissioners); never to a confidential home on a public page. Where the service knows only
+    the entry's authority (:attr:`~search.entries.DirectoryEntry.location_is_approximate`) the distance is to that
+    authority's centre, so it is given in whole miles and says so."""
     entry = hit.entry
     if hit.distance_m is None or not (context.commissioner or not entry.confidential_address):
         return ''
+    if entry.location_is_approximate:
+        return _summary_row('Distance', _approximate_distance(hit.distance_m, entry, context))
     value = f'{miles(hit.distance_m):.1f} miles'
     if context.commissioner:
         value += f' ({km(hit.distance_m):.1f} km)'
-        if entry.standing == NOT_QUALIFIED and entry.confidential_address:
-            value += f' to the centre of {escape(entry.authority_name)}: Ofsted does not publish the address'
     return _summary_row('Distance', value)
+
+
+def _approximate_distance(distance_m: float, entry, context: RowContext) -> str:
+    """"About 2 miles (3 km) to the centre of Leeds: its postcode could not be found": never a tenth of a mile."""
+    about = round(miles(distance_m))
+    value = 'Under a mile' if about < 1 else f'About {about} mile{"" if about == 1 else "s"}'
+    if context.commissioner and about >= 1:
+        value += f' ({round(km(distance_m))} km)'
+    why = 'Ofsted does not publish the address' if entry.confidential_address else 'its postcode could not be found'
+    return f'{value} to the centre of {escape(entry.authority_name)}: {why}'
 
 
 def _ofsted(entry, context: RowContext) -> str:

@@ -10,35 +10,16 @@ import openpyxl
 import pytest
 from flask import url_for
 
-import search
-from registry.extensions import db
-from registry.ofsted.models import OfstedRegisterEntry
-from registry.settings.taxonomy import ProvisionType, RegistrationStatus
+from tests.register_market import LEEDS, add_leeds_register_market
 from unlisted import services as unlisted_services
-from unlisted.models import UnlistedSetting
 from workspace import services
-
-LEEDS = 'E08000035'
-
-
-def _register(urn: str, provision_type: ProvisionType, name: str, postcode: str) -> None:
-    db.session.add(OfstedRegisterEntry(urn=urn, provision_type_text=provision_type.label, provision_type=provision_type,
-                                       registration_status=RegistrationStatus.ACTIVE, name=name, town='Leeds',
-                                       postcode=postcode, local_authority_name='Leeds', authority_code=LEEDS,
-                                       owner_name='Unlisted Ltd', row_hash=urn * 8))
 
 
 @pytest.fixture
 def register_market(known):
     """Beside the known qualified homes: a Leeds children's home from the register (address redacted, so placed at
     Leeds' centre), a fostering agency whose postcode cannot be found (also at the centre) and one at LS2 8BH."""
-    _register('SC500001', ProvisionType.CHILDRENS_HOME, 'REDACTED', '')
-    _register('SC500002', ProvisionType.INDEPENDENT_FOSTERING_AGENCY, 'Lost Fostering', 'ZZ9 9ZZ')
-    _register('SC500003', ProvisionType.INDEPENDENT_FOSTERING_AGENCY, 'Found Fostering', 'LS2 8BH')
-    db.session.commit()
-    unlisted_services.refresh_from_register()
-    search.engine().reindex(search.build_entries())
-    return {row.urn: row for row in db.session.scalars(db.select(UnlistedSetting))}
+    return add_leeds_register_market()
 
 
 def _distance(match) -> str:
