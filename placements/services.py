@@ -108,7 +108,7 @@ class ReferralDetails:
 def candidates_from_matches(matches) -> dict[int, Candidate]:
     """Finder matches (``workspace.finder.Match``) as candidates, by setting id."""
     return {match.entry.id: Candidate(match.entry.id,
-                                      [{'kind': r.kind, 'met': r.met, 'text': r.text} for r in match.reasons],
+                                      [reason.to_dict() for reason in match.reasons],
                                       None if match.distance_miles is None else round(match.distance_miles, 1))
             for match in matches}
 

@@ -17,6 +17,7 @@ from registry.extensions import db
 from registry.geography.models import LocalAuthority
 from registry.settings.taxonomy import NEEDS, Judgement, ProvisionType
 from registry.templating import LONDON
+from workspace.finder import reason_tag
 from workspace.models import Shortlist
 
 COLUMNS = ('Rank', 'Setting', 'Provider', 'Provision type', 'Authority', 'District', 'Distance (miles)', 'Vacancies',
@@ -50,14 +51,20 @@ def _distance(data: dict) -> float | str | None:
     return f'{"Under 1" if about < 1 else f"About {about}"} (somewhere in {data["authority_name"]})'
 
 
+def _meets(data: dict) -> str:
+    """As the shortlist page's tag says: "Yes" only with vacancies confirmed recently."""
+    if not data.get('meets_requirements'):
+        return 'No'
+    return 'Yes' if data.get('vacancies_fresh') else 'Vacancy to check: meets every other requirement'
+
+
 def rows(shortlist: Shortlist, contacts: dict | None = None) -> list[list]:
     """The export rows (without the header): the frozen snapshots, plus each setting's current contact."""
     contacts = contacts or {}
     result = []
     for entry in shortlist.entries:
         data = entry.snapshot
-        reasons = '; '.join(f'{"Met" if reason["met"] else "Not met"}: {reason["text"]}'
-                            for reason in data.get('reasons', []))
+        reasons = '; '.join(f'{reason_tag(reason)[0]}: {reason["text"]}' for reason in data.get('reasons', []))
         contact = contacts.get(entry.setting_id)
         result.append([
             data['rank'], _safe(data['setting_name']), _safe(data['provider_name']), data['provision_type_label'],
@@ -65,7 +72,7 @@ def rows(shortlist: Shortlist, contacts: dict | None = None) -> list[list]:
             _distance(data),
             data['vacancies'], _confirmed(data.get('vacancies_confirmed_at')),
             data.get('judgement_label') or 'Not yet judged', 'Yes' if data.get('accepted_by_us') else 'No',
-            'Yes' if data.get('meets_requirements') else 'No', _safe(reasons),
+            _meets(data), _safe(reasons),
             _safe(contact.address) if contact else 'No longer in the registry', contact.postcode if contact else '',
             _safe(contact.name) if contact else '', _safe(contact.phone) if contact else '',
             _safe(contact.email) if contact else '',

@@ -9,6 +9,14 @@ Nothing here touches the database or Flask, so the ranking is easy to test and t
 - has at least as many vacancies as children to place (however old the confirmation);
 - an Ofsted judgement at least the minimum asked for (not yet judged fails a minimum).
 
+**What the page says** (:func:`reason_tag`, :func:`match_tag`): a match meets every requirement only when it meets the
+hard requirements *and* its vacancies were confirmed within :data:`STALE_AFTER_DAYS` days. Enough vacancies confirmed
+longer ago (or never) may have gone tonight, so that reason reads "To check" and the match "Vacancy to check: meets
+every other requirement", never "Meets every requirement". It still meets the hard requirements (``meets_requirements``,
+which orders the list and counts in the demand log), ranked by score within them. Being accepted onto the authority's
+list and being on the national list are not requirements the officer asked for: not meeting them "ranks lower", in
+grey, rather than "Not met" in red.
+
 **Score** (out of 100; orders matches within each group, higher first):
 
 - needs met: up to :data:`NEEDS_POINTS`, in proportion to the needs met (all of them when none are asked for);
@@ -46,6 +54,11 @@ SIBLING_NEED = 'sibling-groups'
 KINDS = ('distance', 'needs', 'siblings', 'vacancies', 'judgement', 'accepted')
 #: Kinds whose reason must be met for a match to meet every hard requirement.
 HARD_KINDS = frozenset({'distance', 'needs', 'siblings', 'judgement'})
+#: Kinds that are requirements (the hard ones and vacancies); the others (accepted, standing) only order the list.
+REQUIRED_KINDS = HARD_KINDS | {'vacancies'}
+#: (tag text, GOV.UK tag colour) for a reason, by :func:`reason_status`.
+REASON_TAGS = {'met': ('Met', 'green'), 'to-check': ('To check', 'yellow'), 'not-met': ('Not met', 'red'),
+               'ranks-lower': ('Ranks lower', 'grey')}
 
 
 @dataclass(frozen=True)
@@ -84,6 +97,41 @@ class Reason:
     kind: str
     met: bool
     text: str
+    #: Not met only until someone checks: enough vacancies, but not confirmed within :data:`STALE_AFTER_DAYS` days.
+    to_check: bool = False
+
+    def to_dict(self) -> dict:
+        """As frozen on a shortlist or a referral (``to_check`` only when set, as older saved reasons lack it)."""
+        data = {'kind': self.kind, 'met': self.met, 'text': self.text}
+        if self.to_check:
+            data['to_check'] = True
+        return data
+
+
+def reason_status(reason: Reason | Mapping) -> str:
+    """``met``, ``to-check`` (a stale vacancy), ``not-met`` (a requirement) or ``ranks-lower`` (not a requirement:
+    accepted onto our list, on the national list), for a reason or one saved as a dict."""
+    get = reason.get if isinstance(reason, Mapping) else lambda name: getattr(reason, name, None)
+    if get('met'):
+        return 'met'
+    if get('to_check'):
+        return 'to-check'
+    return 'not-met' if get('kind') in REQUIRED_KINDS else 'ranks-lower'
+
+
+def reason_tag(reason: Reason | Mapping) -> tuple[str, str]:
+    """(tag text, colour) shown beside a reason: see :data:`REASON_TAGS`."""
+    return REASON_TAGS[reason_status(reason)]
+
+
+def match_tag(meets_requirements: bool, vacancies_fresh: bool) -> tuple[str, str] | None:
+    """(tag text, colour) heading a match, or None for a near-miss: "Meets every requirement" only with vacancies
+    confirmed recently, since a stale vacancy's reason reads "To check"."""
+    if not meets_requirements:
+        return None
+    if vacancies_fresh:
+        return 'Meets every requirement', 'green'
+    return 'Vacancy to check: meets every other requirement', 'yellow'
 
 
 @dataclass(frozen=True)
@@ -101,6 +149,16 @@ class Match:
     @property
     def distance_miles(self) -> float | None:
         return None if self.distance_m is None else miles(self.distance_m)
+
+    @property
+    def vacancy_to_check(self) -> bool:
+        """Meets every hard requirement, but its vacancies were not confirmed recently: phone before counting on it."""
+        return self.meets_requirements and not self.vacancies_fresh
+
+    @property
+    def tag(self) -> tuple[str, str] | None:
+        """The match's heading tag (:func:`match_tag`)."""
+        return match_tag(self.meets_requirements, self.vacancies_fresh)
 
     @property
     def distance_approximate(self) -> bool:
@@ -179,10 +237,10 @@ def _vacancy_reason(entry, child: Child, now: datetime) -> tuple[Reason, bool, b
     count = _plural(entry.vacancies, 'vacancy', 'vacancies')
     short = '' if enough else f'; {child.children} children need placing together'
     if age_days is None:
-        return Reason('vacancies', False, f'{count}, never confirmed (stale){short}'), enough, False
+        return Reason('vacancies', False, f'{count}, never confirmed (stale){short}', to_check=enough), enough, False
     if not fresh:
         text = f'{count}, last confirmed {_days_ago(int(age_days))} (stale){short}'
-        return Reason('vacancies', False, text), enough, False
+        return Reason('vacancies', False, text, to_check=enough), enough, False
     return Reason('vacancies', enough, f'{count} confirmed {_days_ago(int(age_days))}{short}'), enough, True
 
 
@@ -266,7 +324,7 @@ def reasons_against_request(reasons: Iterable[Mapping], setting_needs: Iterable[
     if child.with_siblings:
         fresh.append(_siblings_reason(entry, child))
     kept = [dict(reason) for reason in reasons if reason.get('kind') not in {'needs', 'siblings'}]
-    merged = kept + [{'kind': reason.kind, 'met': reason.met, 'text': reason.text} for reason in fresh]
+    merged = kept + [reason.to_dict() for reason in fresh]
     return sorted(merged, key=lambda reason: _ORDER.get(reason.get('kind'), len(_ORDER)))
 
 

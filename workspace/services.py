@@ -129,9 +129,12 @@ class FinderPage(Paged):
 
     matches: list[Match]
     total: int
+    #: Matches meeting every hard requirement, listed first (their vacancies fresh or not).
     meeting: int
     page: int
     page_size: int = FINDER_PAGE_SIZE
+    #: Of ``meeting``, those whose vacancies need checking (not confirmed within the freshness window).
+    to_check: int = 0
 
 
 def finder_page(matches: list[Match], page: int) -> FinderPage:
@@ -140,7 +143,8 @@ def finder_page(matches: list[Match], page: int) -> FinderPage:
     page = clamp_page(page, total, FINDER_PAGE_SIZE)
     start = (page - 1) * FINDER_PAGE_SIZE
     return FinderPage(matches[start:start + FINDER_PAGE_SIZE], total,
-                      sum(match.meets_requirements for match in matches), page)
+                      sum(match.meets_requirements for match in matches), page,
+                      to_check=sum(match.vacancy_to_check for match in matches))
 
 
 def find_placements(child: Child, authority_code: str | None, now: datetime | None = None, *,
@@ -194,7 +198,7 @@ def snapshot(match: Match) -> dict:
         'accepted_by_us': any(reason.kind == 'accepted' and reason.met for reason in match.reasons),
         'meets_requirements': match.meets_requirements,
         'score': match.score,
-        'reasons': [{'kind': reason.kind, 'met': reason.met, 'text': reason.text} for reason in match.reasons],
+        'reasons': [reason.to_dict() for reason in match.reasons],
     }
 
 

@@ -11,11 +11,14 @@ from registry.organisations.forms import add_form_error
 from registry.permissions import require, roles_required
 from registry.settings.taxonomy import NEEDS, Judgement, ProvisionType
 from search.views import pagination
-from workspace import bp, exports, permissions, services
+from workspace import bp, exports, finder, permissions, services
 from workspace.forms import FinderForm, NoteForm, ShareForm, ShortlistForm, criteria_args
 from workspace.models import Shortlist, ShortlistEntry
 
 FINDER_ROLES = (Role.COMMISSIONER, Role.ASSESSOR, Role.BOARD_MEMBER, Role.ADMIN)
+# the finder, shortlists and referrals (placements) all show reasons through workspace/_reasons.html
+bp.add_app_template_global(finder.reason_tag, 'reason_tag')
+bp.add_app_template_global(finder.match_tag, 'match_tag')
 
 
 def _run_finder(form: FinderForm, *, log: bool = False) -> list | None:
