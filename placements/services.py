@@ -41,7 +41,7 @@ from registry.settings.models import Setting, VacancyChange
 from registry.settings.taxonomy import NEEDS, ProvisionType
 from search.entries import listed_condition
 from search.query import authority_centroids
-from workspace.finder import HARD_KINDS
+from workspace.finder import HARD_KINDS, Child, reasons_against_request
 
 #: Most settings one referral may approach: a referral is a targeted request, not a broadcast.
 MAX_SETTINGS = 20
@@ -246,16 +246,23 @@ def send_referral(details: ReferralDetails, candidates: list[Candidate], *, acto
             notifications.email_new_referral(referral, organisation_id, responses)
         log_search('referral', authority_code=referral.authority_code, age=int(details.age), needs=referral.needs,
                    provision_types=[referral.provision_type], max_distance_miles=details.max_distance_miles,
-                   matches=_matches_meeting_everything(chosen))
+                   matches=_matches_meeting_everything(chosen, settings, Child(
+                       age=referral.age, needs=tuple(referral.needs), children=referral.children)))
     return referral
 
 
-def _matches_meeting_everything(candidates: list[Candidate]) -> int | None:
-    """How many approached settings met every hard requirement, by the finder's reasons (None without reasons)."""
+def _matches_meeting_everything(candidates: list[Candidate], settings: dict[int, Setting], child: Child) -> int | None:
+    """How many approached settings met every hard requirement, by the finder's reasons (None without reasons).
+
+    The needs and sibling reasons are judged again against the referral's own (``child``): the saved reasons come
+    from the search or shortlist the referral started from, which may have asked for other needs.
+    """
     if not any(candidate.reasons for candidate in candidates):
         return None
-    return sum(1 for candidate in candidates if candidate.reasons
-               and all(reason.get('met') for reason in candidate.reasons if reason.get('kind') in HARD_KINDS))
+    return sum(1 for candidate in candidates if candidate.reasons and all(
+        reason.get('met') for reason in reasons_against_request(candidate.reasons,
+                                                                settings[candidate.setting_id].needs, child)
+        if reason.get('kind') in HARD_KINDS))
 
 
 def record_view(referral: Referral, *, actor) -> None:
