@@ -1,10 +1,17 @@
 """Demo data: about 3,000 referrals over the last two years across the 9 regions, with offers and placements.
 
 Prices are realistic weekly fees by provision type (children's homes mostly £4,000 to £8,000 and more,
-independent fostering about £800 to £1,250), with regional differences and uplifts for complex needs. Most
-referrals go to settings near the child's home authority, some further away, so some placements are out of
-area. Referrals closed more than the retention period ago already have their child details deleted, as the
-scheduled command would have done. Registered with :func:`registry.demo.register_demo_step` by the app factory.
+independent fostering about £800 to £1,250), with regional differences and uplifts for complex needs.
+
+Where children are placed looks like England's, because the market pages show it to every demo visitor: DfE's
+looked-after statistics put about 4 in 10 children outside their own authority (more from children's homes, fewer
+from foster care; England's few secure homes take children from far and wide) and about 1 in 6 more than 20 miles
+from home. Most referrals
+therefore approach settings in the child's own authority first, and the rest the nearest settings around it; the
+share varies by type and region (London's small boroughs place out more often). The demo has a few hundred
+settings, not England's thousands, so a referral meant to be local comes from an authority in its region that has
+such a setting. Referrals closed more than the retention period ago already have their child details deleted, as
+the scheduled command would have done. Registered with :func:`registry.demo.register_demo_step` by the app factory.
 """
 
 from __future__ import annotations
@@ -64,6 +71,18 @@ NEEDS_BY_TYPE = {
     PT.RESIDENTIAL_FAMILY_CENTRE: ['parent-and-child'],
     PT.ASSESSMENT_SERVICE: ['parent-and-child', 'learning-disability'],
 }
+#: The chance a referral first approaches settings in the child's own authority, by type (see the module's note).
+LOCAL_FIRST = {PT.CHILDRENS_HOME: 0.82, PT.INDEPENDENT_FOSTERING_AGENCY: 0.9, PT.LOCAL_AUTHORITY_FOSTERING: 0.95,
+               PT.RESIDENTIAL_FAMILY_CENTRE: 0.7, PT.SECURE_CHILDRENS_HOME: 0.1, PT.ASSESSMENT_SERVICE: 0.8}
+#: Regions where placing locally is harder (London's small boroughs) or easier than England's average.
+REGION_LOCAL = {'London': 0.78, 'South East': 0.92, 'South West': 0.95, 'North East': 1.1, 'North West': 1.05,
+                'Yorkshire and The Humber': 1.03}
+#: How many of the nearest settings of the type a commissioner looks at beyond the home authority.
+NEARBY = {Lot.CHILDRENS_HOMES: 10, Lot.FOSTERING: 8, Lot.ASSESSMENT: 6}
+#: The chance, when not placing locally, that nothing suitable is near and a commissioner looks further afield
+#: (London's children are more often placed outside London than the few miles between boroughs suggest).
+WIDER = 0.15
+REGION_WIDER = {'London': 0.4}
 AGES = {PT.CHILDRENS_HOME: (10, 17), PT.SECURE_CHILDRENS_HOME: (12, 17), PT.INDEPENDENT_FOSTERING_AGENCY: (0, 17),
         PT.LOCAL_AUTHORITY_FOSTERING: (0, 17), PT.RESIDENTIAL_FAMILY_CENTRE: (0, 1), PT.ASSESSMENT_SERVICE: (0, 4)}
 NOTES = ('Needs a school place or tuition close to the placement.', 'Has an education, health and care plan.',
@@ -80,6 +99,17 @@ def _price(rng: random.Random, kind: ProvisionType, region: str, needs: list[str
     if children > 1:
         price *= 1 + 0.6 * (children - 1) if kind.lot == Lot.FOSTERING else 1 + 0.8 * (children - 1)
     return int(round(price / 500) * 500)  # to £5
+
+
+def _nearest(cache: dict, candidates: list[Setting], kind: ProvisionType, home: str, centre: tuple[float, float],
+             wider: bool) -> list[Setting]:
+    """The settings of the type nearest the home authority's centre, as many as a commissioner would look at, or
+    when looking further afield (``wider``) the next few rings out."""
+    if (kind, home) not in cache:
+        cache[kind, home] = sorted(candidates, key=lambda s: metres_between(centre[0], centre[1], s.easting,
+                                                                            s.northing))
+    near = max(4, NEARBY[kind.lot])
+    return (wider and cache[kind, home][near:near * 4]) or cache[kind, home][:near]
 
 
 def _moment(day: date, rng: random.Random) -> datetime:
@@ -127,8 +157,15 @@ def load(rng: random.Random, echo: Callable[[str], None] = print, *, count: int 
     if not settings:
         return 'No settings to refer to: load the core demo first.'
     by_type: dict[ProvisionType, list[Setting]] = defaultdict(list)
+    hosted: dict[tuple[ProvisionType, str], list[Setting]] = defaultdict(list)
     for setting in settings:
         by_type[setting.provision_type].append(setting)
+        hosted[setting.provision_type, setting.authority_code].append(setting)
+    hosts: dict[tuple[ProvisionType, str], list[str]] = defaultdict(list)
+    for kind, code in sorted(hosted):
+        if code in authorities and code in centroids:
+            hosts[kind, authorities[code].region_name].append(code)
+    nearest_cache: dict[tuple[ProvisionType, str], list[Setting]] = {}
     types = [kind for kind in TYPE_WEIGHTS if by_type.get(kind)]
     weights = [TYPE_WEIGHTS[kind] for kind in types]
     codes = sorted(code for code in authorities if code in centroids)
@@ -149,6 +186,10 @@ def load(rng: random.Random, echo: Callable[[str], None] = print, *, count: int 
             sent = now - timedelta(minutes=rng.randint(5, 600))
         home = 'E08000035' if rng.random() < leeds_share else rng.choice(codes)
         kind = rng.choices(types, weights)[0]
+        region = authorities[home].region_name
+        local = rng.random() < LOCAL_FIRST[kind] * REGION_LOCAL.get(region, 1.0)
+        if local and not hosted[kind, home] and home != 'E08000035':
+            home = rng.choice(hosts[kind, region] or [home])  # a child from an authority with such a setting
         low, high = AGES[kind]
         age = rng.randint(low, high)
         children = 1
@@ -161,11 +202,15 @@ def load(rng: random.Random, echo: Callable[[str], None] = print, *, count: int 
         start = sent.date() + timedelta(days=rng.choice((0, 1, 2, 3, 7, 14, 21, 28)))
         deadline = min(start, sent.date() + timedelta(days=rng.choice((1, 2, 3, 5))))
         home_centre = centroids[home]
-        candidates = sorted(by_type[kind], key=lambda s: metres_between(home_centre[0], home_centre[1],
-                                                                         s.easting, s.northing))
-        nearest = candidates[:max(4, min(len(candidates), 25 if kind.lot != Lot.CHILDRENS_HOMES else 40))]
-        chosen = rng.sample(nearest, k=min(len(nearest), rng.randint(2, 6)))
-        region = authorities[home].region_name
+        own = hosted[kind, home]
+        wider = not local and rng.random() < REGION_WIDER.get(region, WIDER)
+        nearest = _nearest(nearest_cache, by_type[kind], kind, home, home_centre, wider)
+        if local and own:
+            others = [setting for setting in nearest if setting.authority_code != home]
+            chosen = rng.sample(own, k=min(len(own), rng.randint(1, 3))) + rng.sample(
+                others, k=min(len(others), rng.randint(1, 3)))
+        else:
+            chosen = rng.sample(nearest, k=min(len(nearest), rng.randint(2, 6)))
         budget = None
         if rng.random() < 0.35:
             budget = int(round(PRICES[kind][0] * REGION_PRICE.get(region, 1.0) / 5000) * 5000)
@@ -253,7 +298,7 @@ def load(rng: random.Random, echo: Callable[[str], None] = print, *, count: int 
             # commissioners weigh price against distance from home (and same-authority settings are preferred)
             offer_id, offer, accepted_response, setting = min(offers, key=lambda item: (
                 item[1]['weekly_price_pence'] * rng.uniform(0.85, 1.15) * (1 + distance_of[item[2]] / 25)
-                * (0.5 if item[3].authority_code == row['authority_code'] else 1)))
+                * (0.3 if item[3].authority_code == row['authority_code'] else 1)))
             start = max(row['start_date'], offer['available_from'])
             planned = start + timedelta(weeks=row['expected_duration_weeks']) if row['expected_duration_weeks'] \
                 else None

@@ -19,7 +19,14 @@ from wtforms.validators import DataRequired, NumberRange, Optional, StopValidati
 
 from placements.identifiers import identifier_problem
 from placements.pricing import pounds as format_pounds
-from placements.services import MAX_NOTES_LENGTH, MAX_SETTINGS, MAX_WEEKLY_PRICE_PENCE, NOTE_FIELDS
+from placements.services import (
+    MAX_NOTES_LENGTH,
+    MAX_SETTINGS,
+    MAX_WEEKLY_PRICE_PENCE,
+    NOTE_FIELDS,
+    OFFER_AHEAD_DAYS,
+    offer_date_problems,
+)
 from placements.states import CloseReason, DeclineReason, EndReason
 from registry.inputs import max_length
 from registry.organisations.forms import WholeNumberField, number_required, strip
@@ -213,7 +220,9 @@ class OfferForm(FlaskForm):
                                validators=[_amount_required('Enter the weekly price')])
     available_from = GovDateField('Available from', description='The first day the child could move in',
                                   validators=[_date_required('Enter the date the place is available from')])
-    valid_until = GovDateField('Offer valid until', description='The last day the commissioner can accept this offer',
+    valid_until = GovDateField('Offer valid until',
+                               description='The last day the commissioner can accept this offer, at most '
+                                           f'{OFFER_AHEAD_DAYS} days from today',
                                validators=[_date_required('Enter the date the offer is valid until')])
     conditions = TextAreaField('Conditions (optional)', widget=GovCharacterCount(), filters=[strip],
                                description='For example, a transition plan, a matching visit, or extra staffing '
@@ -227,12 +236,15 @@ class OfferForm(FlaskForm):
             raise ValidationError('Weekly price must be more than £0')
 
     def validate_available_from(self, field) -> None:
-        if field.data is not None and field.data < date.today():
-            raise ValidationError('Available from must be today or in the future')
+        self._check_dates(field)
 
     def validate_valid_until(self, field) -> None:
-        if field.data is not None and field.data < date.today():
-            raise ValidationError('Offer valid until must be today or in the future')
+        self._check_dates(field)
+
+    def _check_dates(self, field) -> None:
+        problem = offer_date_problems(self.available_from.data, self.valid_until.data, date.today()).get(field.name)
+        if problem:
+            raise ValidationError(problem)
 
 
 class DeclineForm(FlaskForm):

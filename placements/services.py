@@ -41,7 +41,7 @@ from registry.settings.models import Setting, VacancyChange
 from registry.settings.taxonomy import NEEDS, ProvisionType
 from search.entries import listed_condition
 from search.query import authority_centroids
-from workspace.finder import HARD_KINDS
+from workspace.finder import HARD_KINDS, Child, reasons_against_request
 
 #: Most settings one referral may approach: a referral is a targeted request, not a broadcast.
 MAX_SETTINGS = 20
@@ -52,6 +52,9 @@ MAX_WEEKLY_PRICE_PENCE = 10_000_000
 START_BACKDATE_DAYS = 28
 #: How far ahead a placement may start: the vacancy is taken the day the offer is accepted.
 START_AHEAD_DAYS = 183
+#: How far ahead an offer may run (its place be available, and its last day fall): a mistyped year is refused, and
+#: every day of an offer is well inside :data:`START_AHEAD_DAYS`, so it can be accepted with a start within it.
+OFFER_AHEAD_DAYS = 90
 #: The free-text fields of a referral, with the labels their errors use.
 NOTE_FIELDS = {'location_notes': 'Location and distance notes', 'education_notes': 'Education notes',
                'risk_notes': 'Risk notes', 'other_notes': 'Other information'}
@@ -243,16 +246,23 @@ def send_referral(details: ReferralDetails, candidates: list[Candidate], *, acto
             notifications.email_new_referral(referral, organisation_id, responses)
         log_search('referral', authority_code=referral.authority_code, age=int(details.age), needs=referral.needs,
                    provision_types=[referral.provision_type], max_distance_miles=details.max_distance_miles,
-                   matches=_matches_meeting_everything(chosen))
+                   matches=_matches_meeting_everything(chosen, settings, Child(
+                       age=referral.age, needs=tuple(referral.needs), children=referral.children)))
     return referral
 
 
-def _matches_meeting_everything(candidates: list[Candidate]) -> int | None:
-    """How many approached settings met every hard requirement, by the finder's reasons (None without reasons)."""
+def _matches_meeting_everything(candidates: list[Candidate], settings: dict[int, Setting], child: Child) -> int | None:
+    """How many approached settings met every hard requirement, by the finder's reasons (None without reasons).
+
+    The needs and sibling reasons are judged again against the referral's own (``child``): the saved reasons come
+    from the search or shortlist the referral started from, which may have asked for other needs.
+    """
     if not any(candidate.reasons for candidate in candidates):
         return None
-    return sum(1 for candidate in candidates if candidate.reasons
-               and all(reason.get('met') for reason in candidate.reasons if reason.get('kind') in HARD_KINDS))
+    return sum(1 for candidate in candidates if candidate.reasons and all(
+        reason.get('met') for reason in reasons_against_request(candidate.reasons,
+                                                                settings[candidate.setting_id].needs, child)
+        if reason.get('kind') in HARD_KINDS))
 
 
 def record_view(referral: Referral, *, actor) -> None:
@@ -303,6 +313,28 @@ def why_no_response(response: ReferralResponse) -> str | None:
     return message
 
 
+def offer_date_problems(available_from: date | None, valid_until: date | None, today: date) -> dict[str, str]:
+    """What is wrong with an offer's dates, by field (empty when nothing is; a date not given is not checked).
+
+    Neither may be before today or more than :data:`OFFER_AHEAD_DAYS` ahead, and the offer may not run out before
+    the place is available (it could never be accepted).
+    """
+    latest = today + timedelta(days=OFFER_AHEAD_DAYS)
+    problems = {}
+    for field_name, label, value in (('available_from', 'Available from', available_from),
+                                     ('valid_until', 'Offer valid until', valid_until)):
+        if value is not None and value < today:
+            problems[field_name] = f'{label} must be today or in the future'
+        elif value is not None and value > latest:
+            problems[field_name] = (f'{label} must be no more than {OFFER_AHEAD_DAYS} days ahead, '
+                                    f'{latest:%-d %B %Y} at the latest')
+    if 'valid_until' not in problems and available_from is not None and valid_until is not None \
+            and valid_until < available_from:
+        problems['valid_until'] = (f'Offer valid until must be on or after the day the place is available, '
+                                   f'{available_from:%-d %B %Y}')
+    return problems
+
+
 def make_offer(response: ReferralResponse, *, weekly_price_pence: int, available_from: date, valid_until: date,
                conditions: str = '', actor, now: datetime | None = None) -> Offer:
     """The provider offers a place at the approached setting.
@@ -322,10 +354,8 @@ def make_offer(response: ReferralResponse, *, weekly_price_pence: int, available
         raise PlacementError('Weekly price must be more than £0', 'weekly_price')
     if weekly_price_pence > MAX_WEEKLY_PRICE_PENCE:
         raise PlacementError(f'Weekly price must be {pounds(MAX_WEEKLY_PRICE_PENCE)} or less', 'weekly_price')
-    if available_from < today:
-        raise PlacementError('Available from must be today or in the future', 'available_from')
-    if valid_until < today:
-        raise PlacementError('Offer valid until must be today or in the future', 'valid_until')
+    for field_name, problem in offer_date_problems(available_from, valid_until, today).items():
+        raise PlacementError(problem, field_name)
     conditions = (conditions or '').strip()
     if len(conditions) > MAX_NOTES_LENGTH:
         raise PlacementError(f'Conditions must be {MAX_NOTES_LENGTH} characters or fewer', 'conditions')

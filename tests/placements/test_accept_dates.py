@@ -79,8 +79,9 @@ def test_service_accepts_a_start_date_up_to_the_offers_last_day_and_not_after(wo
 def test_an_offer_valid_for_years_still_limits_the_start_to_six_months_ahead(world, app_ctx):
     referral = send(world)
     today = date.today()
-    made = offer(world, referral, world.zephyr, world.aire_user, available_from=today,
-                 valid_until=today + timedelta(days=2000))
+    made = offer(world, referral, world.zephyr, world.aire_user, available_from=today)
+    made.valid_until = today + timedelta(days=2000)  # made before offers were limited to 90 days ahead
+    db.session.flush()
 
     assert services.start_date_range(made, today) == (today, today + timedelta(days=services.START_AHEAD_DAYS))
     with pytest.raises(services.PlacementError, match='up to 6 months ahead'):

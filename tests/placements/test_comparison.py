@@ -1,9 +1,11 @@
-"""The commissioner's comparison of offers: the finder's reasons are judged against the referral's own needs."""
+"""The commissioner's comparison of offers and the market's count of full matches: the finder's reasons are judged
+against the referral's own needs."""
 
 from __future__ import annotations
 
 from flask import url_for
 
+from market.models import DemandLog
 from placements import queries
 from placements.models import Referral
 from registry.extensions import db
@@ -57,3 +59,23 @@ def test_comparison_keeps_the_saved_vacancy_and_judgement_reasons(world, app_ctx
     assert next(r for r in row.reasons if r['kind'] == 'siblings')['met'] is False
     for kind in ('vacancies', 'judgement'):
         assert [r for r in row.reasons if r['kind'] == kind] == [r for r in saved if r['kind'] == kind]
+
+
+def _referral_logged_matches(world, client, shortlist_needs: list[str], referral_needs: list[str], criteria):
+    shortlist = workspace_services.create_shortlist('Monday', criteria(needs=shortlist_needs, min_judgement=''),
+                                                    setting_ids=[world.zephyr.id], actor=world.leeds_officer)
+    url = url_for('placements.new_referral', shortlist=shortlist.id, setting=[world.zephyr.id])
+    sent = client.post(url, data=_referral_form(world, settings=[world.zephyr.id], needs=referral_needs))
+    assert sent.status_code == 302
+    return db.session.scalars(db.select(DemandLog.matches).where(DemandLog.kind == 'referral')
+                              .order_by(DemandLog.id.desc())).first()
+
+
+def test_market_counts_a_referral_as_met_by_its_own_needs_not_the_shortlists(world, client, login_as, criteria):
+    # The market's "no match meeting every requirement" used the reasons saved with the shortlist: a referral for
+    # self-harm from a shortlist saved for no particular needs counted Zephyr House (no self-harm) as a full match.
+    login_as(world.leeds_officer)
+
+    assert _referral_logged_matches(world, client, [], ['self-harm'], criteria) == 0
+    # and the other way round: saved for self-harm (not met), the referral asks for autism, which it meets
+    assert _referral_logged_matches(world, client, ['self-harm'], ['autism'], criteria) == 1

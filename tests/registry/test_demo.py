@@ -64,6 +64,7 @@ def test_demo_spans_every_region_with_listed_settings_fictional_homes_and_workin
     _every_region_has_listed_settings_of_every_kind()
     _demo_accounts_sign_in_with_the_printed_password()
     _no_demo_childrens_home_has_a_real_ofsted_address()
+    _most_demo_children_are_placed_in_or_near_their_own_authority()
 
 
 def _every_region_has_listed_settings_of_every_kind():
@@ -118,6 +119,24 @@ def _no_demo_childrens_home_has_a_real_ofsted_address():
         assert home.address_line_1.lower() not in published_streets
         assert 'made up' in home.description
         assert 'REDACTED' not in (home.address_line_1, home.town, home.postcode)
+
+
+def _most_demo_children_are_placed_in_or_near_their_own_authority():
+    # The market's distance page shows every demo visitor these shares: they must look like England's (DfE: about
+    # 4 in 10 looked-after children outside their authority, more from children's homes; about 1 in 6 over 20 miles).
+    from market.services import NATIONAL, distance_tables
+
+    summary, types, regions = distance_tables(NATIONAL)[:3]
+    england = summary.rows[0]
+    assert england['placements'] >= 1500
+    assert 30 <= england['outside_share'] <= 50 and 12 <= england['far_share'] <= 25, england
+    assert len(regions.rows) == 9 and all(20 <= row['outside_share'] <= 65 for row in regions.rows), regions.rows
+    assert len({round(row['outside_share'] / 5) for row in regions.rows}) > 2, 'the regions differ'
+    by_type = {row['label']: row for row in types.rows}
+    homes, fostering = by_type[ProvisionType.CHILDRENS_HOME.label], by_type[
+        ProvisionType.INDEPENDENT_FOSTERING_AGENCY.label]
+    assert 35 <= homes['outside_share'] <= 55 and fostering['outside_share'] < homes['outside_share']
+    assert fostering['far_share'] < homes['far_share']
 
 
 def test_a_package_demo_step_runs_once_after_the_core_demo_even_on_an_existing_demo(app_ctx):
