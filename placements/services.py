@@ -354,7 +354,8 @@ def make_offer(response: ReferralResponse, *, weekly_price_pence: int, available
         raise PlacementError('Weekly price must be more than £0', 'weekly_price')
     if weekly_price_pence > MAX_WEEKLY_PRICE_PENCE:
         raise PlacementError(f'Weekly price must be {pounds(MAX_WEEKLY_PRICE_PENCE)} or less', 'weekly_price')
-    for field_name, problem in offer_date_problems(available_from, valid_until, today).items():
+    if problems := offer_date_problems(available_from, valid_until, today):
+        field_name, problem = next(iter(problems.items()))
         raise PlacementError(problem, field_name)
     conditions = (conditions or '').strip()
     if len(conditions) > MAX_NOTES_LENGTH:
